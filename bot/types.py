@@ -1,0 +1,110 @@
+"""Plain data objects that travel between the turn's steps: constraints, evidence, candidates, replies.
+
+They are the contract between ``retrieval`` / ``cf_engine`` (which produce candidates and evidence),
+``bot`` (which blends, explains and records) and ``ui`` / ``eval`` (which show and score replies).
+All are JSON-serialisable through :func:`dataclasses.asdict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Hard filters: a candidate that violates one is never shown."""
+
+    genres_in: frozenset[str] = frozenset()  # item must have at least one of these (empty: any)
+    genres_out: frozenset[str] = frozenset()  # item must have none of these
+    year_min: int | None = None
+    year_max: int | None = None
+    min_rating: float | None = None  # minimum mean rating in the interactions
+    excluded_tags: frozenset[str] = frozenset()  # e.g. "zombies" from "nothing with zombies"
+
+    def is_empty(self) -> bool:
+        return self == Constraints()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in asdict(self).items()}
+
+
+@dataclass
+class Neighbour:
+    """A liked item that a candidate is close to, and how we know."""
+
+    item_id: int
+    title: str
+    similarity: float
+    source: Literal["cf", "embedding"]
+
+
+@dataclass
+class Evidence:
+    """Facts about one candidate that an explanation may use. Nothing outside it may be claimed."""
+
+    neighbours: list[Neighbour] = field(default_factory=list)  # liked items it is close to
+    matched_genres: list[str] = field(default_factory=list)  # its genres the user asked for / liked
+    matched_tags: list[str] = field(default_factory=list)  # its tags that match the request
+    query_terms: list[str] = field(default_factory=list)  # words of the request it matched
+    genres: list[str] = field(default_factory=list)  # all its genres
+    year: int | None = None
+    n_ratings: int = 0
+    mean_rating: float | None = None
+    # "People who liked <seed> rated it <mean> on average (<n> people)": co-rating evidence.
+    co_ratings: list[dict[str, Any]] = field(default_factory=list)
+    from_user_history: bool = False  # CF scores included the logged-in user's history
+
+
+@dataclass
+class Candidate:
+    """One blended candidate with its per-source scores and its evidence."""
+
+    item_id: int
+    title: str
+    score: float
+    cf_score: float = 0.0  # normalised to [0, 1] within the request
+    semantic_score: float = 0.0  # normalised to [0, 1] within the request
+    evidence: Evidence = field(default_factory=Evidence)
+
+
+class FeedbackKind(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    SEEN = "seen"
+    NOT_INTERESTED = "not_interested"
+    CLICK = "click"
+    RATING = "rating"
+    REPLY_UP = "reply_up"  # thumbs on a whole reply
+    REPLY_DOWN = "reply_down"
+
+
+@dataclass
+class Recommendation:
+    """One shown recommendation, as the UI and the JSON output present it."""
+
+    item_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    explanation: str
+    explanation_source: Literal["llm", "template"]
+    score: float
+    evidence: dict[str, Any]
+
+
+@dataclass
+class TurnResult:
+    """What one turn returns; ``recbot chat --json`` prints :meth:`to_dict`."""
+
+    session_id: str
+    turn_id: int
+    reply: str
+    question: str | None
+    recommendations: list[Recommendation]
+    latency_ms: dict[str, float]
+    intent: str = "recommend"  # what the parser understood: recommend, ask, why, greeting, off_topic, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

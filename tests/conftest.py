@@ -1,0 +1,41 @@
+"""Shared fixtures: every test writes under a temp RECBOT home and reads the shared MovieLens copy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+# Tests and CI read ../shared/data beside the checkout; RECBOT_TEST_SHARED overrides it.
+SHARED_DATA = Path(os.environ.get("RECBOT_TEST_SHARED", REPO.parent / "shared" / "data"))
+MOVIELENS_DIR = SHARED_DATA / "ml-latest-small"
+REDIAL_DIR = SHARED_DATA / "redial"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's RECBOT_* variables, and none reaches a hub."""
+    for key in list(os.environ):
+        if key.startswith("RECBOT_") and key != "RECBOT_TEST_SHARED":
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with a fresh home under tmp_path and the shared MovieLens data."""
+    return Settings(home=tmp_path / "home", data_dir=MOVIELENS_DIR, llm_backend="template")
+
+
+@pytest.fixture(scope="session")
+def movielens_dir() -> Path:
+    if not (MOVIELENS_DIR / "ratings.csv").is_file():
+        pytest.fail(f"shared MovieLens data not found at {MOVIELENS_DIR}")
+    return MOVIELENS_DIR

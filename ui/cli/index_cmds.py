@@ -1,0 +1,5 @@
+"""recbot commands: index_cmds (filled in by its owner)."""
+
+from __future__ import annotations
+
+from ui.cli import app, eval_app  # noqa: F401
