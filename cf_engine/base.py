@@ -116,8 +116,9 @@ class Recommender(ABC):
         """Top ``k`` items for known user row ``user``."""
         scores = self.score_users([user])[0]
         seen = self._matrix()[user].indices if filter_seen else np.empty(0, dtype=np.int64)
-        return self.top_k(scores, k, exclude=np.concatenate([seen, np.asarray(exclude or [], np.int64)]),
-                          allow=allow)
+        return self.top_k(
+            scores, k, exclude=np.concatenate([seen, np.asarray(exclude or [], np.int64)]), allow=allow
+        )
 
     def recommend_profile(
         self,
@@ -130,12 +131,15 @@ class Recommender(ABC):
         """Top ``k`` items for an ad-hoc profile; the profile's own items are excluded."""
         scores = self.score_profile(liked, disliked)
         own = np.asarray(list(liked) + list(disliked), dtype=np.int64)
-        return self.top_k(scores, k, exclude=np.concatenate([own, np.asarray(exclude or [], np.int64)]),
-                          allow=allow)
+        return self.top_k(
+            scores, k, exclude=np.concatenate([own, np.asarray(exclude or [], np.int64)]), allow=allow
+        )
 
     @staticmethod
     def top_k(
-        scores: np.ndarray, k: int, exclude: Sequence[int] | np.ndarray | None = None,
+        scores: np.ndarray,
+        k: int,
+        exclude: Sequence[int] | np.ndarray | None = None,
         allow: Sequence[int] | np.ndarray | None = None,
     ) -> tuple[Ids, Scores]:
         """Best ``k`` columns of ``scores`` restricted to ``allow`` and without ``exclude``."""
@@ -170,7 +174,9 @@ class Recommender(ABC):
         path = Path(path)
         meta = json.loads((path / "engine.json").read_text())
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ArtifactMismatchError(f"{path}: format {meta.get('format_version')}, expected {FORMAT_VERSION}")
+            raise ArtifactMismatchError(
+                f"{path}: format {meta.get('format_version')}, expected {FORMAT_VERSION}"
+            )
         if meta.get("engine") != cls.name:
             raise ArtifactMismatchError(f"{path}: holds engine {meta.get('engine')!r}, not {cls.name!r}")
         engine = cls.__new__(cls)
@@ -189,3 +195,25 @@ class Recommender(ABC):
         if arr.size and (arr.min() < 0 or arr.max() >= self.n_items):
             raise UnknownIndexError(f"item columns out of range 0..{self.n_items - 1}")
         return arr
+
+
+def profile_row(
+    n_items: int, liked: np.ndarray, disliked: np.ndarray, dislike_weight: float
+) -> sp.csr_matrix:
+    """One-row CSR for an ad-hoc profile: +1 per liked column, ``-dislike_weight`` per disliked one.
+
+    The negative weight is what makes a dislike push down the items close to it in linear engines
+    (EASE, item-kNN) and, for ALS, gives a confident "preference 0" (implicit's convention).
+    A column both liked and disliked counts as disliked: the later signal wins.
+    """
+    values = np.zeros(n_items, dtype=np.float32)
+    values[liked] = 1.0
+    values[disliked] = -float(dislike_weight)
+    cols = np.flatnonzero(values)
+    return sp.csr_matrix((values[cols], (np.zeros(len(cols), np.int64), cols)), shape=(1, n_items))
+
+
+def check_finite(name: str, array: np.ndarray) -> None:
+    """Raise :class:`FitError` when a fitted parameter array has NaN or inf."""
+    if not np.isfinite(array).all():
+        raise FitError(f"{name}: fitting produced non-finite values (NaN or inf)")

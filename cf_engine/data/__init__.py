@@ -1,0 +1,44 @@
+"""Datasets: read MovieLens or a generic catalog into a :class:`Dataset`, downloading when absent.
+
+``load_dataset(settings)`` is the one entry point the rest of recbot uses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cf_engine.data.catalog import Catalog, Dataset, Item
+from cf_engine.data.errors import DataError, DatasetNotFoundError, DownloadError, MalformedFileError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+__all__ = [
+    "Catalog",
+    "DataError",
+    "Dataset",
+    "DatasetNotFoundError",
+    "DownloadError",
+    "Item",
+    "MalformedFileError",
+    "load_dataset",
+]
+
+
+def load_dataset(settings: Settings) -> Dataset:
+    """The configured dataset, read from ``settings.dataset_dir``.
+
+    MovieLens files that are missing are downloaded into ``settings.home/data/<dataset>`` first
+    (only when ``data_dir`` is not set explicitly: a given folder is never written to).
+    Raises :class:`DataError` (or a subclass) with a message naming the file and line.
+    """
+    folder = settings.dataset_dir
+    if settings.catalog_format == "generic":
+        from cf_engine.data.generic import load_generic
+
+        return load_generic(folder, name=settings.dataset)
+    from cf_engine.data.download import ensure_movielens
+    from cf_engine.data.movielens import load_movielens
+
+    folder = ensure_movielens(settings)
+    return load_movielens(folder, name=settings.dataset)

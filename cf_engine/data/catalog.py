@@ -34,6 +34,8 @@ class Item:
     tags: tuple[str, ...] = ()  # user tags, most frequent first
     text: str = ""  # any free text the catalog has (overview, description)
     links: Mapping[str, str] = field(default_factory=dict)  # e.g. {"imdb": "0114709"}
+    # Other names people use: "The American President" for "American President, The", a.k.a. titles.
+    aliases: tuple[str, ...] = ()
 
     @property
     def display_title(self) -> str:
@@ -126,9 +128,10 @@ class Dataset:
         row_of = pd.Series(np.arange(len(users)), index=users)
         frame = frame[frame["user_id"].isin(row_of.index)]
         rows = row_of.loc[frame["user_id"].to_numpy()].to_numpy()
-        cols = np.fromiter(
-            (self.catalog.index_of(i) for i in frame["item_id"].to_numpy()), dtype=np.int64, count=len(frame)
-        )
+        cols = pd.Index(self.catalog.item_ids).get_indexer(frame["item_id"].to_numpy())
+        if (cols < 0).any():
+            unknown = frame["item_id"].to_numpy()[cols < 0][0]
+            raise UnknownItemError(f"interactions mention unknown item id {unknown!r}")
         data = np.ones(len(frame), dtype=np.float32)
         matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(users), len(self.catalog)), dtype=np.float32)
         matrix.data[:] = 1.0  # duplicates collapse to a single positive

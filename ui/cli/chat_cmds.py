@@ -1,5 +1,169 @@
-"""recbot commands: chat_cmds (filled in by its owner)."""
+"""recbot commands for the dialogue agent: chat, feedback, retrain, doctor.
+
+``recbot chat`` is an interactive terminal chat (streamed replies, numbered picks, ``/up 2``,
+``/down 2``, ``/seen 2`` for feedback on the last list). ``recbot chat --session S --json "message"``
+runs one turn and prints ``TurnResult.to_dict()`` as one JSON object; the session lives in the
+database, so the next call with the same ``--session`` continues it. A ``--session`` name that does
+not exist yet creates a session under that name (CLI only: the API always issues unguessable ids).
+
+Errors from the library become one ``error: ...`` line on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
-from ui.cli import app, eval_app  # noqa: F401
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+from ui.cli import app
+
+EXIT_USER_ERROR = 2
+FEEDBACK_SHORTCUTS = {"/up": "up", "/down": "down", "/seen": "seen", "/skip": "not_interested", "/click": "click"}
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    from pydantic import ValidationError
+
+    from bot.errors import RecbotError
+    from cf_engine.data.errors import DataError
+
+    try:
+        yield
+    except (RecbotError, DataError, ValidationError, FileNotFoundError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+def _runtime(progress: bool) -> Any:
+    import logging
+
+    from bot.runtime import Runtime
+    from bot.settings import load_settings
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return Runtime.from_settings(load_settings(), progress=progress)
+
+
+def _open_session(agent: Any, session: str | None, user: str | None) -> str:
+    if session is None:
+        return str(agent.create_session(user_id=user))
+    if agent.has_session(session):
+        return session
+    return str(agent.create_session(user_id=user, session_id=session))
+
+
+@app.command()
+def chat(
+    message: Annotated[str | None, typer.Argument(help="One message (with --json); omit for an interactive chat")] = None,
+    session: Annotated[str | None, typer.Option("--session", "-s", help="Session id to continue (created if new)")] = None,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="User id (MovieLens ids get CF from history)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Run one turn and print the TurnResult as JSON")] = False,
+) -> None:
+    """Chat with recbot in the terminal, or run one turn with --json."""
+    with _user_errors():
+        if as_json and message is None:
+            raise typer.BadParameter("--json needs a message")
+        runtime = _runtime(progress=not as_json)
+        agent = runtime.agent
+        session_id = _open_session(agent, session, user)
+        if message is not None:
+            result = agent.turn(session_id, message)
+            if as_json:
+                typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            else:
+                typer.echo(result.reply)
+            return
+        _interactive(agent, session_id)
+
+
+def _interactive(agent: Any, session_id: str) -> None:
+    from bot.errors import InvalidInputError
+    from bot.types import TurnResult
+
+    typer.echo(f"recbot (session {session_id}). Type a message; /up N, /down N, /seen N, /skip N for "
+               "feedback on the last list; /quit to leave.\n")
+    last: list[int] = []
+    while True:
+        try:
+            line = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/quit", "/exit", "quit", "exit"):
+            return
+        command, _, arg = text.partition(" ")
+        if command in FEEDBACK_SHORTCUTS:
+            try:
+                item = last[int(arg) - 1]
+                agent.feedback(session_id, item, FEEDBACK_SHORTCUTS[command])
+                typer.echo(f"recbot> noted ({FEEDBACK_SHORTCUTS[command]}).")
+            except (ValueError, IndexError):
+                typer.echo("recbot> say e.g. /down 2 for the second pick of the last list.")
+            except InvalidInputError as exc:
+                typer.echo(f"recbot> {exc}")
+            continue
+        sys.stdout.write("recbot> ")
+        try:
+            for chunk in agent.turn_stream(session_id, text):
+                if isinstance(chunk, TurnResult):
+                    if chunk.recommendations:
+                        last = [r.item_id for r in chunk.recommendations]
+                else:
+                    sys.stdout.write(chunk)
+                    sys.stdout.flush()
+        except InvalidInputError as exc:
+            sys.stdout.write(str(exc))
+        sys.stdout.write("\n\n")
+
+
+@app.command()
+def feedback(
+    session: Annotated[str, typer.Option("--session", "-s", help="Session id")],
+    item: Annotated[int, typer.Option("--item", help="Item id that was shown in the session")],
+    kind: Annotated[str, typer.Option("--kind", help="up, down, seen, not_interested, click or rating")],
+    value: Annotated[float | None, typer.Option("--value", help="Rating value for --kind rating")] = None,
+    event_id: Annotated[str | None, typer.Option("--event-id", help="Idempotency key")] = None,
+) -> None:
+    """Record feedback on a shown item; it changes the session's next turn at once."""
+    with _user_errors():
+        agent = _runtime(progress=False).agent
+        result = agent.feedback(session, item, kind, event_id=event_id, value=value)
+        typer.echo(json.dumps(result))
+
+
+@app.command()
+def retrain() -> None:
+    """Fold chat feedback into the CF model (a new artifact version under models/)."""
+    with _user_errors():
+        from bot.retrain import retrain as run_retrain
+        from bot.settings import load_settings
+
+        report = run_retrain(load_settings())
+        typer.echo(f"retrained {report.engine} on {report.n_interactions} feedback interactions from "
+                   f"{report.n_users} users ({report.n_new_users} new): {report.path}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check every component (dataset, CF model, index, LLM, database) without building anything."""
+    from bot.runtime import Runtime
+    from bot.settings import load_settings
+
+    with _user_errors():
+        runtime = Runtime(load_settings(), build_missing=False)
+        report = runtime.health()
+    width = max(len(k) for k in report)
+    bad = False
+    for part, info in report.items():
+        typer.echo(f"{part:<{width}}  {info['status']:<9} {info['detail']}")
+        bad = bad or info["status"] == "missing"
+    raise typer.Exit(1 if bad else 0)

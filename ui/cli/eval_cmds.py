@@ -1,5 +1,137 @@
-"""recbot commands: eval_cmds (filled in by its owner)."""
+"""``recbot eval dialogues | redial | simulate | all``: each prints a table and writes JSON + FILE.md + FILE.png."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
 from ui.cli import app, eval_app  # noqa: F401
+
+DEFAULT_DIALOGUES = Path(__file__).resolve().parents[2] / "eval" / "dialogues"
+JsonOut = Annotated[Path, typer.Option("--json-out", help="Write JSON here; FILE.md and FILE.png go next to it.")]
+
+
+def _settings(**overrides: Any) -> Any:
+    from bot.settings import load_settings
+
+    return load_settings(**overrides)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    from cf_engine.data.errors import DataError
+    from eval.components import ComponentUnavailable
+    from eval.dialogue_spec import DialogueSpecError
+    from eval.redial_data import RedialDataError
+
+    return DialogueSpecError, RedialDataError, ComponentUnavailable, DataError, FileNotFoundError, ValueError
+
+
+def _finish(parts: dict[str, dict[str, Any]], json_out: Path, title: str, command: str) -> None:
+    from eval.report import TABLES, format_table, write_report
+
+    for kind, result in parts.items():
+        header, rows = TABLES[kind](result)
+        typer.echo(f"\n{kind}\n{format_table(header, rows)}")
+    paths = write_report(json_out, parts, title, command)
+    typer.echo(f"\nwrote {paths['json']}, {paths['markdown']}, {paths['plot']}")
+
+
+@eval_app.command("dialogues")
+def dialogues_cmd(
+    path: Annotated[Path, typer.Argument(help="A dialogue YAML file or a folder of them.")] = DEFAULT_DIALOGUES,
+    json_out: JsonOut = Path("eval-dialogues.json"),
+    llm: Annotated[str | None, typer.Option(help="LLM backend for the run (default: settings).")] = None,
+) -> None:
+    """Play scripted dialogues against the agent and check every expectation."""
+    from eval.suite import run_dialogue_suite
+
+    settings = _settings(**({"llm_backend": llm} if llm else {}))
+    try:
+        result = run_dialogue_suite(settings, path, progress=typer.echo)
+    except _errors() as exc:
+        _fail(str(exc))
+    _finish({"dialogues": result}, json_out, "recbot scripted dialogues", f"recbot eval dialogues {path}")
+
+
+@eval_app.command("redial")
+def redial_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Folder with <split>_data.jsonl and movies_with_mentions.csv")],
+    split: Annotated[str, typer.Option("--split", help="dev, test, train, ...")] = "dev",
+    json_out: JsonOut = Path("eval-redial.json"),
+    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds for learned parts.")] = 5,
+    seed: int = 0,
+    systems: Annotated[str, typer.Option(help="Comma-separated systems to run.")] =
+        "popularity,cf,semantic,blend,mention_prior,agent",
+    agent_samples: Annotated[int, typer.Option(help="Subsample size for the full agent.")] = 150,
+    max_samples: Annotated[int | None, typer.Option(help="Score a random subset of samples.")] = None,
+) -> None:
+    """Replay ReDial dialogues; compare popularity, CF, semantic, blend, mention prior and the agent."""
+    from eval.redial_eval import ALL_SYSTEMS, evaluate_redial
+
+    wanted = tuple(s.strip() for s in systems.split(",") if s.strip())
+    unknown = set(wanted) - set(ALL_SYSTEMS)
+    if unknown:
+        _fail(f"unknown systems {sorted(unknown)}; choose from {', '.join(ALL_SYSTEMS)}")
+    settings = _settings(llm_backend="template")  # explanations do not change rankings
+    try:
+        result = evaluate_redial(settings, data, split, folds=folds, seed=seed, systems_wanted=wanted,
+                                 agent_samples=agent_samples, max_samples=max_samples, progress=typer.echo)
+    except _errors() as exc:
+        _fail(str(exc))
+    _finish({"redial": result}, json_out, f"recbot ReDial replay ({split})",
+            f"recbot eval redial --data {data} --split {split}")
+
+
+@eval_app.command("simulate")
+def simulate_cmd(
+    users: Annotated[int, typer.Option("--users", min=1, help="Simulated users (held-out MovieLens users).")] = 50,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    json_out: JsonOut = Path("eval-simulate.json"),
+) -> None:
+    """Simulated users look for a hidden target; success = shown within 5 turns."""
+    from eval.suite import run_simulation
+
+    settings = _settings(llm_backend="template")
+    try:
+        result = run_simulation(settings, users, seed, progress=typer.echo)
+    except _errors() as exc:
+        _fail(str(exc))
+    _finish({"simulate": result}, json_out, "recbot simulated users", f"recbot eval simulate --users {users} "
+                                                                        f"--seed {seed}")
+
+
+@eval_app.command("all")
+def all_cmd(
+    json_out: JsonOut = Path("eval-all.json"),
+    redial_data: Annotated[Path | None, typer.Option(
+        "--redial-data", help="ReDial folder (default: settings.redial_dir, else <home>/data/redial).")] = None,
+    split: str = "dev",
+    users: int = 30,
+    redial_samples: Annotated[int, typer.Option(help="ReDial samples scored (random subset).")] = 600,
+    seed: int = 0,
+) -> None:
+    """Dialogues, ReDial (a subset) and simulation with small defaults; one report."""
+    from eval.redial_eval import evaluate_redial
+    from eval.suite import run_dialogue_suite, run_simulation
+
+    settings = _settings(llm_backend="template")
+    parts: dict[str, dict[str, Any]] = {}
+    try:
+        parts["dialogues"] = run_dialogue_suite(settings, DEFAULT_DIALOGUES, progress=typer.echo)
+        redial_data = redial_data or settings.redial_dir or settings.home / "data" / "redial"
+        if (redial_data / f"{split}_data.jsonl").is_file():
+            parts["redial"] = evaluate_redial(settings, redial_data, split, seed=seed, agent_samples=50,
+                                              max_samples=redial_samples, progress=typer.echo)
+        else:
+            typer.echo(f"ReDial skipped: no {split}_data.jsonl in {redial_data} (pass --redial-data DIR)")
+        parts["simulate"] = run_simulation(settings, users, seed, progress=typer.echo)
+    except _errors() as exc:
+        _fail(str(exc))
+    _finish(parts, json_out, "recbot evaluation", "recbot eval all")

@@ -1,5 +1,70 @@
-"""recbot commands: serve_cmds (filled in by its owner)."""
+"""``recbot serve``: build what is missing (dataset, CF artifact, index) with progress bars, then serve
+the chat page, the JSON API and the widget from one uvicorn process."""
 
 from __future__ import annotations
 
+import os
+from typing import Annotated
+
+import typer
+
 from ui.cli import app, eval_app  # noqa: F401
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: settings.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings.port, 7860).")] = None,
+    llm_backend: Annotated[
+        str | None, typer.Option(help="llamacpp, transformers, openai or template (no LLM).")
+    ] = None,
+    no_ui: Annotated[bool, typer.Option("--no-ui", help="Serve only the API and the widget.")] = False,
+) -> None:
+    """Serve Gradio at /, the JSON API at /api/v1 and the widget at /widget/recbot.js."""
+    # Gradio phones home at import time unless told not to; this is the library's own switch
+    # (not recbot configuration), so it is set here before gradio is imported.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import uvicorn
+
+    from bot.runtime import Runtime
+    from bot.settings import load_settings
+    from ui.app import create_app
+
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if llm_backend is not None:
+        overrides["llm_backend"] = llm_backend
+    try:
+        settings = load_settings(**overrides)
+    except Exception as exc:  # pydantic's message names the bad field
+        raise typer.BadParameter(str(exc)) from exc
+
+    typer.echo(f"recbot: preparing data, models and index under {settings.home} ...")
+    runtime = Runtime.from_settings(settings, progress=True)
+    warm_up(runtime)
+    application = create_app(settings, runtime, with_gradio=not no_ui)
+    typer.echo(
+        f"recbot: serving on http://{settings.host}:{settings.port}/  (API: /api/v1, widget: /widget/recbot.js)"
+    )
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+def warm_up(runtime: object) -> None:
+    """Load or build every component now, so the first visitor does not wait for a training run.
+
+    ``Runtime`` loads lazily; asking for its health touches each component. A runtime that offers
+    an explicit ``prepare()`` is asked for that instead.
+    """
+    prepare = getattr(runtime, "prepare", None)
+    if callable(prepare):
+        prepare()
+        return
+    health = getattr(runtime, "health", None)
+    if callable(health):
+        for name, state in health().items():
+            typer.echo(f"  {name}: {state}")

@@ -1,0 +1,295 @@
+"""The blend: collaborative-filtering and semantic candidates merged, filtered, diversified, with evidence.
+
+One request (liked / disliked / excluded items, free text, hard constraints, optional known user)
+becomes a short list of :class:`~bot.types.Candidate`:
+
+1. candidates only among items that satisfy the constraints and are not seen / disliked / shown;
+2. CF scores (fold-in of the session's items plus the known user's history) and semantic scores
+   (cosine to the request text, or to the liked items when there is no text) for the union of both
+   sources' top candidates;
+3. per-source min-max normalisation over that pool, then ``score = a*CF + (1-a)*semantic`` where
+   ``a = n / (n + blend_half_saturation)`` grows with how much the session knows (n liked items plus
+   the known user's positives); nothing known means pure semantic, and no signal at all means popularity;
+4. maximal marginal relevance on item embeddings for diversity, then evidence for each pick.
+
+Degrades: no CF artifact -> semantic only; no index -> CF only; neither -> popularity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.constraints import CatalogFilter, ItemStats, satisfies
+from bot.evidence import InteractionEvidence, build_evidence, query_words
+from bot.settings import Settings
+from bot.types import Candidate, Constraints
+from cf_engine.data.catalog import Dataset
+
+if TYPE_CHECKING:
+    from retrieval.index import ItemIndex
+
+MMR_POOL_FACTOR = 10  # MMR re-ranks the best k * factor blended candidates
+
+
+@dataclass
+class BlendRequest:
+    """What the agent knows this turn. Item ids are catalog ids (MovieLens movieId)."""
+
+    liked: Sequence[int] = ()
+    disliked: Sequence[int] = ()
+    exclude: Sequence[int] = ()  # already shown / seen / not interested
+    text: str | None = None
+    constraints: Constraints = field(default_factory=Constraints)
+    user_id: int | None = None
+    k: int = 3
+
+
+def minmax(values: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] over the pool; a constant vector maps to zeros (it carries no preference)."""
+    if values.size == 0:
+        return values.astype(np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    if not np.isfinite(lo) or not np.isfinite(hi) or hi - lo < 1e-12:
+        return np.zeros(values.shape, dtype=np.float64)
+    return (values - lo) / (hi - lo)
+
+
+def top_columns(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` best allowed columns of ``scores`` (best first)."""
+    cols = np.flatnonzero(allowed)
+    if cols.size == 0 or n <= 0:
+        return np.empty(0, dtype=np.int64)
+    sub = scores[cols]
+    if cols.size > n:
+        part = np.argpartition(-sub, n - 1)[:n]
+        cols, sub = cols[part], sub[part]
+    return cols[np.argsort(-sub, kind="stable")]
+
+
+def mmr(relevance: np.ndarray, vectors: np.ndarray | None, k: int, lam: float) -> list[int]:
+    """Maximal marginal relevance: positions into ``relevance`` picked greedily (relevance vs novelty)."""
+    n = len(relevance)
+    if vectors is None or lam >= 1.0 or n <= 1:
+        return list(np.argsort(-relevance, kind="stable")[:k])
+    sims = vectors @ vectors.T
+    picked: list[int] = []
+    max_sim = np.full(n, -np.inf)
+    free = np.ones(n, dtype=bool)
+    for _ in range(min(k, n)):
+        penalty = np.where(np.isfinite(max_sim), max_sim, 0.0)
+        gain = np.where(free, lam * relevance - (1.0 - lam) * penalty, -np.inf)
+        best = int(np.argmax(gain))
+        picked.append(best)
+        free[best] = False
+        max_sim = np.maximum(max_sim, sims[best])
+    return picked
+
+
+class Blender:
+    """Turns a :class:`BlendRequest` into diversified, constraint-respecting candidates with evidence."""
+
+    def __init__(self, dataset: Dataset, cf: Any | None, index: ItemIndex | None, settings: Settings) -> None:
+        self.dataset = dataset
+        self.cf = cf
+        self.index = index
+        self.settings = settings
+        catalog = dataset.catalog
+        table = dataset.item_stats()
+        counts = table["count"].to_numpy(dtype=np.int64)
+        means = table["mean_rating"].to_numpy(dtype=np.float64)
+        self.stats = [
+            ItemStats(int(c), None if np.isnan(m) else float(m)) for c, m in zip(counts, means, strict=True)
+        ]
+        self.filter = CatalogFilter(catalog, self.stats)
+        self.interactions = InteractionEvidence(dataset, settings.positive_threshold)
+        # Popularity (number of positive interactions) is the fallback and the tie-breaker.
+        self.popularity = self.interactions.positive_counts.astype(np.float64)
+        self.catalog_genres = sorted({g for item in catalog for g in item.genres})
+        self._vectors: np.ndarray | None = None
+        self._vectors_loaded = False
+        self._embed = lru_cache(maxsize=256)(self._embed_uncached)
+
+    # --- item vectors (catalog order) -------------------------------------------------------
+    def vectors(self) -> np.ndarray | None:
+        """Normalised item vectors in catalog order (zeros for unindexed items), or None without an index."""
+        if not self._vectors_loaded:
+            self._vectors_loaded = True
+            if self.index is not None:
+                ids, matrix = self.index.vectors()
+                cols = np.array(
+                    [
+                        self.dataset.catalog.index_of(int(i)) if int(i) in self.dataset.catalog else -1
+                        for i in ids
+                    ],
+                    dtype=np.int64,
+                )
+                full = np.zeros((len(self.dataset.catalog), matrix.shape[1]), dtype=np.float32)
+                ok = cols >= 0
+                full[cols[ok]] = matrix[ok]
+                self._vectors = full
+        return self._vectors
+
+    def _embed_uncached(self, text: str) -> np.ndarray:
+        from retrieval.embeddings import embed_query
+
+        return embed_query(self.settings, text)
+
+    # --- the blend --------------------------------------------------------------------------
+    def cf_weight(self, n_known: int, has_semantic: bool, has_cf: bool) -> float:
+        """Share of CF in the blend: n / (n + half), 1 without semantics, 0 without CF signal."""
+        if not has_cf:
+            return 0.0
+        if not has_semantic:
+            return 1.0
+        return n_known / (n_known + self.settings.blend_half_saturation)
+
+    def blend(self, request: BlendRequest) -> list[Candidate]:
+        """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
+        catalog = self.dataset.catalog
+        liked = [catalog.index_of(i) for i in dict.fromkeys(request.liked)]
+        disliked = [catalog.index_of(i) for i in dict.fromkeys(request.disliked)]
+        excluded = [catalog.index_of(i) for i in request.exclude if i in catalog]
+        k = max(0, int(request.k))
+        text = (request.text or "").strip()
+
+        allowed = self.filter.mask(request.constraints)
+        allowed[liked + disliked + excluded] = False
+        user_known = (
+            request.user_id is not None and self.cf is not None and self.cf.knows_user(request.user_id)
+        )
+        user_cols = (
+            self.interactions.user_items(request.user_id) if request.user_id is not None else np.empty(0)
+        )
+        allowed[user_cols.astype(np.int64)] = False  # a known user's rated items are already seen
+        if k == 0 or not allowed.any():
+            return []
+
+        pool_n = self.settings.candidate_pool
+        # CF: fold-in of the session, plus the known user's history.
+        cf_scores = None
+        n_known = len(liked)
+        if self.cf is not None and (liked or user_known):
+            ids = catalog.item_ids
+            cf_scores = np.asarray(
+                self.cf.score_for(
+                    [int(ids[c]) for c in liked],
+                    [int(ids[c]) for c in disliked],
+                    user_id=request.user_id if user_known else None,
+                ),
+                dtype=np.float64,
+            )
+            if user_known:
+                n_known += len(user_cols)
+
+        # Semantics: the text's vector, else the liked items' centroid.
+        vectors = self.vectors()
+        query = None
+        if vectors is not None:
+            if text:
+                query = self._embed(text)
+                if liked and self.cf is None:  # without CF, the liked items steer the semantics too
+                    query = query + vectors[liked].mean(axis=0)
+            elif liked:
+                query = vectors[liked].mean(axis=0)
+            if query is not None:
+                query = query / max(float(np.linalg.norm(query)), 1e-12)
+
+        pool: list[np.ndarray] = []
+        if cf_scores is not None:
+            pool.append(top_columns(cf_scores, allowed, pool_n))
+        if query is not None:
+            pool.append(self._semantic_pool(query, allowed, pool_n))
+        if not pool:  # no signal at all: the most liked items
+            pool.append(top_columns(self.popularity, allowed, pool_n))
+        cols = np.unique(np.concatenate(pool)).astype(np.int64)
+        cols = cols[allowed[cols]]
+        if cols.size == 0:
+            return []
+
+        cf_part = minmax(cf_scores[cols]) if cf_scores is not None else np.zeros(cols.size)
+        sem_part = minmax(vectors[cols] @ query) if query is not None else np.zeros(cols.size)
+        a = self.cf_weight(n_known, query is not None, cf_scores is not None)
+        pop_part = minmax(np.log1p(self.popularity[cols]))
+        if cf_scores is None and query is None:
+            score = pop_part
+        else:
+            score = a * cf_part + (1.0 - a) * sem_part + 1e-3 * pop_part  # popularity only breaks ties
+
+        top = np.argsort(-score, kind="stable")[: max(k * MMR_POOL_FACTOR, k)]
+        picks = mmr(score[top], None if vectors is None else vectors[cols[top]], k, self.settings.mmr_lambda)
+        chosen = [int(i) for i in top[picks]]
+        return self._candidates(
+            request, cols, chosen, score, cf_part, sem_part, liked, vectors, user_known and a > 0
+        )
+
+    def _semantic_pool(self, query: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
+        """Nearest allowed items: Chroma's HNSW search, topped up exactly when filters removed many hits.
+
+        Constraints are not pushed into Chroma's ``where``: a filtered HNSW query measured ~100 ms
+        against ~6 ms unfiltered plus an exact numpy pass over the allowed rows (under 1 ms).
+        """
+        catalog = self.dataset.catalog
+        assert self.index is not None
+        hits = self.index.search_vector(query, n)
+        cols = np.array([catalog.index_of(i) for i, _ in hits if i in catalog], dtype=np.int64)
+        cols = cols[allowed[cols]] if cols.size else cols
+        if cols.size < min(n, int(allowed.sum())) // 2:
+            vectors = self.vectors()
+            assert vectors is not None
+            cols = np.union1d(cols, top_columns(vectors @ query, allowed, n))
+        return cols
+
+    def _candidates(
+        self,
+        request: BlendRequest,
+        cols: np.ndarray,
+        chosen: list[int],
+        score: np.ndarray,
+        cf_part: np.ndarray,
+        sem_part: np.ndarray,
+        liked: list[int],
+        vectors: np.ndarray | None,
+        from_user: bool,
+    ) -> list[Candidate]:
+        catalog = self.dataset.catalog
+        picked_cols = [int(cols[i]) for i in chosen]
+        cf_sim = self.interactions.cf_similarity(liked, picked_cols) if liked else None
+        co_counts, co_means = self.interactions.co_ratings(liked, picked_cols) if liked else (None, None)
+        emb_sim = vectors[liked] @ vectors[picked_cols].T if (liked and vectors is not None) else None
+        words = query_words(request.text)
+        liked_genres = {g for c in liked for g in catalog.at(c).genres}
+        out: list[Candidate] = []
+        for j, (i, col) in enumerate(zip(chosen, picked_cols, strict=True)):
+            item = catalog.at(col)
+            if not satisfies(item, self.stats[col], request.constraints):  # the one exact check, again
+                raise AssertionError(f"blend picked item {item.item_id} that violates {request.constraints}")
+            evidence = build_evidence(
+                dataset=self.dataset,
+                col=col,
+                stats=self.stats[col],
+                liked_cols=liked,
+                cf_sim=None if cf_sim is None else cf_sim[:, j],
+                emb_sim=None if emb_sim is None else emb_sim[:, j],
+                co_counts=None if co_counts is None else co_counts[:, j],
+                co_means=None if co_means is None else co_means[:, j],
+                constraints=request.constraints,
+                words=words,
+                liked_genres=liked_genres,
+                from_user_history=from_user,
+            )
+            out.append(
+                Candidate(
+                    item_id=int(item.item_id),
+                    title=item.display_title,
+                    score=round(float(score[i]), 6),
+                    cf_score=round(float(cf_part[i]), 6),
+                    semantic_score=round(float(sem_part[i]), 6),
+                    evidence=evidence,
+                )
+            )
+        return out

@@ -1,0 +1,200 @@
+"""Grounded explanations: the LLM phrases one candidate's evidence, the validator checks every word.
+
+Flow per candidate: evidence -> :class:`~bot.facts.Facts` -> prompt (+ GBNF grammar of evidence
+phrases when the backend supports one) -> LLM -> :func:`bot.validate.validate_facts`. Text that
+fails, an LLM error or timeout, or no LLM at all gives a template explanation from the same facts.
+Every returned text has passed the validator; the path each explanation took is logged and kept
+on the :class:`Explanation` (``source``, ``path``, ``reason``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+
+from bot.explain_templates import template_explanation
+from bot.facts import INJECTION_WORDS, Facts, facts_from
+from bot.grammar import explanation_grammar
+from bot.llm.base import LLMError, stream_text, supports_grammar
+from bot.prompts import explanation_messages
+from bot.settings import Settings
+from bot.types import Candidate, Constraints
+from bot.validate import Limits, ValidationResult, validate_facts
+
+log = logging.getLogger("recbot.explain")
+
+MAX_REQUEST_WORDS = 24
+
+
+def sanitize_request(text: str) -> str:
+    """The user's request reduced to plain words, without instruction-like words, bounded.
+
+    Not used as prompt text (the prompt holds evidence only); kept for logs and for callers that
+    want to show what was understood.
+    """
+    tokens = re.findall(r"[^\W_]+(?:['’\-][^\W_]+)*", text)
+    kept = [t for t in tokens if t.lower() not in INJECTION_WORDS and len(t) <= 30]
+    return " ".join(kept[:MAX_REQUEST_WORDS])
+
+
+@dataclass(frozen=True)
+class ExplainContext:
+    """What the explainer knows about the conversation. ``request`` is sanitised on creation."""
+
+    liked_titles: tuple[str, ...] = ()
+    request: str = ""
+    constraints: Constraints = field(default_factory=Constraints)
+    seed: int = 0  # varies the template wording between replies (e.g. the turn number)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "request", sanitize_request(self.request))
+        object.__setattr__(self, "liked_titles", tuple(self.liked_titles))
+
+
+@dataclass
+class Explanation:
+    """A validated explanation and how it was made."""
+
+    text: str
+    source: Literal["llm", "template"]
+    path: str  # "llm+grammar", "llm" or "template"
+    reason: str | None = None  # why a template was used: no_llm, invalid:word:girl, llm_error:timeout
+    latency_ms: float = 0.0
+    llm_text: str | None = None  # the raw LLM text (accepted or rejected), for logs and evaluation
+    problems: list[str] = field(default_factory=list)
+
+
+def clean_llm_text(text: str) -> str:
+    """First line, without a leading "Explanation:" label, quotes or surrounding space."""
+    text = text.strip().split("\n", 1)[0].strip()
+    text = re.sub(r"^(?:explanation|answer)\s*:\s*", "", text, flags=re.IGNORECASE)
+    if len(text) >= 2 and text[0] in "\"“'" and text[-1] in "\"”'":
+        text = text[1:-1].strip()
+    return text
+
+
+class Explainer:
+    """Explains candidates with ``llm`` (None: templates only) under ``settings``."""
+
+    def __init__(self, llm: BaseChatModel | None, settings: Settings, *, limits: Limits = Limits()) -> None:
+        self.llm = llm
+        self.settings = settings
+        self.limits = limits
+        self.use_grammar = bool(llm is not None and settings.llm_grammar and supports_grammar(llm))
+
+    # --- public API --------------------------------------------------------------------------
+    def explain(self, candidate: Candidate, context: ExplainContext = ExplainContext()) -> Explanation:
+        """A validated explanation of ``candidate`` (LLM when it passes, else a template)."""
+        stream = self.explain_stream(candidate, context)
+        while True:
+            try:
+                next(stream)
+            except StopIteration as done:
+                return done.value
+
+    def explain_all(self, candidates: Sequence[Candidate],
+                    context: ExplainContext = ExplainContext()) -> list[Explanation]:
+        return [self.explain(c, context) for c in candidates]
+
+    def explain_stream(self, candidate: Candidate,
+                       context: ExplainContext = ExplainContext()) -> Generator[str, None, Explanation]:
+        """Yield text chunks, then return the :class:`Explanation`.
+
+        Only validated text is ever yielded: the LLM's tokens are held back until a sentence is
+        complete and that sentence passes the validator, so nothing false reaches the screen. If
+        the LLM fails before any sentence passed, the template text is yielded instead. The
+        returned ``Explanation.text`` always equals the concatenation of the yielded chunks.
+        """
+        start = time.perf_counter()
+        facts = facts_from(candidate)
+        if self.llm is None:
+            result = self._template(candidate, facts, context, "no_llm", start)
+            yield result.text
+            return result
+        shown, raw, buffer = "", "", ""
+        failed: ValidationResult | None = None
+        reason: str | None = None
+        generation = self._generate(facts)
+        try:
+            for chunk in generation:
+                raw += chunk
+                buffer += chunk
+                sentence, buffer = _split_sentence(buffer)
+                while sentence and failed is None:
+                    failed = self._accept(shown, sentence, facts)
+                    if failed is None:
+                        piece = (" " if shown else "") + clean_llm_text(sentence)
+                        shown += piece
+                        yield piece
+                        sentence, buffer = _split_sentence(buffer)
+                if failed is not None:
+                    break  # stop generating: what was shown stays valid, the rest is dropped
+            if failed is None and buffer.strip():
+                failed = self._accept(shown, buffer, facts)
+                if failed is None:
+                    piece = (" " if shown else "") + clean_llm_text(buffer)
+                    shown += piece
+                    yield piece
+        except LLMError as exc:
+            reason = f"llm_error:{exc.kind}"
+            log.warning("LLM failed for item %s: %s", candidate.item_id, exc)
+        finally:
+            generation.close()
+        if shown:
+            return self._log(Explanation(shown, "llm", "llm+grammar" if self.use_grammar else "llm",
+                                         None, _ms(start), raw, []), candidate)
+        if reason is None:
+            reason = f"invalid:{failed.reason}" if failed is not None else "invalid:empty"
+        result = self._template(candidate, facts, context, reason, start, raw,
+                                failed.problems if failed is not None else ["empty"])
+        yield result.text
+        return result
+
+    # --- steps -------------------------------------------------------------------------------
+    def _generate(self, facts: Facts) -> Generator[str, None, None]:
+        assert self.llm is not None
+        kwargs: dict[str, object] = {"max_tokens": self.settings.explain_max_tokens}
+        if self.use_grammar:
+            kwargs["grammar"] = explanation_grammar(facts)
+        yield from stream_text(self.llm, explanation_messages(facts), timeout_s=self.settings.llm_timeout_s,
+                               **kwargs)
+
+    def _accept(self, shown: str, sentence: str, facts: Facts) -> ValidationResult | None:
+        """None when ``shown`` followed by ``sentence`` passes the validator, else the failure."""
+        text = (shown + " " + clean_llm_text(sentence)).strip()
+        check = validate_facts(text, facts, limits=self.limits)
+        return None if check.ok else check
+
+    def _template(self, candidate: Candidate, facts: Facts, context: ExplainContext, reason: str,
+                  start: float, raw: str | None = None, problems: list[str] | None = None) -> Explanation:
+        text = template_explanation(facts, candidate.item_id, context.seed)
+        check = validate_facts(text, facts, limits=self.limits)
+        if not check.ok:  # a bug in the templates, never user-visible: fall to the barest sentence
+            log.error("template failed validation for item %s: %s", candidate.item_id, check.problems)
+            text = f"{facts.title} is one more pick to try."
+        return self._log(Explanation(text, "template", "template", reason, _ms(start), raw, problems or []),
+                         candidate)
+
+    @staticmethod
+    def _log(explanation: Explanation, candidate: Candidate) -> Explanation:
+        log.info("explanation item=%s path=%s reason=%s ms=%.0f", candidate.item_id, explanation.path,
+                 explanation.reason, explanation.latency_ms)
+        return explanation
+
+
+def _split_sentence(buffer: str) -> tuple[str, str]:
+    """Split off the first complete sentence ("... ." followed by a space and a capital)."""
+    match = re.search(r"[.!?](?=\s+[A-Z])", buffer)
+    if not match:
+        return "", buffer
+    return buffer[: match.end()].strip(), buffer[match.end() :].lstrip()
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,194 @@
+"""The facts an explanation may state about one candidate, read from its :class:`~bot.types.Evidence`.
+
+The validator, the GBNF grammar, the prompt and the template explanations all read the same
+:class:`Facts`, so what the LLM is shown, what it may generate and what is accepted cannot disagree.
+Titles are kept in several surface forms ("Matrix, The (1999)", "The Matrix", "The Matrix (1999)")
+because the model and the templates write the readable one while the catalog stores the raw one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.types import Candidate, Evidence
+
+# Words of a request that must never be echoed: they are what prompt-injection text is made of.
+INJECTION_WORDS = frozenset(
+    """ignore ignoring disregard forget instruction instructions prompt prompts system assistant say
+    says saying print output reply respond repeat rules jailbreak pretend role override previous above
+    password secret admin developer mode""".split()
+)
+
+_YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+# "Matrix, The" -> "The Matrix"; MovieLens moves leading articles to the end (also foreign ones).
+_TRAILING_ARTICLE = re.compile(r"^(?P<body>.+), (?P<article>The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El)$")
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+
+MAX_QUERY_TERMS = 6
+MAX_TAGS = 4
+MAX_NEIGHBOURS = 2
+
+
+@dataclass(frozen=True)
+class CoRating:
+    """People who liked ``seed_title`` rated the candidate ``mean`` on average (``n`` people)."""
+
+    seed_title: str  # display form
+    mean: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything an explanation of one candidate may mention, in display form."""
+
+    title: str  # display form, without the year
+    title_forms: tuple[str, ...]
+    liked: tuple[str, ...]  # display titles of liked items the candidate is close to
+    liked_forms: tuple[tuple[str, ...], ...]  # surface forms of each liked title
+    genres: tuple[str, ...]  # lower-case display genres, matched ones first
+    matched_genres: tuple[str, ...]
+    tags: tuple[str, ...]
+    query_terms: tuple[str, ...]
+    year: int | None
+    mean_rating: float | None
+    n_ratings: int
+    co_ratings: tuple[CoRating, ...]
+
+    @property
+    def mean_text(self) -> str | None:
+        return format_rating(self.mean_rating) if self.mean_rating is not None else None
+
+    def all_title_forms(self) -> list[tuple[str, str]]:
+        """(surface form, role) pairs; role is "item" or "liked"."""
+        pairs = [(form, "item") for form in self.title_forms]
+        for forms in self.liked_forms:
+            pairs.extend((form, "liked") for form in forms)
+        for co in self.co_ratings:
+            pairs.extend((form, "liked") for form in title_forms(co.seed_title))
+        return pairs
+
+
+def format_rating(value: float) -> str:
+    """One decimal, the form every explanation uses ("3.9")."""
+    return f"{value:.1f}"
+
+
+def split_year(title: str) -> tuple[str, int | None]:
+    """("Heat (1995)") -> ("Heat", 1995)."""
+    match = _YEAR_SUFFIX.search(title)
+    if not match:
+        return title.strip(), None
+    return title[: match.start()].strip(), int(match.group(1))
+
+
+def display_title(title: str) -> str:
+    """Readable title without the year: "Matrix, The (1999)" -> "The Matrix"."""
+    body, _ = split_year(title)
+    match = _TRAILING_ARTICLE.match(body)
+    if match:
+        article = match.group("article")
+        sep = "" if article.endswith("'") else " "
+        body = f"{article}{sep}{match.group('body')}"
+    return body
+
+
+def fold(text: str) -> str:
+    """Accents removed ("Amélie" -> "Amelie"), so that either spelling matches the other."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def title_forms(title: str) -> tuple[str, ...]:
+    """Every surface form under which ``title`` may appear in an explanation (accents folded).
+
+    Includes both names of "Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)".
+    """
+    body, year = split_year(title)
+    display = display_title(title)
+    forms = {title.strip(), body, display}
+    if year is not None:
+        forms.add(f"{display} ({year})")
+    aka = re.fullmatch(r"(?P<main>[^()]+?) \((?P<aka>[^()]+)\)", body)
+    if aka:
+        for name in (aka.group("main"), aka.group("aka")):
+            forms.update({name, display_title(name)})
+    return tuple(sorted({fold(f) for f in forms if f}, key=len, reverse=True))
+
+
+def display_genre(genre: str) -> str:
+    """"Sci-Fi" -> "sci-fi"; "Children" -> "children's"; "(no genres listed)" -> ""."""
+    g = genre.strip()
+    if not g or g.startswith("("):
+        return ""
+    if g.lower() == "children":
+        return "children's"
+    return g if g.isupper() and len(g) > 1 else g.lower()  # keep "IMAX"
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens ("sci-fi" and "heat's" stay one token)."""
+    return [w.lower().replace("’", "'") for w in _WORD.findall(fold(text))]
+
+
+def clean_phrase(text: str, max_words: int = 4) -> str:
+    """A tag or request term reduced to plain words, or "" when nothing safe is left."""
+    text = unicodedata.normalize("NFKC", text)
+    tokens = [t for t in _WORD.findall(text) if t.lower() not in INJECTION_WORDS]
+    # Digits would read as numbers the validator cannot place ("70mm"): drop such phrases.
+    if not tokens or len(tokens) > max_words or any(c.isnumeric() for c in text):
+        return ""
+    return " ".join(tokens)
+
+
+def _co_rating(entry: Mapping[str, Any]) -> CoRating | None:
+    """Read one co-rating dict; the blend writes seed_title/mean/n (a few aliases are accepted)."""
+    title = next((entry[k] for k in ("seed_title", "title", "seed") if isinstance(entry.get(k), str)), None)
+    mean = next((entry[k] for k in ("mean", "mean_rating", "avg") if entry.get(k) is not None), None)
+    n = next((entry[k] for k in ("n", "count", "n_people", "n_ratings") if entry.get(k) is not None), None)
+    if title is None or mean is None or n is None:
+        return None
+    return CoRating(display_title(title), float(mean), int(n))
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in items:
+        if item and item.lower() not in {s.lower() for s in seen}:
+            seen[item] = None
+    return tuple(seen)
+
+
+def facts_from(candidate: Candidate) -> Facts:
+    """Collect the facts of ``candidate`` in the form explanations use."""
+    ev: Evidence = candidate.evidence
+    _, title_year = split_year(candidate.title)
+    own = {fold(f).lower() for f in title_forms(candidate.title)}
+    # An item is never its own liked neighbour (a duplicate title would make "liked X" ambiguous).
+    neighbours = sorted((n for n in ev.neighbours if fold(display_title(n.title)).lower() not in own),
+                        key=lambda n: -n.similarity)
+    liked = _unique(display_title(n.title) for n in neighbours)[:MAX_NEIGHBOURS]
+    liked_forms = tuple(
+        title_forms(next(n.title for n in neighbours if display_title(n.title) == d)) for d in liked
+    )
+    matched = _unique(display_genre(g) for g in ev.matched_genres)
+    genres = _unique([*matched, *(display_genre(g) for g in ev.genres)])
+    co = tuple(c for c in (_co_rating(e) for e in ev.co_ratings)
+               if c is not None and c.n > 0 and fold(c.seed_title).lower() not in own)
+    return Facts(
+        title=display_title(candidate.title),
+        title_forms=title_forms(candidate.title),
+        liked=liked,
+        liked_forms=liked_forms,
+        genres=genres,
+        matched_genres=matched,
+        tags=_unique(clean_phrase(t) for t in ev.matched_tags)[:MAX_TAGS],
+        query_terms=_unique(clean_phrase(t, 2) for t in ev.query_terms)[:MAX_QUERY_TERMS],
+        year=ev.year if ev.year is not None else title_year,
+        mean_rating=ev.mean_rating if ev.n_ratings > 0 else None,
+        n_ratings=ev.n_ratings,
+        co_ratings=co[:2],
+    )

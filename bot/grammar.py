@@ -1,0 +1,83 @@
+"""A llama.cpp GBNF grammar per candidate whose only terminals are its evidence phrases.
+
+Free generation from the 135M/270M models invents plot and titles; under this grammar the model
+can only choose which facts to state, in which order, and how to open the sentence. Each
+predicate binds a fact to its own wording ("is rated 3.9 on average by 120 people"), so a number
+cannot drift to the wrong slot. One sentence, at most two predicates, each used once. The output
+is still validated (:mod:`bot.validate`): the grammar is a constraint, not the proof.
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+from bot.explain_templates import article, join, query_phrase
+from bot.facts import Facts, format_rating
+
+
+def gbnf_literal(text: str) -> str:
+    """A GBNF string literal for ``text``."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("\r", " ")
+    return f'"{escaped}"'
+
+
+def predicates(facts: Facts) -> list[str]:
+    """Verb phrases about the item, each stating exactly one piece of evidence."""
+    preds: list[str] = []
+    for liked in facts.liked:
+        preds.append(f"is similar to {liked}")
+    if facts.liked:
+        preds.append(f"should suit fans of {join(facts.liked)}")
+    if facts.genres:
+        one = facts.genres[0]
+        preds.append(f"is {article(one)} {one} film")
+        if len(facts.genres) > 1:
+            two = join(facts.genres[:2])
+            preds.append(f"is {article(two)} {two} film")
+    for tag in facts.tags[:2]:
+        preds.append(f"is tagged {tag}")
+    if facts.mean_text is not None and facts.n_ratings > 0:
+        people = "person" if facts.n_ratings == 1 else "people"
+        preds.append(f"is rated {facts.mean_text} on average by {facts.n_ratings} {people}")
+    if facts.co_ratings:
+        preds.append(_co_predicate(facts))
+    if facts.year is not None:
+        preds.append(f"came out in {facts.year}")
+    if q := query_phrase(facts):
+        preds.append(q.removeprefix("it "))
+    return preds
+
+
+def _co_predicate(facts: Facts) -> str:
+    co = facts.co_ratings[0]
+    who = "people" if co.n != 1 else "person"
+    return f"was rated {format_rating(co.mean)} on average by the {co.n} {who} who liked {co.seed_title}"
+
+
+def openers(facts: Facts) -> list[str]:
+    """Sentence openings, subject included."""
+    result = [facts.title]
+    for liked in facts.liked[:2]:
+        result.append(f"Because you liked {liked}, {facts.title}")
+        result.append(f"If you enjoyed {liked}, {facts.title}")
+    if not facts.liked:
+        result.append(f"For your request, {facts.title}")
+    return result
+
+
+def explanation_grammar(facts: Facts, max_predicates: int = 2) -> str:
+    """The GBNF text for one explanation of the item described by ``facts``."""
+    preds = predicates(facts)
+    if not preds:
+        preds = ["is one more pick to try"]
+    names = [f"p{i}" for i in range(len(preds))]
+    bodies = list(names)
+    if max_predicates >= 2:
+        bodies += [f'{a} " and " {b}' for a, b in permutations(names, 2)]
+    lines = [
+        'root ::= " "? opener " " body "."',
+        "opener ::= " + " | ".join(gbnf_literal(o) for o in openers(facts)),
+        "body ::= " + " | ".join(bodies),
+    ]
+    lines += [f"{name} ::= {gbnf_literal(p)}" for name, p in zip(names, preds, strict=True)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""Everything a running recbot needs, loaded lazily from the settings: the one way to get an Agent.
+
+``Runtime.from_settings(settings).agent`` loads (or builds) the dataset, the CF artifact (trained and
+saved if none exists), the Chroma item index (built if missing), the LLM, the explainer, the blender
+and the store. Each part degrades instead of failing the whole bot:
+
+* the LLM does not load -> template explanations (health "degraded");
+* the index cannot be opened or built -> CF only, with a logged warning;
+* no CF artifact and training fails -> semantic only;
+* the dataset itself is required: its :class:`~cf_engine.data.errors.DataError` propagates.
+
+``health()`` reports each part as "ok", "degraded" or "missing" with a detail line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from typing import Any
+
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Lazily built components of one recbot (thread-safe: each part is built once)."""
+
+    def __init__(self, settings: Settings, progress: bool = False, build_missing: bool = True) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.build_missing = build_missing  # False: never train or index here (e.g. a quick `doctor`)
+        self._lock = threading.RLock()
+        self._health: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, progress: bool = False) -> Runtime:
+        return cls(settings, progress=progress)
+
+    def _set(self, part: str, status: str, detail: str) -> None:
+        self._health[part] = {"status": status, "detail": detail}
+
+    # --- parts ------------------------------------------------------------------------------
+    @cached_property
+    def dataset(self) -> Any:
+        from cf_engine.data import load_dataset
+
+        with self._lock:
+            data = load_dataset(self.settings)
+            self._set("dataset", "ok", f"{data.name}: {len(data.catalog)} items, {len(data.interactions)} interactions")
+            return data
+
+    @cached_property
+    def cf(self) -> Any | None:
+        from cf_engine.artifact import ArtifactNotFoundError, CFArtifact
+
+        with self._lock:
+            try:
+                artifact = CFArtifact.load_latest(self.settings, self.dataset.catalog)
+                self._set("cf", "ok", f"{artifact.engine_name} from {artifact.path}")
+                return artifact
+            except ArtifactNotFoundError:
+                if not self.build_missing:
+                    self._set("cf", "missing", "no CF model; run `recbot train`")
+                    return None
+            except Exception as exc:  # noqa: BLE001 - a mismatched/broken artifact: retrain below
+                log.warning("CF artifact unusable (%s); training a new one", exc)
+                if not self.build_missing:
+                    self._set("cf", "missing", f"unusable CF model: {exc}")
+                    return None
+            try:
+                artifact = CFArtifact.train(self.dataset, self.settings)
+                path = artifact.save(self.settings)
+                self._set("cf", "ok", f"{artifact.engine_name} trained now, saved to {path}")
+                return artifact
+            except Exception as exc:  # noqa: BLE001 - degrade to semantic-only recommendations
+                log.warning("no CF model and training failed (%s): recommending from semantics only", exc)
+                self._set("cf", "missing", f"training failed: {exc}; semantic only")
+                return None
+
+    @cached_property
+    def index(self) -> Any | None:
+        with self._lock:
+            try:
+                from retrieval.index import ItemIndex
+
+                index = ItemIndex(self.settings)
+                if not index.is_ready():
+                    if not self.build_missing:
+                        self._set("index", "missing", "no item index; run `recbot index`")
+                        return None
+                    report = index.build(self.dataset, progress=self.progress)
+                    log.info("built the item index: %s", report)
+                self._set("index", "ok", f"collection {self.settings.chroma_collection!r}")
+                return index
+            except Exception as exc:  # noqa: BLE001 - degrade to CF-only recommendations
+                log.warning("item index unavailable (%s): recommending from CF only", exc)
+                self._set("index", "degraded", f"unavailable: {exc}; CF only")
+                return None
+
+    @cached_property
+    def llm(self) -> Any | None:
+        with self._lock:
+            if self.settings.llm_backend == "template":
+                self._set("llm", "ok", "template explanations (llm_backend=template)")
+                return None
+            try:
+                from bot.llm import load_llm
+
+                model = load_llm(self.settings)
+                self._set("llm", "ok", f"{self.settings.llm_backend}")
+                return model
+            except Exception as exc:  # noqa: BLE001 - degrade to template explanations
+                log.warning("LLM unavailable (%s): template explanations", exc)
+                self._set("llm", "degraded", f"{self.settings.llm_backend} failed: {exc}; templates")
+                return None
+
+    @cached_property
+    def explainer(self) -> Any:
+        from bot.explain import Explainer
+
+        with self._lock:
+            return Explainer(self.llm, self.settings)
+
+    @cached_property
+    def blender(self) -> Any:
+        from bot.blend import Blender
+
+        with self._lock:
+            return Blender(self.dataset, self.cf, self.index, self.settings)
+
+    @cached_property
+    def store(self) -> Store:
+        with self._lock:
+            store = Store(self.settings.db_path)
+            self._set("store", "ok", f"{self.settings.db_path} (schema v{store.schema_version()})")
+            return store
+
+    @cached_property
+    def agent(self) -> Any:
+        from bot.agent import Agent
+
+        with self._lock:
+            return Agent(self.dataset, self.blender, self.explainer, self.store, self.settings, cf=self.cf)
+
+    # --- reporting --------------------------------------------------------------------------
+    def health(self, load: bool = True) -> dict[str, dict[str, str]]:
+        """State of every part: {"dataset": {"status": "ok", "detail": ...}, ...}.
+
+        With ``load`` the parts are loaded first (a part that fails reports why); without it, parts
+        not loaded yet are reported as "not loaded".
+        """
+        parts = ("dataset", "cf", "index", "llm", "store")
+        if load:
+            for part in parts:
+                try:
+                    getattr(self, part)
+                except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
+                    self._set(part, "missing", str(exc))
+        return {p: dict(self._health.get(p, {"status": "not loaded", "detail": ""})) for p in parts}
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,234 @@
+"""Check that a generated explanation says nothing its candidate's evidence does not support.
+
+Small LLMs add plot, praise and whole titles of their own ("Amélie is a comedy about a girl who
+meets a famous actor"). Checking only titles and numbers misses that, and no POS tagger is
+installed, so the check works on the level of words: after the known titles are masked, every
+word must be an evidence word (title words, genres, tags, request terms) or one of a small curated
+list of connective words (:data:`CONNECTIVES`) that carry no facts. On top of that:
+
+* every number must be one of the evidence numbers, of the right kind where the context says
+  which (a rating after "rated", a count before "people", a year after "in"/"from");
+* a genre word must name one of the item's genres;
+* "liked X" / "fans of X" must name a liked item, never the recommendation itself;
+* quoted text must be a known title; capitalised words must be evidence words (invented titles);
+* no URLs, markup or odd characters; bounded length; at most two finished sentences; no loops.
+
+Templates (:mod:`bot.explain_templates`) only use words from this list, and a property test
+checks that they always pass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.facts import Facts, clean_phrase, facts_from, fold, format_rating, words
+from bot.types import Candidate, Evidence
+
+# Words that connect evidence without stating a fact about the item. Deliberately no nouns or
+# adjectives that describe content (plot, people, quality), no negations, no number words.
+CONNECTIVES = frozenset(
+    """
+    a an the and or but with also as of to for by on in at from it its it's this that which who
+    is are was were be been has have had you your you're you've you'll i i'd we our both same one
+    another other more so too just well here here's there's that's if because since given so when
+    like likes liked enjoy enjoys enjoyed love loved loves fans fan similar close closely near
+    shares share matches match matching fits fit suits suit should might may could would will can
+    try watch pick picks choice option recommend recommended suggest suggestion worth
+    rated rating ratings average averaged scored people person viewers users raters who out
+    came released tagged tag tags genre genres mix blend combines film films movie movies title
+    request asked mentioned looking mood taste year
+    """.split()
+)
+
+# Surface genre words -> the display genre they claim (see bot.facts.display_genre).
+GENRE_WORDS: dict[str, str] = {
+    **{g: g for g in """action adventure animation comedy crime documentary drama fantasy film-noir
+       horror imax musical mystery romance sci-fi thriller war western""".split()},
+    "animated": "animation", "cartoon": "animation", "children": "children's",
+    "children's": "children's", "kids": "children's", "family": "children's",
+    "comedies": "comedy", "comic": "comedy", "comedic": "comedy", "funny": "comedy",
+    "documentaries": "documentary", "dramas": "drama", "dramatic": "drama", "noir": "film-noir",
+    "scary": "horror", "musicals": "musical", "mysteries": "mystery", "romances": "romance",
+    "romantic": "romance", "romcom": "romance", "scifi": "sci-fi", "science": "sci-fi",
+    "fiction": "sci-fi", "science-fiction": "sci-fi", "thrillers": "thriller", "westerns": "western",
+}  # fmt: skip
+
+_URL = re.compile(r"https?:|www\.|\.(?:com|org|net|io)\b|@\w", re.IGNORECASE)
+_BAD_CHAR = re.compile(r"[^\w\s.,;:!?'’\"“”()\-–—§]|_")
+_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?")
+_PLACEHOLDER = re.compile(r"§(\d+)§")
+_LIKED_REL = re.compile(r"\b(?:liked|enjoyed|loved|like|likes|fans? of)\s+§(\d+)§", re.IGNORECASE)
+_COUNT_NEXT = {"people", "person", "ratings", "viewers", "users", "raters", "votes", "fans"}
+_YEAR_PREV = {"in", "from", "since", "year"}
+_RATING_PREV = {"rated", "rating", "average", "averaged", "scored", "at"}
+
+
+@dataclass
+class ValidationResult:
+    """``ok`` when no problem was found; ``problems`` are short codes such as ``word:girl``."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str | None:
+        return self.problems[0] if self.problems else None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Length bounds; masked titles count as one word, so long titles do not fail good text."""
+
+    min_words: int = 4
+    max_words: int = 45
+    max_chars: int = 260
+    max_sentences: int = 2
+
+
+def validate(text: str, evidence: Evidence, *, title: str, limits: Limits = Limits()) -> ValidationResult:
+    """Validate ``text`` as an explanation of the item ``title`` with ``evidence``."""
+    return validate_facts(text, facts_from(Candidate(item_id=0, title=title, score=0.0, evidence=evidence)),
+                          limits=limits)
+
+
+def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> ValidationResult:
+    """Validate ``text`` against already extracted :class:`~bot.facts.Facts`."""
+    problems: list[str] = []
+    text = fold(text.strip())
+    if not text:
+        return ValidationResult(False, ["empty"])
+    masked, roles = _mask_titles(text, facts)
+    _check_form(text, masked, limits, problems)
+    _check_quotes(masked, problems)
+    _check_numbers(masked, facts, problems)
+    _check_words(masked, facts, problems)
+    _check_liked(masked, roles, problems)
+    return ValidationResult(not problems, problems)
+
+
+def _mask_titles(text: str, facts: Facts) -> tuple[str, list[str]]:
+    """Replace every known title form by ``§k§``; roles[k] is "item" or "liked"."""
+    roles: list[str] = []
+    pairs = sorted(facts.all_title_forms(), key=lambda p: -len(p[0]))
+    for form, role in pairs:
+        # A title that is also a connective ("It", "Up") is left as the plain word.
+        if form.lower() in CONNECTIVES:
+            continue
+        pattern = re.compile(r"(?<!\w)(?<!\d[.,])" + re.escape(form) + r"(?!\w|[.,]\d)", re.IGNORECASE)
+        if pattern.search(text):
+            text = pattern.sub(f"§{len(roles)}§", text)
+            roles.append(role)
+    return text, roles
+
+
+def _check_form(raw: str, masked: str, limits: Limits, problems: list[str]) -> None:
+    if _URL.search(masked) or re.search(r"<[^>]*>|\[[^\]]*\]\(", raw):
+        problems.append("markup:url_or_tag")
+    bad = _BAD_CHAR.search(masked)
+    if bad:
+        problems.append(f"markup:char {bad.group()!r}")
+    if any(ord(c) < 32 and c not in "\n" for c in raw) or "\n" in raw.strip():
+        problems.append("markup:control_or_newline")
+    n_words = len(words(_PLACEHOLDER.sub(" T ", masked)))
+    if n_words < limits.min_words:
+        problems.append(f"length:too_short {n_words} words")
+    if n_words > limits.max_words or len(masked) > limits.max_chars:
+        problems.append(f"length:too_long {n_words} words")
+    if not re.search(r"[.!?][\"”')]?$", masked):
+        problems.append("form:unfinished")
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", masked) if s.strip()]
+    if len(sentences) > limits.max_sentences:
+        problems.append(f"length:too_many_sentences {len(sentences)}")
+    # Loops of small models repeat whole phrases: a repeated 4-word sequence (numbers aside) is one.
+    tokens = [t for t in words(_PLACEHOLDER.sub(" T ", masked)) if not t[0].isdigit()]
+    grams = [tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)]
+    if len(grams) != len(set(grams)):
+        problems.append("form:repetition")
+
+
+def _check_quotes(masked: str, problems: list[str]) -> None:
+    for quoted in re.findall(r"[\"“”]([^\"“”]*)[\"“”]", masked):
+        if not _PLACEHOLDER.fullmatch(quoted.strip(" .,")):
+            problems.append(f"title:quoted {quoted!r}")
+
+
+def _rating_ok(value: float, means: list[float]) -> bool:
+    return any(abs(value - round(m, 1)) < 1e-6 or abs(value - round(m, 2)) < 1e-6 for m in means)
+
+
+def _check_numbers(masked: str, facts: Facts, problems: list[str]) -> None:
+    means = [facts.mean_rating] if facts.mean_rating is not None else []
+    means += [c.mean for c in facts.co_ratings]
+    counts = ([facts.n_ratings] if facts.n_ratings else []) + [c.n for c in facts.co_ratings]
+    years = [facts.year] if facts.year is not None else []
+    # "3.9 out of 5" states the rating scale, not a fact of its own.
+    masked = re.sub(r"(\d)\s+out of\s+5(?:\.0)?\b", r"\1", _PLACEHOLDER.sub("§", masked))
+    for match in _NUMBER.finditer(masked):
+        literal = match.group()
+        value = float(literal.replace(",", ""))
+        before = words(masked[: match.start()])[-1:] or [""]
+        after = words(masked[match.end() :])[:1] or [""]
+        in_parens = masked[: match.start()].rstrip().endswith("(")
+        if after[0] in _COUNT_NEXT:
+            ok = value in counts
+        elif before[0] in _YEAR_PREV or in_parens:
+            ok = value in years
+        elif before[0] in _RATING_PREV:
+            ok = _rating_ok(value, means)
+        else:
+            ok = value in counts or value in years or _rating_ok(value, means)
+        if not ok:
+            problems.append(f"number:{literal}")
+
+
+def _evidence_vocabulary(facts: Facts) -> tuple[set[str], set[str]]:
+    """(all evidence words, evidence words that do not come from genres)."""
+    non_genre: set[str] = set()
+    for form, _ in facts.all_title_forms():
+        non_genre.update(words(form))
+    for phrase in (*facts.tags, *facts.query_terms):
+        non_genre.update(words(clean_phrase(phrase, 8)))
+    genre_words: set[str] = set()
+    for genre in facts.genres:
+        genre_words.update(words(genre))
+        genre_words.update(w for w, g in GENRE_WORDS.items() if g == genre.lower())
+    return non_genre | genre_words, non_genre
+
+
+def _known(token: str, vocabulary: set[str] | frozenset[str], *, morphology: bool = True) -> bool:
+    """Exact match, or for evidence words also the possessive and simple plural/singular forms."""
+    if token in vocabulary:
+        return True
+    if not morphology:
+        return False
+    base = token[:-2] if token.endswith("'s") else token
+    variants = {base, base + "s", base + "es"}
+    if len(base) > 3 and base.endswith("s"):
+        variants.update({base[:-1], base[:-2] if base.endswith("es") else base})
+    return any(v in vocabulary for v in variants)
+
+
+def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
+    vocabulary, non_genre = _evidence_vocabulary(facts)
+    genres = {g.lower() for g in facts.genres}
+    text = _NUMBER.sub(" ", _PLACEHOLDER.sub(" ", masked))
+    for sentence in re.split(r"(?<=[.!?:;])\s+", text):
+        for position, raw in enumerate(re.findall(r"[^\W_]+(?:['’\-][^\W_]+)*", sentence)):
+            token = raw.lower().replace("’", "'")
+            if token in GENRE_WORDS and GENRE_WORDS[token] not in genres and not _known(token, non_genre):
+                problems.append(f"genre:{token}")
+            elif not (_known(token, vocabulary) or _known(token, CONNECTIVES, morphology=False)):
+                problems.append(f"word:{token}")
+            elif raw[0].isupper() and position > 0 and token != "i" and not _known(token, vocabulary):
+                problems.append(f"title:capitalised {raw}")
+
+
+def _check_liked(masked: str, roles: list[str], problems: list[str]) -> None:
+    for match in _LIKED_REL.finditer(masked):
+        if roles[int(match.group(1))] != "liked":
+            problems.append("claim:item_called_liked")
+
+
+__all__ = ["CONNECTIVES", "GENRE_WORDS", "Limits", "ValidationResult", "format_rating", "validate",
+           "validate_facts"]

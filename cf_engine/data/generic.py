@@ -1,0 +1,127 @@
+"""Loader for any catalog in the generic format: ``items.jsonl`` + ``interactions.csv``.
+
+``items.jsonl``: one JSON object per line with ``item_id`` (int) and ``title`` (str) and optionally
+``year`` (int), ``genres`` and ``tags`` (lists of strings, or "a|b" strings), ``text`` (str) and
+``links`` (object of strings). ``interactions.csv``: header with ``user_id,item_id`` and optionally
+``rating`` (default 1.0, an implicit interaction) and ``timestamp`` (default 0).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cf_engine.data.catalog import Catalog, Dataset, Item
+from cf_engine.data.errors import DataError, MalformedFileError
+from cf_engine.data.tables import line_of_row, read_typed_table
+
+ITEMS_FILE = "items.jsonl"
+INTERACTIONS_FILE = "interactions.csv"
+GENERIC_FILES = (ITEMS_FILE, INTERACTIONS_FILE)
+
+
+def load_generic(folder: Path, name: str | None = None) -> Dataset:
+    """Read ``folder/items.jsonl`` and ``folder/interactions.csv`` into a :class:`Dataset`."""
+    folder = Path(folder)
+    missing = [f for f in GENERIC_FILES if not (folder / f).is_file()]
+    if missing:
+        raise DataError(f"{folder}: missing {', '.join(missing)} (generic catalog format)")
+    items = read_items(folder / ITEMS_FILE)
+    try:
+        catalog = Catalog(items)
+    except ValueError as exc:
+        raise DataError(f"{folder / ITEMS_FILE}: {exc}") from None
+    path = folder / INTERACTIONS_FILE
+    frame = read_typed_table(
+        path,
+        {"user_id": "int64", "item_id": "int64", "rating": "float64", "timestamp": "int64"},
+        required=("user_id", "item_id"),
+    )
+    if frame.empty:
+        raise DataError(f"{path}: no interactions")
+    rating = frame["rating"].to_numpy(np.float32) if "rating" in frame else np.ones(len(frame), np.float32)
+    timestamp = (
+        frame["timestamp"].fillna(0).to_numpy(np.int64)
+        if "timestamp" in frame
+        else np.zeros(len(frame), np.int64)
+    )
+    interactions = pd.DataFrame(
+        {
+            "user_id": frame["user_id"].to_numpy(np.int64),
+            "item_id": frame["item_id"].to_numpy(np.int64),
+            "rating": np.where(np.isnan(rating), 1.0, rating).astype(np.float32),
+            "timestamp": timestamp,
+        }
+    )
+    known = np.isin(interactions["item_id"].to_numpy(), catalog.item_ids)
+    if not known.all():
+        row = int(np.flatnonzero(~known)[0])
+        raise MalformedFileError(
+            path,
+            line_of_row(path, row, True, ",", "utf-8"),
+            f"item id {interactions['item_id'].iloc[row]} is not in {ITEMS_FILE}",
+        )
+    return Dataset(name=name or folder.name, catalog=catalog, interactions=interactions)
+
+
+def read_items(path: Path) -> list[Item]:
+    """Parse ``items.jsonl``; each bad line raises with its number and the offending field."""
+    items: list[Item] = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise MalformedFileError(path, number, f"invalid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise MalformedFileError(path, number, "expected a JSON object")
+            items.append(_item(record, path, number))
+    if not items:
+        raise DataError(f"{path}: no items")
+    return items
+
+
+def _item(record: dict[str, Any], path: Path, line: int) -> Item:
+    def bad(field: str, why: str) -> MalformedFileError:
+        return MalformedFileError(path, line, f"field {field!r} {why}")
+
+    item_id = record.get("item_id")
+    if isinstance(item_id, bool) or not isinstance(item_id, int):
+        raise bad("item_id", f"must be an integer, got {item_id!r}")
+    title = record.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise bad("title", "must be a non-empty string")
+    year = record.get("year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+        raise bad("year", f"must be an integer or null, got {year!r}")
+    text = record.get("text") or ""
+    if not isinstance(text, str):
+        raise bad("text", "must be a string")
+    links = record.get("links") or {}
+    if not isinstance(links, dict) or not all(isinstance(v, str | int) for v in links.values()):
+        raise bad("links", "must be an object of strings")
+    return Item(
+        item_id=item_id,
+        title=title.strip(),
+        year=year,
+        genres=_strings(record, "genres", bad),
+        tags=_strings(record, "tags", bad),
+        text=text,
+        links={str(k): str(v) for k, v in links.items()},
+        aliases=_strings(record, "aliases", bad),
+    )
+
+
+def _strings(record: dict[str, Any], field: str, bad: Any) -> tuple[str, ...]:
+    value = record.get(field) or ()
+    if isinstance(value, str):
+        value = value.split("|")
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise bad(field, "must be a list of strings")
+    return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))

@@ -1,0 +1,163 @@
+"""Tables, markdown reports and matplotlib plots for the evaluation commands.
+
+Each command writes ``FILE`` (JSON), ``FILE.md`` (a markdown report) and ``FILE.png`` (a plot)
+next to each other; ``recbot eval all`` writes one report with one plot per part.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+
+Table = tuple[list[str], list[list[str]]]
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A fixed-width text table for the terminal."""
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(header)]
+    line = "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out.extend("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+    return "\n".join(out)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out.extend("| " + " | ".join(str(c) for c in r) + " |" for r in rows)
+    return "\n".join(out)
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) and value is not None else "–"
+
+
+# --- per command tables ----------------------------------------------------------------------
+def dialogue_table(result: dict[str, Any]) -> Table:
+    rows = [[key, f"{v['passed']}/{v['total']}", _f(v["rate"], 2)] for key, v in result["per_key"].items()]
+    rows.append(["(dialogues passing every check)", f"{result['dialogues_passed']}/{result['dialogues']}",
+                 _f(result["dialogue_pass_rate"], 2)])
+    return ["expectation", "passed", "rate"], rows
+
+
+def redial_table(result: dict[str, Any]) -> Table:
+    header = ["system", "R@1", "R@10", "R@50", "MRR", "NDCG@10", "fresh R@1", "fresh R@10", "fresh R@50",
+              "n"]
+    rows = []
+    for name, m in result["systems"].items():
+        a, f = m["all"], m["fresh"]
+        rows.append([name, _f(a["recall@1"]), _f(a["recall@10"]), _f(a["recall@50"]), _f(a["mrr"]),
+                     _f(a["ndcg@10"]), _f(f["recall@1"]), _f(f["recall@10"]), _f(f["recall@50"]), str(a["n"])])
+    return header, rows
+
+
+def simulation_table(result: dict[str, Any]) -> Table:
+    rows = [[name, _f(m["success_rate"], 2), _f(m["avg_turns"], 2), _f(m["avg_turns_when_found"], 2),
+             str(m["users"]), str(m["errors"])] for name, m in result["systems"].items()]
+    return ["system", "success", "avg turns", "turns when found", "users", "errors"], rows
+
+
+# --- plots -------------------------------------------------------------------------------------
+def plot_dialogues(result: dict[str, Any], ax: Any) -> None:
+    keys = list(result["per_key"])
+    ax.barh(keys, [result["per_key"][k]["rate"] for k in keys], color="#4c72b0")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("pass rate")
+    ax.set_title(f"Scripted dialogues ({result['dialogues_passed']}/{result['dialogues']} pass fully)")
+
+
+def plot_redial(result: dict[str, Any], ax: Any) -> None:
+    names = list(result["systems"])
+    bars = [("all", "recall@10"), ("all", "recall@50"), ("fresh", "recall@10"), ("fresh", "recall@50")]
+    width = 0.8 / len(bars)
+    for j, (setting, metric) in enumerate(bars):
+        values = [result["systems"][n][setting][metric] for n in names]
+        ax.bar([i + j * width for i in range(len(names))], values, width, label=f"{setting} {metric}")
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))], names, rotation=20)
+    ax.set_ylabel("recall")
+    ax.set_title(f"ReDial {result['split']} ({result['samples']['all']} samples, "
+                 f"mapping {result['mapping_coverage']:.0%})")
+    ax.legend(fontsize=8)
+
+
+def plot_simulation(result: dict[str, Any], ax: Any) -> None:
+    for name, m in result["systems"].items():
+        ax.plot(range(1, len(m["success_by_turn"]) + 1), m["success_by_turn"], marker="o", label=name)
+    ax.set_xlabel("user messages")
+    ax.set_ylabel("target shown (share of users)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Simulated users ({result['users']}, seed {result['seed']})")
+    ax.legend(fontsize=8)
+
+
+PLOTS = {"dialogues": plot_dialogues, "redial": plot_redial, "simulate": plot_simulation}
+TABLES = {"dialogues": dialogue_table, "redial": redial_table, "simulate": simulation_table}
+
+
+def save_plot(parts: dict[str, dict[str, Any]], path: Path) -> Path:
+    """One subplot per part, saved as PNG."""
+    fig, axes = plt.subplots(len(parts), 1, figsize=(9, 4.2 * len(parts)), squeeze=False)
+    for ax, (kind, result) in zip(axes[:, 0], parts.items(), strict=True):
+        PLOTS[kind](result, ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def report_paths(json_out: Path) -> tuple[Path, Path]:
+    """``FILE.md`` and ``FILE.png`` next to the JSON file."""
+    return json_out.with_name(json_out.name + ".md"), json_out.with_name(json_out.name + ".png")
+
+
+def write_report(json_out: Path, parts: dict[str, dict[str, Any]], title: str, command: str) -> dict[str, Path]:
+    """Write JSON (one part: that part; several: a dict of parts), markdown and PNG; return the paths."""
+    json_out = Path(json_out)
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    payload = next(iter(parts.values())) if len(parts) == 1 else parts
+    json_out.write_text(json.dumps(payload, indent=2, default=str))
+    md_path, png_path = report_paths(json_out)
+    save_plot(parts, png_path)
+    lines = [f"# {title}", "", f"Command: `{command}`", ""]
+    for kind, result in parts.items():
+        header, rows = TABLES[kind](result)
+        lines += [f"## {kind}", "", markdown_table(header, rows), ""]
+        lines += _extra_markdown(kind, result)
+    lines += [f"![plot]({png_path.name})", ""]
+    md_path.write_text("\n".join(lines))
+    return {"json": json_out, "markdown": md_path, "plot": png_path}
+
+
+def _extra_markdown(kind: str, result: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if kind == "dialogues":
+        lat = result["latency_ms"]
+        lines.append(f"Turn latency: mean {lat['mean']:.0f} ms, p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms "
+                     f"over {lat['turns']} turns.")
+        lines.append("")
+        rows = [[d["name"], "pass" if d["passed"] else ("error" if d["error"] else "fail"),
+                 f"{d['checks_passed']}/{d['checks']}",
+                 "; ".join(f"turn {c['turn']} {c['key']}: {c['detail']}" for c in d["failed"])[:160]
+                 or (d["error"] or "")]
+                for d in result["per_dialogue"]]
+        lines += [markdown_table(["dialogue", "result", "checks", "failures"], rows), ""]
+    elif kind == "redial":
+        lines.append(f"Samples: {result['samples']}; mapping coverage of targets {result['mapping_coverage']:.3f}; "
+                     f"training: {result['training']}.")
+        for name, note in result.get("notes", {}).items():
+            lines.append(f"- {name}: {note}")
+        lines.append("")
+    elif kind == "simulate":
+        lines.append(f"Success = target shown within {result['max_turns']} user messages, "
+                     f"{result['per_turn']} items per turn; leaked messages: {result['leaked_messages']}.")
+        for name, note in result.get("notes", {}).items():
+            lines.append(f"- {name}: {note}")
+        lines.append("")
+    return lines

@@ -1,0 +1,81 @@
+"""Wiring of the dialogue and simulation runs to the real agent.
+
+Evaluations run in their own home (``<home>/eval-runs/<name>``) so that their sessions never land
+in the chat's database; the Chroma index and the CF artifacts of the main home are linked in, not
+rebuilt. The simulation swaps in a CF artifact trained without the held-out users.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+from cf_engine.data.catalog import Dataset
+from eval.components import CFScorer, ComponentUnavailable, load_dataset, load_runtime, train_cf
+from eval.dialogue_runner import AgentLike, run_dialogues, validate_against_catalog
+from eval.dialogue_spec import load_dialogues
+
+Progress = Callable[[str], None]
+SHARED_DIRS = ("chroma", "models", "data")
+
+
+def eval_settings(settings: Settings, name: str) -> Settings:
+    """Settings whose home is a fresh ``eval-runs/<name>`` folder sharing the main index and models."""
+    home = settings.home / "eval-runs" / name
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    for sub in SHARED_DIRS:
+        source = settings.home / sub
+        source.mkdir(parents=True, exist_ok=True)
+        (home / sub).symlink_to(source, target_is_directory=True)
+    update: dict[str, Any] = {"home": home}
+    if settings.data_dir is None:
+        update["data_dir"] = settings.dataset_dir  # the dataset stays where the main home has it
+    return settings.model_copy(update=update)
+
+
+def run_dialogue_suite(settings: Settings, path: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Load and check the dialogue files, then play them against a fresh agent."""
+    specs = load_dialogues(Path(path))  # bad files fail before anything heavy loads
+    runtime = load_runtime(eval_settings(settings, "dialogues"))
+    dataset = getattr(runtime, "dataset", None) or load_dataset(settings)
+    validate_against_catalog(specs, dataset)
+    result = run_dialogues(runtime.agent, specs, progress=progress)
+    result["llm_backend"] = settings.llm_backend
+    return result
+
+
+def agent_with_cf(settings: Settings, training: Dataset) -> AgentLike:
+    """A fresh agent whose CF artifact was trained on ``training`` only."""
+    runtime = load_runtime(eval_settings(settings, "simulate"))
+    if "cf" not in type(runtime).__dict__:
+        raise ComponentUnavailable("bot.runtime.Runtime has no 'cf' part to replace")
+    # Runtime.cf is a cached property: setting it before the blender and the agent are built makes
+    # both use this artifact (the saved one, trained on every user, is never loaded).
+    runtime.cf = train_cf(training, settings)
+    return runtime.agent
+
+
+def run_simulation(settings: Settings, users: int, seed: int, progress: Progress | None = None) -> dict[str, Any]:
+    """Held-out simulated users against the agent, the agent without critiques, and CF only."""
+    from eval.simulate import evaluate_simulation
+
+    dataset = load_dataset(settings)
+
+    def make_agent(training: Dataset) -> AgentLike:
+        return agent_with_cf(settings, training)
+
+    def make_cf(training: Dataset) -> CFScorer:
+        return CFScorer(train_cf(training, settings), dataset)
+
+    try:
+        import bot.runtime  # noqa: F401
+        factory: Callable[[Dataset], AgentLike] | None = make_agent
+    except ImportError:
+        factory = None
+    return evaluate_simulation(dataset, factory, make_cf, users, seed, per_turn=settings.n_recommendations,
+                               progress=progress)

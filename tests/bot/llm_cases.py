@@ -1,0 +1,50 @@
+"""Hand-built candidates with realistic MovieLens-style evidence, shared by the LLM/explain tests."""
+
+from __future__ import annotations
+
+from bot.types import Candidate, Evidence, Neighbour
+
+
+def ronin() -> Candidate:
+    ev = Evidence(
+        neighbours=[Neighbour(6, "Heat (1995)", 0.81, "cf"), Neighbour(858, "Godfather, The (1972)", 0.52, "embedding")],
+        matched_genres=["Crime"],
+        matched_tags=["gangster"],
+        query_terms=["heist"],
+        genres=["Action", "Crime", "Thriller"],
+        year=1998,
+        n_ratings=120,
+        mean_rating=3.88,
+        co_ratings=[{"seed_item_id": 6, "seed_title": "Heat (1995)", "mean": 4.05, "n": 40}],
+    )
+    return Candidate(item_id=2490, title="Ronin (1998)", score=0.9, evidence=ev)
+
+
+def amelie() -> Candidate:
+    ev = Evidence(
+        neighbours=[Neighbour(2324, "Life Is Beautiful (La Vita è bella) (1997)", 0.6, "cf")],
+        genres=["Comedy", "Romance"],
+        matched_genres=["Romance"],
+        year=2001,
+        n_ratings=120,
+        mean_rating=4.18,
+    )
+    return Candidate(item_id=4973, title="Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", score=0.8,
+                     evidence=ev)
+
+
+def terminator() -> Candidate:
+    ev = Evidence(
+        neighbours=[Neighbour(541, "Blade Runner (1982)", 0.7, "cf")],
+        genres=["Action", "Sci-Fi", "Thriller"],
+        matched_tags=["robots"],
+        year=1984,
+        n_ratings=131,
+        mean_rating=3.9,
+    )
+    return Candidate(item_id=1240, title="Terminator, The (1984)", score=0.7, evidence=ev)
+
+
+def bare() -> Candidate:
+    """A candidate with no evidence at all (popularity fallback with unknown stats)."""
+    return Candidate(item_id=1, title="Toy Story (1995)", score=0.1)

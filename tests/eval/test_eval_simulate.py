@@ -1,0 +1,86 @@
+"""The simulated user never names its target; the split and the episodes are deterministic."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from eval_fakes import FakeAgent, recommendation
+
+from bot.settings import Settings
+from cf_engine.data.catalog import Item
+from eval.components import load_dataset
+from eval.simulate import MAX_TURNS, held_out_split, run_agent_episode
+from eval.simulated_user import SimulatedUser, UserProfile, leaks
+
+HEAT = Item(6, "Heat", 1995, ("Action", "Crime", "Thriller"), tags=("heat", "Al Pacino", "heist"),
+            aliases=("Heat 1995",))
+
+
+@pytest.fixture(scope="module")
+def dataset(movielens_dir: Path):
+    return load_dataset(Settings(data_dir=movielens_dir))
+
+
+def test_leaks_matches_whole_title_phrases() -> None:
+    assert leaks("have you got Heat?", HEAT)
+    assert leaks("something like HEAT (1995)", HEAT)
+    assert not leaks("something with a heated debate", HEAT)
+    assert not leaks("Something with heist.", HEAT)
+
+
+def test_hints_that_would_name_the_target_are_skipped() -> None:
+    seed = Item(1, "Casino", 1995, ("Crime", "Drama"))
+    user = SimulatedUser(UserProfile(1, [seed], set(), HEAT), rng=random.Random(0))
+    user.opening()
+    for _ in range(8):
+        user.reply("What kind of movie are you in the mood for?", [recommendation(seed)])
+        user.reply(None, [recommendation(seed)])
+    assert user.messages and not any(leaks(m, HEAT) for m in user.messages)
+    assert any("al pacino" in m.lower() or "heist" in m.lower() for m in user.messages)
+
+
+def test_split_holds_users_out_of_training(dataset) -> None:
+    training, profiles = held_out_split(dataset, 20, seed=3)
+    again, profiles_again = held_out_split(dataset, 20, seed=3)
+    assert [(p.user_id, p.target.item_id) for p in profiles] == [(p.user_id, p.target.item_id) for p in profiles_again]
+    held = {p.user_id for p in profiles}
+    assert len(profiles) == 20
+    assert held.isdisjoint(set(training.interactions["user_id"]))
+    for p in profiles:
+        assert p.target.item_id not in {s.item_id for s in p.seeds}
+        assert not any(leaks(s.display_title, p.target) for s in p.seeds)
+
+
+def test_no_simulated_message_names_the_target(dataset) -> None:
+    _, profiles = held_out_split(dataset, 40, seed=7)
+    catalog_items = list(dataset.catalog)
+    rng = random.Random(0)
+
+    def reply(message: str, rejected: set[int]):
+        shown = [i for i in rng.sample(catalog_items, 6) if i.item_id not in rejected][:3]
+        return shown, ("Which decade do you prefer?" if rng.random() < 0.3 else None)
+
+    checked = 0
+    for k, profile in enumerate(profiles):
+        for critiques in (True, False):
+            user = SimulatedUser(profile, critiques=critiques, rng=random.Random(k))
+            episode = run_agent_episode(FakeAgent(reply), user)
+            assert episode.error is None and 1 <= episode.turns <= MAX_TURNS
+            for message in episode.messages:
+                assert not leaks(message, profile.target), (message, profile.target.title)
+                checked += 1
+    assert checked > 100
+
+
+def test_episode_succeeds_when_the_target_is_shown(dataset) -> None:
+    _, (profile, *_) = held_out_split(dataset, 1, seed=0)
+    calls = []
+
+    def reply(message: str, rejected: set[int]):
+        calls.append(message)
+        return ([profile.target] if len(calls) == 2 else [HEAT]), None
+
+    episode = run_agent_episode(FakeAgent(reply), SimulatedUser(profile))
+    assert episode.success and episode.turns == 2

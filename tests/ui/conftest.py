@@ -1,0 +1,57 @@
+"""UI fixtures: one real runtime on the shared MovieLens data, built once per test session.
+
+Building the CF artifact and the Chroma index of all 9,742 movies takes minutes on a small CPU, so
+every end-to-end and browser test of tests/ui shares one built home instead of the per-test
+``settings`` fixture's fresh one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+
+
+@pytest.fixture(scope="session")
+def built_settings(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path) -> Settings:
+    """Template-LLM settings whose home has the CF artifact and the index built (once)."""
+    from bot.runtime import Runtime
+
+    settings = Settings(home=tmp_path_factory.mktemp("ui_home"), data_dir=movielens_dir, llm_backend="template")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in OFFLINE.items():
+            mp.setenv(key, value)
+        runtime = Runtime.from_settings(settings)
+        health = runtime.health()
+        runtime.close()
+    assert all(part["status"] == "ok" for part in health.values()), health
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_runtime(built_settings: Settings) -> Iterator[Any]:
+    """The real runtime (template explanations) on the built home."""
+    from bot.runtime import Runtime
+
+    runtime = Runtime.from_settings(built_settings)
+    runtime.agent  # noqa: B018 - load now, not inside the first timed request
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture(scope="session")
+def llm_runtime(built_settings: Settings) -> Iterator[Any]:
+    """The real runtime with the default LLM backend (the 4-bit GGUF via llama.cpp)."""
+    from bot.runtime import Runtime
+
+    settings = Settings(home=built_settings.home, data_dir=built_settings.data_dir)  # default llm_backend
+    runtime = Runtime.from_settings(settings)
+    yield runtime
+    runtime.close()

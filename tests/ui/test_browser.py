@@ -1,0 +1,213 @@
+"""Real-browser tests (Debian's chromium, driven headless by Playwright): the Gradio page and the
+embedded widget on a page from another origin, including refusals and hostile text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bot.settings import Settings
+from tests.ui.fakes import HOSTILE, FakeRuntime
+from tests.ui.live import CHROMIUM, CHROMIUM_ARGS, free_port, host_page, serve_app, serve_page
+from ui.app import create_app
+
+pytestmark = pytest.mark.slow
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+def gradio_send(page: Page, text: str) -> None:
+    page.locator("#recbot-input textarea").fill(text)
+    page.locator("#recbot-send").click()
+
+
+def card_titles(page: Page) -> list[str]:
+    return [t.strip() for t in page.locator("#recbot-cards .rb-card:visible .rb-title").all_inner_texts()]
+
+
+def wait_for_cards(page: Page, previous: list[str] | None = None) -> list[str]:
+    expect(page.locator("#recbot-card-0 .rb-card")).to_be_visible()
+    if previous is not None:
+        page.wait_for_function(
+            "prev => { const t = [...document.querySelectorAll('#recbot-cards .rb-card .rb-title')]"
+            ".filter(e => e.offsetParent !== null).map(e => e.innerText.trim());"
+            " return t.length > 0 && JSON.stringify(t) !== JSON.stringify(prev); }",
+            arg=previous,
+        )
+    return card_titles(page)
+
+
+# --- the Gradio page -----------------------------------------------------------------------------
+def run_gradio_flow(page: Page, base: str, screenshot: Path | None = None) -> None:
+    """Chat, see cards with explanations, thumbs down one, see it gone and new items next turn."""
+    page.goto(base + "/")
+    gradio_send(page, "I loved Toy Story, something funny please")
+    first = wait_for_cards(page)
+    assert first, "no recommendation cards"
+    explanation = page.locator("#recbot-card-0 .rb-explanation").inner_text()
+    assert len(explanation.strip()) > 10
+    page.locator("#recbot-card-0 .recbot-why").click()  # the evidence accordion opens
+    expect(page.locator("#recbot-card-0 .rb-why")).to_be_visible()
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    gone = first[0]
+    page.locator("#recbot-card-0 button.recbot-fb-down").click()
+    expect(page.locator("#recbot-status")).to_contain_text("won't be suggested")
+    assert gone not in card_titles(page)
+    gradio_send(page, "more like that")
+    second = wait_for_cards(page, previous=[t for t in first if t != gone])
+    assert gone not in second and second != first
+    # The session survives a reload: the conversation comes back from the agent's record.
+    page.reload()
+    expect(page.locator("#recbot-chat")).to_contain_text("more like that")
+
+
+def test_gradio_chat_cards_and_feedback_fake(tmp_path: Path, page: Page) -> None:
+    settings = Settings(home=tmp_path / "home", llm_backend="template")
+    with serve_app(create_app(settings, FakeRuntime())) as base:
+        run_gradio_flow(page, base)
+
+
+def test_gradio_renders_hostile_text_as_text(tmp_path: Path, page: Page) -> None:
+    settings = Settings(home=tmp_path / "home", llm_backend="template")
+    with serve_app(create_app(settings, FakeRuntime(hostile_title=True, hostile_reply=True))) as base:
+        page.goto(base + "/")
+        gradio_send(page, f"hello {HOSTILE}")
+        wait_for_cards(page)
+        expect(page.locator("#recbot-card-0 .rb-title")).to_contain_text("<img src=x")
+        expect(page.locator("#recbot-chat")).to_contain_text("onerror")
+        assert page.locator("#recbot-cards img, #recbot-chat img[src=x]").count() == 0
+        assert page.evaluate("window.__pwned") is None
+
+
+def test_gradio_is_usable_at_phone_width(tmp_path: Path, browser: Browser) -> None:
+    settings = Settings(home=tmp_path / "home", llm_backend="template")
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    pg = context.new_page()
+    try:
+        with serve_app(create_app(settings, FakeRuntime())) as base:
+            pg.goto(base + "/")
+            gradio_send(pg, "something funny")
+            wait_for_cards(pg)
+            width = pg.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375 + 2, f"page scrolls sideways at phone width ({width}px)"
+            box = pg.locator("#recbot-card-0 button.recbot-fb-down").bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 377
+    finally:
+        context.close()
+
+
+# --- the widget on another origin ---------------------------------------------------------------
+def open_widget(page: Page, url: str) -> Any:
+    page.goto(url)
+    widget = page.locator("#recbot-widget")
+    widget.locator(".bubble").click()
+    return widget
+
+
+def widget_send(widget: Any, text: str) -> None:
+    widget.locator("input").fill(text)
+    widget.locator("form button").click()
+
+
+def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
+    app_port = free_port()
+    with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "shop-key")) as site:
+        settings = Settings(home=tmp_path / "home", llm_backend="template", site_keys={"shop-key": [site]})
+        runtime = FakeRuntime(token_delay_s=0.15)
+        with serve_app(create_app(settings, runtime, with_gradio=False), port=app_port):
+            widget = open_widget(page, site + "/")
+            # Record every text the reply bubble shows, to see tokens arrive before the result.
+            page.evaluate("""() => { window.__seen = []; const log = document.querySelector('#recbot-widget')
+                .shadowRoot.querySelector('.log'); new MutationObserver(() => { const b = log.querySelectorAll('.bot');
+                if (b.length) window.__seen.push(b[b.length - 1].textContent); })
+                .observe(log, {subtree: true, childList: true, characterData: true}); }""")
+            widget_send(widget, "something funny")
+            expect(widget.locator(".card").first).to_be_visible()
+            assert widget.locator(".card").count() == 3
+            seen = page.evaluate("window.__seen")
+            partial = [s for s in seen if s and s != "…" and s.strip() != "Here are a few picks for you."]
+            assert partial, f"no partial text was streamed: {seen}"
+            # The page's CSS does not reach into the widget (red 40px text, hidden .card) ...
+            assert widget.locator(".card").first.evaluate("e => getComputedStyle(e).display") != "none"
+            assert widget.locator(".title").first.evaluate("e => getComputedStyle(e).fontSize") != "40px"
+            # ... and the widget's CSS does not reach the page.
+            assert page.locator("#shop-card").evaluate("e => getComputedStyle(e).display") == "none"
+            # Feedback: thumbs down removes the card; the session is in localStorage and survives a reload.
+            title = widget.locator(".card .title").first.inner_text()
+            widget.locator(".card .fb-down").first.click()
+            expect(widget.locator(".card")).to_have_count(2)
+            sid = runtime.agent.sessions and next(iter(runtime.agent.sessions))
+            assert runtime.agent.sessions[sid]["feedback"][0]["kind"] == "down"
+            stored = page.evaluate("Object.keys(localStorage).map(k => localStorage.getItem(k))")
+            assert sid in stored
+            page.reload()
+            widget = open_widget(page, site + "/")
+            expect(widget.locator(".user").first).to_have_text("something funny")
+            widget_send(widget, "more")
+            expect(widget.locator(".card").first).to_be_visible()
+            assert len(runtime.agent.sessions) == 1
+            assert title not in widget.locator(".card .title").all_inner_texts()
+
+
+@pytest.mark.parametrize(
+    ("page_key", "allowed", "needle"),
+    [("wrong-key", "page", "unknown site key"), ("shop-key", "elsewhere", "")],
+)
+def test_widget_with_wrong_key_or_origin_is_refused(
+    tmp_path: Path, page: Page, page_key: str, allowed: str, needle: str
+) -> None:
+    app_port = free_port()
+    with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", page_key)) as site:
+        origins = [site] if allowed == "page" else ["http://elsewhere.example"]
+        settings = Settings(home=tmp_path / "home", llm_backend="template", site_keys={"shop-key": origins})
+        runtime = FakeRuntime()
+        with serve_app(create_app(settings, runtime, with_gradio=False), port=app_port):
+            widget = open_widget(page, site + "/")
+            widget_send(widget, "hello")
+            expect(widget.locator(".error")).to_be_visible()
+            if needle:
+                expect(widget.locator(".error")).to_contain_text(needle)
+            assert widget.locator(".card").count() == 0
+            assert runtime.agent.sessions == {} and runtime.agent.turn_calls == 0
+
+
+def test_widget_renders_hostile_text_as_text(tmp_path: Path, page: Page) -> None:
+    app_port = free_port()
+    with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "k")) as site:
+        settings = Settings(home=tmp_path / "home", llm_backend="template", site_keys={"k": [site]})
+        with serve_app(
+            create_app(settings, FakeRuntime(hostile_title=True, hostile_reply=True), with_gradio=False),
+            port=app_port,
+        ):
+            widget = open_widget(page, site + "/")
+            widget_send(widget, "hi")
+            expect(widget.locator(".card").first).to_be_visible()
+            expect(widget.locator(".card .title").first).to_contain_text("<img src=x")
+            expect(widget.locator(".bot").last).to_contain_text("onerror")
+            assert widget.locator("img").count() == 0
+            assert page.evaluate("window.__pwned") is None

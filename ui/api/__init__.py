@@ -1,0 +1,42 @@
+"""The JSON API under ``/api/v1``: a FastAPI sub-application that only wires routers together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from bot.settings import Settings
+from ui.api import feedback, health, items, messages, sessions
+from ui.api.errors import install_error_handlers
+from ui.api.rate_limit import RateLimiter
+from ui.api.site_keys import SiteKeyMiddleware
+from ui.api.turn_pool import TurnPool
+
+API_PREFIX = "/api/v1"
+
+
+def build_api(settings: Settings, runtime: Any) -> FastAPI:
+    """The API app around ``runtime`` (a ``bot.runtime.Runtime`` or a test fake with its methods)."""
+    api = FastAPI(
+        title="recbot API",
+        version="1",
+        summary="Conversational recommendations: sessions, messages (JSON or SSE), feedback, items.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    api.state.settings = settings
+    api.state.runtime = runtime
+    api.state.turn_pool = TurnPool(settings.api_turn_workers, settings.api_queue_size)
+    api.state.rate_limiter = RateLimiter()
+    for module in (sessions, messages, feedback, items, health):
+        api.include_router(module.router)
+    install_error_handlers(api)
+    api.add_middleware(
+        SiteKeyMiddleware,
+        site_keys=settings.site_keys,
+        limiter=api.state.rate_limiter,
+        per_key_per_minute=settings.rate_limit_per_key_per_minute,
+    )
+    return api

@@ -1,0 +1,57 @@
+"""Translate library exceptions into HTTP answers at the edge: 404, 422, 403, 429, 503.
+
+Library code raises precise exceptions and knows nothing about HTTP; this is the one place that
+decides the status code and the message a client sees.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot.errors import InvalidInputError, UnknownSessionError
+from cf_engine.data.catalog import UnknownItemError
+from ui.api.rate_limit import RateLimitedError
+from ui.api.session_keys import SessionKeyMismatchError
+from ui.api.turn_pool import PoolFullError
+
+# How long a client should wait when every turn worker is busy and the wait line is full.
+POOL_FULL_RETRY_AFTER_S = 5
+
+
+def error_status(exc: BaseException) -> tuple[int, dict[str, str]]:
+    """HTTP status and extra headers for an exception the API knows; (500, {}) otherwise."""
+    if isinstance(exc, UnknownSessionError | UnknownItemError):
+        return 404, {}
+    if isinstance(exc, InvalidInputError):
+        return 422, {}
+    if isinstance(exc, SessionKeyMismatchError):
+        return 403, {}
+    if isinstance(exc, RateLimitedError):
+        return 429, {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, PoolFullError):
+        return 503, {"Retry-After": str(POOL_FULL_RETRY_AFTER_S)}
+    return 500, {}
+
+
+def error_detail(exc: BaseException) -> str:
+    # KeyError subclasses repr their message in quotes; show the plain text.
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register one handler per known exception type."""
+
+    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+        status, headers = error_status(exc)
+        return JSONResponse({"detail": error_detail(exc)}, status_code=status, headers=headers)
+
+    for exc_type in (
+        UnknownSessionError,
+        UnknownItemError,
+        InvalidInputError,
+        SessionKeyMismatchError,
+        RateLimitedError,
+        PoolFullError,
+    ):
+        app.add_exception_handler(exc_type, handle)

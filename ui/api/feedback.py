@@ -1,0 +1,28 @@
+"""Record feedback on a recommendation (or on a whole reply); idempotent on the client's event id."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from ui.api.deps import AgentDep, LimitedSessionIdDep
+from ui.api.schemas import ErrorOut, FeedbackIn, FeedbackOut
+
+router = APIRouter(tags=["feedback"])
+
+
+@router.post(
+    "/sessions/{session_id}/feedback",
+    response_model=FeedbackOut,
+    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+)
+async def post_feedback(session_id: LimitedSessionIdDep, body: FeedbackIn, agent: AgentDep) -> FeedbackOut:
+    """Thumbs up/down, seen it, not interested, click, rating, or reply_up/reply_down.
+
+    Sending the same ``event_id`` again (a retry after a lost answer) records the event once and
+    returns the stored event.
+    """
+    event = await run_in_threadpool(
+        agent.feedback, session_id, body.item_id, body.kind, body.event_id, body.value
+    )
+    return FeedbackOut.model_validate(event)

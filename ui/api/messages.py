@@ -1,0 +1,95 @@
+"""Send a message and get the turn's reply: one JSON object, or a token stream (SSE).
+
+With ``Accept: text/event-stream`` the answer is a stream of ``event: token`` (data
+``{"text": "..."}``) followed by one ``event: result`` whose data is the same object the JSON
+answer would be. Errors found before the first token (unknown session, bad input, busy) are plain
+HTTP errors; an error after streaming began arrives as ``event: error`` (data ``{"status", "detail"}``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from bot.errors import InvalidInputError
+from bot.types import TurnResult
+from ui.api.deps import AgentDep, LimitedSessionIdDep, PoolDep, SettingsDep
+from ui.api.errors import error_detail, error_status
+from ui.api.schemas import ErrorOut, MessageIn, TurnOut
+
+router = APIRouter(tags=["messages"])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.post(
+    "/sessions/{session_id}/messages",
+    response_model=TurnOut,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "The turn (JSON), or token events then a result event (SSE).",
+        },
+        403: {"model": ErrorOut},
+        404: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+        429: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+    },
+)
+async def post_message(
+    session_id: LimitedSessionIdDep,
+    body: MessageIn,
+    request: Request,
+    agent: AgentDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+) -> Any:
+    """One turn of the conversation."""
+    message = body.message
+    if not message.strip():
+        raise InvalidInputError("message is empty")
+    if len(message) > settings.max_message_chars:
+        raise InvalidInputError(
+            f"message is {len(message)} characters long; the limit is {settings.max_message_chars}"
+        )
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        result: TurnResult = await pool.run(agent.turn, session_id, message)
+        return result.to_dict()
+
+    events = pool.stream(lambda: agent.turn_stream(session_id, message))
+    # Wait for the first event before answering, so errors raised at once (unknown session,
+    # bad input, pool full) become ordinary 4xx/503 answers instead of a broken stream.
+    try:
+        first = await anext(events)
+    except StopAsyncIteration:
+        first = None
+    return StreamingResponse(_sse(first, events), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def _sse(first: str | TurnResult | None, rest: AsyncIterator[str | TurnResult]) -> AsyncIterator[bytes]:
+    try:
+        if first is not None:
+            yield _event(first)
+        async for item in rest:
+            yield _event(item)
+    except Exception as exc:  # after the 200 went out, an error can only be another event
+        status, _ = error_status(exc)
+        yield _format("error", {"status": status, "detail": error_detail(exc)})
+    finally:
+        await rest.aclose()
+
+
+def _event(item: str | TurnResult) -> bytes:
+    if isinstance(item, TurnResult):
+        return _format("result", item.to_dict())
+    return _format("token", {"text": item})
+
+
+def _format(event: str, data: dict[str, Any]) -> bytes:
+    # JSON keeps newlines inside a token from ending the SSE event early.
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()

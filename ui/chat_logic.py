@@ -1,0 +1,260 @@
+"""What the chat page does, without the page: sessions, streaming turns, card feedback, reply likes.
+
+The Gradio layout (``ui.chat_page``) only wires components to these methods, so they can be tested
+without a browser. The page keeps no state of its own beyond the session id (in the visitor's
+browser) and the cards on screen; everything else is the agent's.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.errors import InvalidInputError, UnknownSessionError
+from bot.types import Constraints, TurnResult
+from ui.cards import REMOVING_KINDS, card_html, escape_markdown, evidence_html
+
+NEW_VISITOR = "New visitor"
+KNOWN_USER = "MovieLens user"
+
+
+@dataclass
+class Filters:
+    """The side panel's hard filters; ``year_bounds`` is the catalog's range (meaning 'no filter')."""
+
+    genres: list[str] = field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+    year_bounds: tuple[int, int] | None = None
+
+    def to_constraints(self) -> Constraints:
+        lo, hi = self.year_bounds or (None, None)
+        return Constraints(
+            genres_in=frozenset(self.genres),
+            year_min=self.year_min if self.year_min is not None and self.year_min != lo else None,
+            year_max=self.year_max if self.year_max is not None and self.year_max != hi else None,
+        )
+
+
+@dataclass
+class CardView:
+    """One card slot on screen: shown or not, its HTML and its evidence HTML."""
+
+    visible: bool = False
+    body: str = ""
+    why: str = ""
+
+
+@dataclass
+class ChatView:
+    """Everything a handler changes on the page."""
+
+    history: list[dict[str, Any]]
+    store: dict[str, Any]
+    recs: list[dict[str, Any]]
+    cards: list[CardView]
+    turn_ids: dict[str, int]
+    status: str = ""
+
+
+def empty_store() -> dict[str, Any]:
+    return {"session_id": None, "user_id": None}
+
+
+class ChatController:
+    """The chat page's behaviour over one agent."""
+
+    def __init__(self, agent: Any, n_cards: int) -> None:
+        self.agent = agent
+        self.n_cards = n_cards
+        try:
+            self._stream_takes_constraints = "constraints" in inspect.signature(agent.turn_stream).parameters
+        except (TypeError, ValueError):
+            self._stream_takes_constraints = False
+
+    # --- sessions --------------------------------------------------------------------------
+    def session_for(
+        self, store: Mapping[str, Any] | None, visitor: str, user_id: float | None
+    ) -> dict[str, Any]:
+        """The store with a live session for this visitor choice (a new one if needed)."""
+        wanted = int(user_id) if visitor == KNOWN_USER and user_id else None
+        if visitor == KNOWN_USER and wanted is None:
+            raise InvalidInputError("enter your MovieLens user id, or choose 'New visitor'")
+        store = dict(store or empty_store())
+        if store.get("session_id") and store.get("user_id") == wanted:
+            try:
+                self.agent.session(store["session_id"])
+                return store
+            except UnknownSessionError:
+                pass  # the database was reset: start a fresh session
+        return {"session_id": self.agent.create_session(wanted), "user_id": wanted}
+
+    def restore(self, store: Mapping[str, Any] | None) -> ChatView:
+        """Rebuild the conversation after a page reload from the agent's record of the session."""
+        store = dict(store or empty_store())
+        history: list[dict[str, Any]] = []
+        turn_ids: dict[str, int] = {}
+        recs: list[dict[str, Any]] = []
+        if store.get("session_id"):
+            try:
+                data = self.agent.session(store["session_id"])
+            except UnknownSessionError:
+                return self.blank(empty_store(), "Your previous conversation has expired; let's start again.")
+            for turn in data.get("turns", []):
+                user_text = _first(turn, "message", "user_message", "user", "text")
+                reply = _first(turn, "reply", "bot", "response")
+                if user_text:
+                    history.append({"role": "user", "content": escape_markdown(str(user_text))})
+                if reply is not None:
+                    turn_ids[str(len(history))] = int(turn.get("turn_id", len(turn_ids) + 1))
+                    history.append({"role": "assistant", "content": escape_markdown(str(reply))})
+                shown = turn.get("recommendations") or []
+                recs = [r for r in shown if isinstance(r, Mapping)]
+        removed = self._removed_items(store)
+        recs = [r for r in recs if r.get("item_id") not in removed]
+        return ChatView(history, store, recs, self._cards(recs), turn_ids)
+
+    def blank(self, store: dict[str, Any] | None = None, status: str = "") -> ChatView:
+        return ChatView([], store or empty_store(), [], self._cards([]), {}, status)
+
+    # --- turns -----------------------------------------------------------------------------
+    def respond(
+        self,
+        message: str,
+        history: list[dict[str, Any]] | None,
+        store: Mapping[str, Any] | None,
+        turn_ids: dict[str, int] | None,
+        visitor: str,
+        user_id: float | None,
+        filters: Filters,
+    ) -> Iterator[ChatView]:
+        """Stream one turn: the growing reply first, then the cards."""
+        history = list(history or [])
+        turn_ids = dict(turn_ids or {})
+        if not message or not message.strip():
+            yield ChatView(
+                history, dict(store or empty_store()), [], self._cards([]), turn_ids, "Type a message first."
+            )
+            return
+        try:
+            store = self.session_for(store, visitor, user_id)
+        except InvalidInputError as exc:
+            yield ChatView(history, dict(store or empty_store()), [], self._cards([]), turn_ids, str(exc))
+            return
+        history += [
+            {"role": "user", "content": escape_markdown(message)},
+            {"role": "assistant", "content": ""},
+        ]
+        yield ChatView(history, store, [], self._cards([]), turn_ids, "Thinking…")
+        streamed = ""
+        result: TurnResult | None = None
+        try:
+            for part in self._stream(store["session_id"], message, filters.to_constraints()):
+                if isinstance(part, TurnResult):
+                    result = part
+                else:
+                    streamed += part
+                    history[-1] = {"role": "assistant", "content": escape_markdown(streamed)}
+                    yield ChatView(history, store, [], self._cards([]), turn_ids, "Thinking…")
+        except InvalidInputError as exc:
+            history[-1] = {"role": "assistant", "content": escape_markdown(f"Sorry: {exc}")}
+            yield ChatView(history, store, [], self._cards([]), turn_ids, str(exc))
+            return
+        if result is None:
+            yield ChatView(history, store, [], self._cards([]), turn_ids, "The bot did not finish its reply.")
+            return
+        text = (
+            result.reply
+            if not result.question or result.question in result.reply
+            else (f"{result.reply}\n\n{result.question}")
+        )
+        history[-1] = {"role": "assistant", "content": escape_markdown(text)}
+        turn_ids[str(len(history) - 1)] = result.turn_id
+        recs = [asdict(r) for r in result.recommendations]
+        yield ChatView(history, store, recs, self._cards(recs), turn_ids, "")
+
+    def _stream(self, session_id: str, message: str, constraints: Constraints) -> Iterator[str | TurnResult]:
+        if self._stream_takes_constraints:
+            return self.agent.turn_stream(session_id, message, constraints=constraints)
+        # The agent reads hard filters from the message itself; say them in words it parses.
+        return self.agent.turn_stream(session_id, with_filter_text(message, constraints))
+
+    # --- feedback --------------------------------------------------------------------------
+    def card_feedback(
+        self, slot: int, kind: str, store: Mapping[str, Any] | None, recs: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[CardView], str]:
+        """Record feedback on the card in ``slot``; removing kinds take the card off the page."""
+        recs = list(recs or [])
+        if not store or not store.get("session_id") or slot >= len(recs):
+            return recs, self._cards(recs), "That card is no longer on screen."
+        rec = recs[slot]
+        self.agent.feedback(store["session_id"], int(rec["item_id"]), kind, event_id=uuid.uuid4().hex)
+        title = rec.get("title", "")
+        if kind in REMOVING_KINDS:
+            recs.pop(slot)
+            status = f"Noted: {title} won't be suggested again."
+        else:
+            rec = dict(rec, _note="👍 Noted, more like this.")
+            recs[slot] = rec
+            status = f"Noted: you like {title}."
+        return recs, self._cards(recs), status
+
+    def reply_feedback(
+        self, store: Mapping[str, Any] | None, turn_ids: Mapping[str, int], index: Any, liked: bool | str
+    ) -> str:
+        """The Chatbot's own like/dislike on a whole reply -> reply_up / reply_down."""
+        if not store or not store.get("session_id"):
+            return ""
+        position = index[0] if isinstance(index, list | tuple) else index
+        turn_id = (turn_ids or {}).get(str(position))
+        kind = "reply_up" if liked is True or liked == "Like" else "reply_down"
+        self.agent.feedback(
+            store["session_id"],
+            None,
+            kind,
+            event_id=uuid.uuid4().hex,
+            value=float(turn_id) if turn_id is not None else None,
+        )
+        return "Thanks for the feedback on that reply."
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _cards(self, recs: list[dict[str, Any]]) -> list[CardView]:
+        views = [
+            CardView(True, card_html(r, r.get("_note")), evidence_html(r.get("evidence") or {}))
+            for r in recs[: self.n_cards]
+        ]
+        return views + [CardView() for _ in range(self.n_cards - len(views))]
+
+    def _removed_items(self, store: Mapping[str, Any]) -> set[int]:
+        try:
+            events = (
+                self.agent.session(store["session_id"]).get("feedback", []) if store.get("session_id") else []
+            )
+        except UnknownSessionError:
+            return set()
+        return {int(ev["item_id"]) for ev in events if ev.get("kind") in REMOVING_KINDS and ev.get("item_id")}
+
+
+def with_filter_text(message: str, constraints: Constraints) -> str:
+    """``message`` followed by the panel's filters in words, e.g. "(filters: Comedy, Drama; from 1990 to 2000)"."""
+    parts = []
+    if constraints.genres_in:
+        parts.append(", ".join(sorted(constraints.genres_in)))
+    lo, hi = constraints.year_min, constraints.year_max
+    if lo is not None and hi is not None:
+        parts.append(f"from {lo} to {hi}")
+    elif lo is not None:
+        parts.append(f"after {lo - 1}")
+    elif hi is not None:
+        parts.append(f"before {hi + 1}")
+    return f"{message} (filters: {'; '.join(parts)})" if parts else message
+
+
+def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if mapping.get(key) is not None:
+            return mapping[key]
+    return None
