@@ -34,10 +34,23 @@ from bot.constraints import ItemStats, satisfies
 from bot.errors import InvalidInputError, StoreError, UnknownSessionError
 from bot.explain import ExplainContext, Explanation
 from bot.facts import display_title
+from bot.logs import current_request_id, new_request_id
 from bot.parse import MessageParser, ParsedMessage, clean_text
 from bot.policy import Decision, Policy
-from bot.reply import (GREETING, NOTHING_FITS, RESET, RUNTIME_NOTE, STEER, THANKS, acknowledgement,
-                       describe_constraints, list_intro, liked_titles, numbered, why_text)
+from bot.reply import (
+    GREETING,
+    NOTHING_FITS,
+    RESET,
+    RUNTIME_NOTE,
+    STEER,
+    THANKS,
+    acknowledgement,
+    describe_constraints,
+    liked_titles,
+    list_intro,
+    numbered,
+    why_text,
+)
 from bot.retrain import cf_user_id
 from bot.settings import Settings
 from bot.state import DialogueState, StateChange, apply_message
@@ -49,15 +62,28 @@ from cf_engine.data.catalog import Dataset
 log = logging.getLogger(__name__)
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-ITEM_KINDS = {FeedbackKind.UP, FeedbackKind.DOWN, FeedbackKind.SEEN, FeedbackKind.NOT_INTERESTED,
-              FeedbackKind.CLICK, FeedbackKind.RATING}
+ITEM_KINDS = {
+    FeedbackKind.UP,
+    FeedbackKind.DOWN,
+    FeedbackKind.SEEN,
+    FeedbackKind.NOT_INTERESTED,
+    FeedbackKind.CLICK,
+    FeedbackKind.RATING,
+}
 
 
 class Agent:
     """Conversational recommender over one dataset, blender, explainer and store."""
 
-    def __init__(self, dataset: Dataset, blender: Any, explainer: Any, store: Store, settings: Settings,
-                 cf: Any | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        blender: Any,
+        explainer: Any,
+        store: Store,
+        settings: Settings,
+        cf: Any | None = None,
+    ) -> None:
         self.dataset = dataset
         self.catalog = dataset.catalog
         self.blender = blender
@@ -79,9 +105,10 @@ class Agent:
         self._locks_guard = threading.Lock()
 
     # --- sessions ---------------------------------------------------------------------------
-    def create_session(self, user_id: str | int | None = None, site_key: str | None = None,
-                       session_id: str | None = None) -> str:
-        """A new session (id unguessable unless the caller names one); loads the user's earlier preferences."""
+    def create_session(
+        self, user_id: str | int | None = None, site_key: str | None = None, session_id: str | None = None
+    ) -> str:
+        """A new session (unguessable id unless the caller names one), with the user's earlier preferences."""
         if session_id is None:
             session_id = secrets.token_urlsafe(24)
         elif not _SESSION_ID.match(session_id):
@@ -102,9 +129,13 @@ class Agent:
         """The session's state, turns and feedback events."""
         row = self._row(session_id)
         return {
-            "session_id": session_id, "user_id": row["user_id"], "site_key": row["site_key"],
-            "created": row["created"], "state": DialogueState.from_json(row["state"]).to_dict(),
-            "turns": self.store.turns(session_id), "feedback": self.store.feedback(session_id),
+            "session_id": session_id,
+            "user_id": row["user_id"],
+            "site_key": row["site_key"],
+            "created": row["created"],
+            "state": DialogueState.from_json(row["state"]).to_dict(),
+            "turns": self.store.turns(session_id),
+            "feedback": self.store.feedback(session_id),
         }
 
     def has_session(self, session_id: str) -> bool:
@@ -144,10 +175,13 @@ class Agent:
             raise InvalidInputError("message must be a string")
         if len(message) > self.settings.max_message_chars:
             raise InvalidInputError(
-                f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}")
+                f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}"
+            )
         text = clean_text(message)
         if not text:
-            raise InvalidInputError("message is empty: say what you'd like to watch, or name a movie you liked")
+            raise InvalidInputError(
+                "message is empty: say what you'd like to watch, or name a movie you liked"
+            )
         return text
 
     def turn(self, session_id: str, message: str) -> TurnResult:
@@ -192,9 +226,12 @@ class Agent:
             if opening:
                 chunks.append(opening)
                 yield opening
-            context = ExplainContext(liked_titles=liked_titles(self.catalog, state.all_liked()[-5:]),
-                                     request=state.soft_text or text, constraints=state.constraints,
-                                     seed=state.turn_count)
+            context = ExplainContext(
+                liked_titles=liked_titles(self.catalog, state.all_liked()[-5:]),
+                request=state.soft_text or text,
+                constraints=state.constraints,
+                seed=state.turn_count,
+            )
             for n, cand in enumerate(candidates, start=1):
                 item = self.catalog.get(cand.item_id)
                 head = numbered(n, display_title(item.title), item.year)
@@ -202,10 +239,18 @@ class Agent:
                 yield head
                 explanation = yield from self._explain(cand, context, chunks)
                 explanations.append(explanation)
-                recs.append(Recommendation(
-                    item_id=cand.item_id, title=display_title(item.title), year=item.year,
-                    genres=list(item.genres), explanation=explanation.text, explanation_source=explanation.source,
-                    score=cand.score, evidence=asdict(cand.evidence)))
+                recs.append(
+                    Recommendation(
+                        item_id=cand.item_id,
+                        title=display_title(item.title),
+                        year=item.year,
+                        genres=list(item.genres),
+                        explanation=explanation.text,
+                        explanation_source=explanation.source,
+                        score=cand.score,
+                        evidence=asdict(cand.evidence),
+                    )
+                )
             t_explain = time.perf_counter()
             question = decision.question
             if question:
@@ -214,25 +259,64 @@ class Agent:
                 yield tail
 
             self._remember(state, decision, candidates)
-            latency = {"parse": _ms(t0, t_parse), "candidates": _ms(t_parse, t_cand),
-                       "explain": _ms(t_cand, t_explain)}
+            latency = {
+                "parse": _ms(t0, t_parse),
+                "candidates": _ms(t_parse, t_cand),
+                "explain": _ms(t_cand, t_explain),
+            }
             reply = "".join(chunks).strip()
             turn_id = self.store.add_turn(
-                session_id, state.to_json(), user_id=state.user_id, message=text, intent=parsed.intent,
-                parse=parsed.to_dict(), candidates=[_candidate_dict(c) for c in candidates],
-                shown=[c.item_id for c in candidates], reply=reply, question=question,
-                explanations=[{"item_id": c.item_id, "source": e.source, "path": e.path, "reason": e.reason,
-                               "latency_ms": round(e.latency_ms, 2)} for c, e in zip(candidates, explanations,
-                                                                                     strict=True)],
-                latency_ms=latency)
+                session_id,
+                state.to_json(),
+                user_id=state.user_id,
+                message=text,
+                intent=parsed.intent,
+                parse=parsed.to_dict(),
+                candidates=[_candidate_dict(c) for c in candidates],
+                shown=[c.item_id for c in candidates],
+                reply=reply,
+                question=question,
+                explanations=[
+                    {
+                        "item_id": c.item_id,
+                        "source": e.source,
+                        "path": e.path,
+                        "reason": e.reason,
+                        "latency_ms": round(e.latency_ms, 2),
+                    }
+                    for c, e in zip(candidates, explanations, strict=True)
+                ],
+                latency_ms=latency,
+            )
             t_end = time.perf_counter()
             latency["record"] = _ms(t_explain, t_end)
             latency["total"] = _ms(t0, t_end)
-            yield TurnResult(session_id=session_id, turn_id=turn_id, reply=reply, question=question,
-                             recommendations=recs, latency_ms=latency, intent=parsed.intent)
+            # One structured line per turn; the API's request id, or a fresh one (CLI, evaluators).
+            log.info(
+                "turn",
+                extra={
+                    "request_id": current_request_id() or new_request_id(),
+                    "session_id": session_id,
+                    "turn_id": turn_id,
+                    "intent": parsed.intent,
+                    "shown": [c.item_id for c in candidates],
+                    "latency_ms": latency,
+                    "explanations": [e.path for e in explanations],
+                },
+            )
+            yield TurnResult(
+                session_id=session_id,
+                turn_id=turn_id,
+                reply=reply,
+                question=question,
+                recommendations=recs,
+                latency_ms=latency,
+                intent=parsed.intent,
+            )
 
-    def _explain(self, cand: Candidate, context: ExplainContext, chunks: list[str]
-                 ) -> Generator[str, None, Explanation]:
+    def _explain(
+        self, cand: Candidate, context: ExplainContext, chunks: list[str]
+    ) -> Generator[str, None, Explanation]:
         """Stream one explanation; an explainer that fails entirely falls back to the evidence text."""
         try:
             stream = self.explainer.explain_stream(cand, context)
@@ -253,16 +337,25 @@ class Agent:
     def _candidates(self, state: DialogueState, decision: Decision, known: int | None) -> list[Candidate]:
         popular = decision.popular and not state.all_liked()
         request = BlendRequest(
-            liked=[] if popular else state.all_liked(), disliked=state.all_disliked(), exclude=state.excluded(),
-            text=None if popular else (state.soft_text or None), constraints=state.constraints, user_id=known,
-            k=self.settings.n_recommendations)
+            liked=[] if popular else state.all_liked(),
+            disliked=state.all_disliked(),
+            exclude=state.excluded(),
+            text=None if popular else (state.soft_text or None),
+            constraints=state.constraints,
+            user_id=known,
+            k=self.settings.n_recommendations,
+        )
         candidates = list(self.blender.blend(request))
         excluded = set(state.excluded())
         kept = []
         for c in candidates:  # the blender promises this; a violation must never reach the user
             item = self.catalog.get(c.item_id)
-            if c.item_id in excluded or not satisfies(item, self.stats.get(c.item_id, ItemStats()), state.constraints):
-                log.error("blender returned item %s that is excluded or violates %s", c.item_id, state.constraints)
+            if c.item_id in excluded or not satisfies(
+                item, self.stats.get(c.item_id, ItemStats()), state.constraints
+            ):
+                log.error(
+                    "blender returned item %s that is excluded or violates %s", c.item_id, state.constraints
+                )
                 continue
             kept.append(c)
         return kept[: self.settings.n_recommendations]
@@ -277,8 +370,15 @@ class Agent:
                     found[c["item_id"]] = _candidate_from(c)
         return [found[i] for i in wanted if i in found]
 
-    def _opening(self, state: DialogueState, parsed: ParsedMessage, change: StateChange, decision: Decision,
-                 candidates: list[Candidate], why: list[Candidate]) -> str:
+    def _opening(
+        self,
+        state: DialogueState,
+        parsed: ParsedMessage,
+        change: StateChange,
+        decision: Decision,
+        candidates: list[Candidate],
+        why: list[Candidate],
+    ) -> str:
         lines = []
         if "runtime" in decision.notes:
             lines.append(RUNTIME_NOTE)
@@ -293,22 +393,34 @@ class Agent:
         elif action == "steer":
             lines.append(STEER)
             if not decision.question:
-                lines.append("Say \"more\" for other picks, or tell me what you're in the mood for.")
+                lines.append('Say "more" for other picks, or tell me what you\'re in the mood for.')
         elif action == "thanks":
             lines.append(THANKS)
         elif action == "why":
             lines.append("Here is why I picked " + ("it:" if len(why) == 1 else "them:"))
             lines.extend(why_text(c) for c in why)
             if not why:
-                lines.append("I haven't recommended anything yet; tell me a movie you liked and I'll explain my picks.")
+                lines.append(
+                    "I haven't recommended anything yet; tell me a movie you liked and I'll explain my picks."
+                )
         elif action == "disambiguate":
             lines.append("Quick check before I recommend:")
         elif action == "recommend":
             if candidates:
-                lines.append(list_intro(self.catalog, state, change, len(candidates), decision.popular,
-                                        parsed.intent == "more"))
+                lines.append(
+                    list_intro(
+                        self.catalog,
+                        state,
+                        change,
+                        len(candidates),
+                        decision.popular,
+                        parsed.intent == "more",
+                    )
+                )
             else:
-                lines.append(NOTHING_FITS.format(what=describe_constraints(state.constraints) or "your request"))
+                lines.append(
+                    NOTHING_FITS.format(what=describe_constraints(state.constraints) or "your request")
+                )
         return "\n".join(lines)
 
     def _remember(self, state: DialogueState, decision: Decision, candidates: list[Candidate]) -> None:
@@ -326,14 +438,21 @@ class Agent:
             state.questions_asked += 1
 
     # --- feedback ---------------------------------------------------------------------------
-    def feedback(self, session_id: str, item_id: int | None, kind: str, event_id: str | None = None,
-                 value: float | None = None) -> dict[str, Any]:
+    def feedback(
+        self,
+        session_id: str,
+        item_id: int | None,
+        kind: str,
+        event_id: str | None = None,
+        value: float | None = None,
+    ) -> dict[str, Any]:
         """Record feedback and apply it to the session; a repeated ``event_id`` is recorded once."""
         try:
             fkind = FeedbackKind(kind)
         except ValueError:
-            raise InvalidInputError(f"unknown feedback kind {kind!r}; expected one of "
-                                    f"{', '.join(k.value for k in FeedbackKind)}") from None
+            raise InvalidInputError(
+                f"unknown feedback kind {kind!r}; expected one of {', '.join(k.value for k in FeedbackKind)}"
+            ) from None
         if event_id is not None and (not isinstance(event_id, str) or not 0 < len(event_id) <= 128):
             raise InvalidInputError("event_id must be a string of 1-128 characters")
         event_id = event_id or uuid.uuid4().hex
@@ -348,8 +467,9 @@ class Agent:
                 self._apply_feedback(state, item_id, fkind, value)
             elif item_id is not None:
                 item_id = self._check_item(state, item_id)
-            stored, new = self.store.add_feedback(event_id, session_id, state.user_id, item_id, fkind.value,
-                                                  value, state.to_json())
+            stored, new = self.store.add_feedback(
+                event_id, session_id, state.user_id, item_id, fkind.value, value, state.to_json()
+            )
         return _feedback_dict(stored, duplicate=not new)
 
     def _check_item(self, state: DialogueState, item_id: object) -> int:
@@ -361,7 +481,9 @@ class Agent:
             raise InvalidInputError(f"item {item} was never shown in this session")
         return item
 
-    def _apply_feedback(self, state: DialogueState, item_id: int, kind: FeedbackKind, value: float | None) -> None:
+    def _apply_feedback(
+        self, state: DialogueState, item_id: int, kind: FeedbackKind, value: float | None
+    ) -> None:
         if kind == FeedbackKind.RATING:
             if value is None or not 0.5 <= float(value) <= 5.0:
                 raise InvalidInputError("a rating needs a value between 0.5 and 5")
@@ -389,11 +511,23 @@ def _candidate_from(data: dict[str, Any]) -> Candidate:
     ev = dict(data.get("evidence") or {})
     ev["neighbours"] = [Neighbour(**n) for n in ev.get("neighbours", [])]
     known = set(Evidence.__dataclass_fields__)
-    return Candidate(item_id=data["item_id"], title=data["title"], score=data["score"],
-                     cf_score=data.get("cf_score", 0.0), semantic_score=data.get("semantic_score", 0.0),
-                     evidence=Evidence(**{k: v for k, v in ev.items() if k in known}))
+    return Candidate(
+        item_id=data["item_id"],
+        title=data["title"],
+        score=data["score"],
+        cf_score=data.get("cf_score", 0.0),
+        semantic_score=data.get("semantic_score", 0.0),
+        evidence=Evidence(**{k: v for k, v in ev.items() if k in known}),
+    )
 
 
 def _feedback_dict(row: dict[str, Any], duplicate: bool) -> dict[str, Any]:
-    return {"event_id": row["event_id"], "session_id": row["session_id"], "item_id": row["item_id"],
-            "kind": row["kind"], "value": row["value"], "created": row["created"], "duplicate": duplicate}
+    return {
+        "event_id": row["event_id"],
+        "session_id": row["session_id"],
+        "item_id": row["item_id"],
+        "kind": row["kind"],
+        "value": row["value"],
+        "created": row["created"],
+        "duplicate": duplicate,
+    }

@@ -9,7 +9,8 @@ becomes a short list of :class:`~bot.types.Candidate`:
    sources' top candidates;
 3. per-source min-max normalisation over that pool, then ``score = a*CF + (1-a)*semantic`` where
    ``a = n / (n + blend_half_saturation)`` grows with how much the session knows (n liked items plus
-   the known user's positives); nothing known means pure semantic, and no signal at all means popularity;
+   the known user's positives), capped at 0.5 when there is text; nothing known means pure semantic,
+   and no signal at all means popularity;
 4. maximal marginal relevance on item embeddings for diversity, then evidence for each pick.
 
 Degrades: no CF artifact -> semantic only; no index -> CF only; neither -> popularity.
@@ -17,6 +18,8 @@ Degrades: no CF artifact -> semantic only; no index -> CF only; neither -> popul
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,7 +36,11 @@ from cf_engine.data.catalog import Dataset
 if TYPE_CHECKING:
     from retrieval.index import ItemIndex
 
+log = logging.getLogger(__name__)
+
+INDEX_RETRY_S = 60.0  # an unreachable index is tried again after this long
 MMR_POOL_FACTOR = 10  # MMR re-ranks the best k * factor blended candidates
+TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf_weight)
 
 
 @dataclass
@@ -117,10 +124,16 @@ class Blender:
     # --- item vectors (catalog order) -------------------------------------------------------
     def vectors(self) -> np.ndarray | None:
         """Normalised item vectors in catalog order (zeros for unindexed items), or None without an index."""
-        if not self._vectors_loaded:
+        if not self._vectors_loaded and time.monotonic() >= getattr(self, "_vectors_retry_at", 0.0):
             self._vectors_loaded = True
             if self.index is not None:
-                ids, matrix = self.index.vectors()
+                try:
+                    ids, matrix = self.index.vectors()
+                except Exception as exc:  # noqa: BLE001 - Chroma down: CF only, retried a minute later
+                    log.warning("item index unavailable (%s): recommending from CF only", exc)
+                    self._vectors_loaded = False
+                    self._vectors_retry_at = time.monotonic() + INDEX_RETRY_S
+                    return None
                 cols = np.array(
                     [
                         self.dataset.catalog.index_of(int(i)) if int(i) in self.dataset.catalog else -1
@@ -140,13 +153,18 @@ class Blender:
         return embed_query(self.settings, text)
 
     # --- the blend --------------------------------------------------------------------------
-    def cf_weight(self, n_known: int, has_semantic: bool, has_cf: bool) -> float:
-        """Share of CF in the blend: n / (n + half), 1 without semantics, 0 without CF signal."""
+    def cf_weight(self, n_known: int, has_semantic: bool, has_cf: bool, has_text: bool = False) -> float:
+        """Share of CF in the blend: n / (n + half), 1 without semantics, 0 without CF signal.
+
+        With a typed request the text is the user's intent of the moment, so CF gets at most
+        :data:`TEXT_CF_CAP` of the vote however long the history is.
+        """
         if not has_cf:
             return 0.0
         if not has_semantic:
             return 1.0
-        return n_known / (n_known + self.settings.blend_half_saturation)
+        a = n_known / (n_known + self.settings.blend_half_saturation)
+        return min(a, TEXT_CF_CAP) if has_text else a
 
     def blend(self, request: BlendRequest) -> list[Candidate]:
         """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
@@ -213,7 +231,7 @@ class Blender:
 
         cf_part = minmax(cf_scores[cols]) if cf_scores is not None else np.zeros(cols.size)
         sem_part = minmax(vectors[cols] @ query) if query is not None else np.zeros(cols.size)
-        a = self.cf_weight(n_known, query is not None, cf_scores is not None)
+        a = self.cf_weight(n_known, query is not None, cf_scores is not None, has_text=bool(text))
         pop_part = minmax(np.log1p(self.popularity[cols]))
         if cf_scores is None and query is None:
             score = pop_part
@@ -235,7 +253,11 @@ class Blender:
         """
         catalog = self.dataset.catalog
         assert self.index is not None
-        hits = self.index.search_vector(query, n)
+        try:
+            hits = self.index.search_vector(query, n)
+        except Exception as exc:  # noqa: BLE001 - Chroma went away: the exact pass below still works
+            log.warning("index search failed (%s): exact search over the loaded vectors", exc)
+            hits = []
         cols = np.array([catalog.index_of(i) for i, _ in hits if i in catalog], dtype=np.int64)
         cols = cols[allowed[cols]] if cols.size else cols
         if cols.size < min(n, int(allowed.sum())) // 2:

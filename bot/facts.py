@@ -89,6 +89,8 @@ def split_year(title: str) -> tuple[str, int | None]:
 def display_title(title: str) -> str:
     """Readable title without the year: "Matrix, The (1999)" -> "The Matrix"."""
     body, _ = split_year(title)
+    # "Amelie (Fabuleux destin d'Amélie Poulain, Le)": the alternative title is left out.
+    body = re.sub(r"^(?P<main>[^()]+?) \([^()]+\)$", r"\g<main>", body)
     match = _TRAILING_ARTICLE.match(body)
     if match:
         article = match.group("article")
@@ -114,8 +116,10 @@ def title_forms(title: str) -> tuple[str, ...]:
         forms.add(f"{display} ({year})")
     aka = re.fullmatch(r"(?P<main>[^()]+?) \((?P<aka>[^()]+)\)", body)
     if aka:
-        for name in (aka.group("main"), aka.group("aka")):
+        for name in (aka.group("main"), re.sub(r"^a\.k\.a\. ", "", aka.group("aka"))):
             forms.update({name, display_title(name)})
+        if year is not None:
+            forms.add(f"{display} ({year})")
     return tuple(sorted({fold(f) for f in forms if f}, key=len, reverse=True))
 
 

@@ -24,9 +24,8 @@ def gbnf_literal(text: str) -> str:
 def predicates(facts: Facts) -> list[str]:
     """Verb phrases about the item, each stating exactly one piece of evidence."""
     preds: list[str] = []
-    for liked in facts.liked:
-        preds.append(f"is similar to {liked}")
     if facts.liked:
+        preds.append(f"is similar to {join(facts.liked)}")
         preds.append(f"should suit fans of {join(facts.liked)}")
     if facts.genres:
         one = facts.genres[0]

@@ -23,7 +23,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.titles import COMMON_WORDS, TitleIndex, Token, tokenize
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from bot.titles import COMMON_WORDS, LIKE_LEADS, TitleIndex, Token, tokenize
 
 # --- vocabularies ---------------------------------------------------------------------------------
 # Phrase (normalised tokens) -> catalog genres. Multi-word phrases are matched first.
@@ -48,23 +50,50 @@ GENRE_PHRASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 NEGATORS = frozenset("no not nothing without except never none avoid skip hate hates dislike nor".split())
-NEG_BEFORE_PHRASES = ("anything but", "dont want", "do not want", "dont like", "do not like", "not into",
-                      "no more", "tired of", "sick of", "other than", "rather not", "not in the mood for")
+NEG_BEFORE_PHRASES = (
+    "anything but",
+    "dont want",
+    "do not want",
+    "dont like",
+    "do not like",
+    "not into",
+    "no more",
+    "tired of",
+    "sick of",
+    "other than",
+    "rather not",
+    "not in the mood for",
+)
 NEG_AFTER_PHRASES = ("not for me", "not my thing", "bores me", "bore me", "is not my thing")
-POSITIVE = frozenset("""loved love loves liked like likes enjoyed enjoy adore adored favorite favourite
+POSITIVE = frozenset(
+    """loved love loves liked like likes enjoyed enjoy adore adored favorite favourite
     fan great amazing awesome fantastic brilliant masterpiece best good perfect excellent wonderful fun
-    incredible superb classic beautiful into recommend""".split())
-NEGATIVE = frozenset("""hated hate hates disliked dislike boring bored awful terrible bad worst overrated
+    incredible superb classic beautiful into recommend""".split()
+)
+NEGATIVE = frozenset(
+    """hated hate hates disliked dislike boring bored awful terrible bad worst overrated
     dull sucked sucks meh annoying stupid disappointing disappointed cringe mediocre horrible lame
-    garbage trash""".split())
+    garbage trash""".split()
+)
 SEEN = frozenset("seen watched saw rewatched".split())
 FLIP = frozenset("not dont didnt doesnt wasnt isnt never arent werent cant couldnt wont no".split())
 CLAUSE_BREAK = frozenset("but however though although whereas".split())
 PUNCT_BREAK = re.compile(r"[.!?;]")
 CUE_FOR_TITLE = frozenset(POSITIVE | NEGATIVE | SEEN | {"like", "to", "of", "about", "as"})
 
-ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-            "fifth": 4, "5th": 4, "last": -1}
+ORDINALS = {
+    "first": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+    "5th": 4,
+    "last": -1,
+}
 CRITIQUES: dict[str, dict[str, Any]] = {
     "less violent": {"out": ("Horror", "War", "Crime"), "tags": ("violence", "violent", "gore", "brutal")},
     "less violence": {"out": ("Horror", "War", "Crime"), "tags": ("violence", "violent", "gore", "brutal")},
@@ -99,45 +128,108 @@ CRITIQUES: dict[str, dict[str, Any]] = {
 }
 OLDER_WORDS = ("older", "old", "classic", "classics", "oldies", "old school", "vintage", "golden age")
 NEWER_WORDS = ("more recent", "newer", "recent", "latest", "modern", "new releases", "nothing old")
-DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
-                "seventies": 1970, "eighties": 1980, "nineties": 1990, "noughties": 2000}
-MOVIE_WORDS = frozenset("""movie movies film films watch watching recommend recommendation
+DECADE_WORDS = {
+    "twenties": 1920,
+    "thirties": 1930,
+    "forties": 1940,
+    "fifties": 1950,
+    "sixties": 1960,
+    "seventies": 1970,
+    "eighties": 1980,
+    "nineties": 1990,
+    "noughties": 2000,
+}
+MOVIE_WORDS = frozenset(
+    """movie movies film films watch watching recommend recommendation
     recommendations suggest suggestion suggestions show flick flicks cinema genre tonight something
-    anything mood pick picks options option""".split())
-FILLER = COMMON_WORDS | MOVIE_WORDS | frozenset("""want wanna looking look give find need id im ive
+    anything mood pick picks options option""".split()
+)
+FILLER_EXTRA = frozenset(
+    """want wanna looking look give find need id im ive
     please thanks really maybe kind sort type prefer would could should can get got some any hello hi
-    hey there looks look sounds seems surprise random whatever start over reset dont didnt doesnt wasnt
-    isnt""".split())
+    hey there morning afternoon evening howdy looks look sounds seems surprise random whatever start
+    over reset dont didnt doesnt wasnt
+    isnt""".split()
+)
+FILLER = COMMON_WORDS | MOVIE_WORDS | FILLER_EXTRA
 
-_RE_GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|howdy|yo|hallo|greetings|good (morning|afternoon|evening))\b",
-                          re.I)
+# Words dropped from the soft text: function words and chat filler, but not content words such as
+# "time", "war" or "dark" that COMMON_WORDS holds for title matching.
+SOFT_STOP = (
+    frozenset(ENGLISH_STOP_WORDS)
+    | MOVIE_WORDS
+    | FILLER_EXTRA
+    | frozenset(
+        """like liked love loved watch watched seen saw good great bad best fun new old older recent classic
+    more less tonight today yesterday night week weekend lot bit stuff thing things one ones know want
+    mood feel feeling think""".split()
+    )
+)
+
+_RE_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|howdy|yo|hallo|greetings|good (morning|afternoon|evening))\b", re.I
+)
 _RE_THANKS = re.compile(r"\b(thanks|thank you|thx|cheers|bye|goodbye|see you|good night)\b", re.I)
-_RE_RESET = re.compile(r"\b(start over|start again|start from scratch|reset|restart|forget (everything|all that"
-                       r"|it all|what i said)|new search|clear (it|everything|my preferences))\b", re.I)
-_RE_WHY = re.compile(r"^\s*(why|how come|what makes|explain)\b|\bwhy (did|do|would|is|was|that|this|the|these|"
-                     r"those|it|recommend)\b", re.I)
-_RE_MORE = re.compile(r"^\s*(more|(show|give) me more|more please|next|others?|other (ones|options|suggestions|"
-                      r"movies|films)|something else|anything else|different ones|what else|keep going)\b"
-                      r"|\b(show|give|got|have) (me )?(some )?more\b|\bmore like (that|this|it|those|these|them|"
-                      r"the)\b|\b(other|more|different) (options|ones|suggestions|picks)\b", re.I)
-_RE_SURPRISE = re.compile(r"\b(surprise me|random|you pick|you choose|up to you|dunno|i don'?t know|no idea|"
-                          r"not sure|idk|doesn'?t matter|whatever|anything is fine|anything goes)\b", re.I)
-_RE_ALL_SEEN = re.compile(r"\b(seen|watched|saw) (them|those|these|all|both|all of (them|those|these)|"
-                          r"them all|every one)\b|\b(all|both) (of them|of those)? ?(seen|watched)\b", re.I)
+_RE_RESET = re.compile(
+    r"\b(start over|start again|start from scratch|reset|restart|forget (everything|all that"
+    r"|it all|what i said)|new search|clear (it|everything|my preferences))\b",
+    re.I,
+)
+_RE_WHY = re.compile(
+    r"^\s*(why|how come|what makes|explain)\b|\bwhy (did|do|would|is|was|that|this|the|these|"
+    r"those|it|recommend)\b",
+    re.I,
+)
+_RE_MORE = re.compile(
+    r"^\s*(more|(show|give) me more|more please|next|others?|other (ones|options|suggestions|"
+    r"movies|films)|something else|anything else|different ones|what else|keep going)\b"
+    r"|\b(show|give|got|have) (me )?(some )?more\b|\bmore like (that|this|it|those|these|them|"
+    r"the)\b|\b(other|more|different) (options|ones|suggestions|picks)\b",
+    re.I,
+)
+_RE_SURPRISE = re.compile(
+    r"\b(surprise me|random|you pick|you choose|up to you|dunno|i don'?t know|no idea|"
+    r"not sure|idk|doesn'?t matter|whatever|anything is fine|anything goes)\b",
+    re.I,
+)
+_RE_ALL_SEEN = re.compile(
+    r"\b(seen|watched|saw) (them|those|these|all|both|all of (them|those|these)|"
+    r"them all|every one)\b|\b(all|both) (of them|of those)? ?(seen|watched)\b",
+    re.I,
+)
 _RE_DECADE = re.compile(r"(?<![\w$])(?P<mod>early|late|mid)?[\s-]*'?(?P<dec>(?:19|20)?\d0)'?s\b", re.I)
-_RE_AFTER = re.compile(r"\b(after|since|post|newer than|from|later than)\s+(?:the\s+)?((?:19|20)\d{2})(?!s)\b", re.I)
-_RE_BEFORE = re.compile(r"\b(before|pre|older than|until|prior to|earlier than)\s+(?:the\s+)?((?:19|20)\d{2})(?!s)\b",
-                        re.I)
-_RE_BETWEEN = re.compile(r"\b(?:between|from)\s+((?:19|20)\d{2})\s*(?:and|to|-|–|until)\s*((?:19|20)\d{2})\b", re.I)
+_RE_AFTER = re.compile(
+    r"\b(after|since|post|newer than|from|later than)\s+(?:the\s+)?((?:19|20)\d{2})(?!s)\b", re.I
+)
+_RE_BEFORE = re.compile(
+    r"\b(before|pre|older than|until|prior to|earlier than)\s+(?:the\s+)?((?:19|20)\d{2})(?!s)\b", re.I
+)
+_RE_BETWEEN = re.compile(
+    r"\b(?:between|from)\s+((?:19|20)\d{2})\s*(?:and|to|-|–|until)\s*((?:19|20)\d{2})\b", re.I
+)
 _RE_IN_YEAR = re.compile(r"\b(?:in|released in|made in)\s+((?:19|20)\d{2})(?!s)\b", re.I)
-_RE_RATING_NUM = re.compile(r"\b(?:rated|rating|ratings|score|stars?)\s*(?:of\s+)?(?:above|over|at least|>=?|"
-                            r"higher than|more than)\s*(\d(?:\.\d)?)|\bat least\s*(\d(?:\.\d)?)\s*stars?"
-                            r"|\b(\d(?:\.\d)?)\s*stars?\s*(?:or (?:more|higher|better|above)|and up|\+)", re.I)
-_RE_RATING_VAGUE = re.compile(r"\b(highly|well|top|best|high(ly)?[- ]rated|critically acclaimed|acclaimed|"
-                              r"good ratings|high ratings|well reviewed|great reviews)\b[- ]?(rated)?", re.I)
-_RE_REF = re.compile(r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?:\s+(?:one|"
-                     r"movie|film|pick|option|suggestion))?|\b(?:number|no\.?|#|option)\s*(\d)\b", re.I)
+_RE_RATING_NUM = re.compile(
+    r"\b(?:rated|rating|ratings|score|stars?)\s*(?:of\s+)?(?:above|over|at least|>=?|"
+    r"higher than|more than)\s*(\d(?:\.\d)?)|\bat least\s*(\d(?:\.\d)?)\s*stars?"
+    r"|\b(\d(?:\.\d)?)\s*stars?\s*(?:or (?:more|higher|better|above)|and up|\+)",
+    re.I,
+)
+_RE_RATING_VAGUE = re.compile(
+    r"\b(highly|well|top|best|high(ly)?[- ]rated|critically acclaimed|acclaimed|"
+    r"good ratings|high ratings|well reviewed|great reviews)\b[- ]?(rated)?",
+    re.I,
+)
+_RE_REF = re.compile(
+    r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?:\s+(?:one|"
+    r"movie|film|pick|option|suggestion))?|\b(?:number|no\.?|#|option)\s*(\d)\b",
+    re.I,
+)
 _RE_THAT_ONE = re.compile(r"\b(that one|this one|that movie|this movie|that film|that|it)\b", re.I)
+_RE_OFF_TOPIC = re.compile(
+    r"^\s*(who|what|whats|what's|when|where|how|is|are|can you|could you|will|do you|"
+    r"tell me a joke|help me)\b",
+    re.I,
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 
 
@@ -201,16 +293,25 @@ class ParsedMessage:
         """Whether the message itself says something a recommendation can use."""
         return bool(
             [m for m in self.mentions if m.sentiment in ("like", "neutral")]
-            or self.genres_in or self.soft_text or self.year_min is not None or self.year_max is not None
-            or self.min_rating is not None or self.critiques
+            or self.genres_in
+            or self.soft_text
+            or self.year_min is not None
+            or self.year_max is not None
+            or self.min_rating is not None
+            or self.critiques
             or any(r.action in ("like", "more_like") for r in self.references)
         )
 
     def has_signal(self) -> bool:
         """Whether the message is about movies at all (preferences, constraints, feedback, requests)."""
         return bool(
-            self.has_preference() or self.mentions or self.ambiguous or self.references or self.genres_out
-            or self.excluded_tags or self.notes
+            self.has_preference()
+            or self.mentions
+            or self.ambiguous
+            or self.references
+            or self.genres_out
+            or self.excluded_tags
+            or self.notes
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -221,8 +322,12 @@ class ParsedMessage:
 class MessageParser:
     """Parse messages against one catalog: its title index, genre names and tag vocabulary."""
 
-    def __init__(self, titles: TitleIndex, tag_vocabulary: set[str] | frozenset[str] = frozenset(),
-                 max_year: int = 2018) -> None:
+    def __init__(
+        self,
+        titles: TitleIndex,
+        tag_vocabulary: set[str] | frozenset[str] = frozenset(),
+        max_year: int = 2018,
+    ) -> None:
         self.titles = titles
         self.tags = {t.casefold() for t in tag_vocabulary}
         self.max_year = max_year
@@ -352,7 +457,9 @@ class MessageParser:
             if _inside(m.span(), spans) or _is_title_year(m.start(2), tokens, used):
                 continue
             year = int(m.group(2))
-            out.year_min = year + 1 if m.group(1).lower() in ("after", "post", "later than", "newer than") else year
+            out.year_min = (
+                year + 1 if m.group(1).lower() in ("after", "post", "later than", "newer than") else year
+            )
         for m in _RE_BEFORE.finditer(text):
             if _inside(m.span(), spans):
                 continue
@@ -372,12 +479,23 @@ class MessageParser:
             value = float(next(g for g in m.groups() if g))
             if 0 < value <= 5:
                 out.min_rating = value
-        elif _RE_RATING_VAGUE.search(text) and re.search(r"\b(rated|acclaimed|ratings|reviewed|reviews)\b", text, re.I):
+        elif _RE_RATING_VAGUE.search(text) and re.search(
+            r"\b(rated|acclaimed|ratings|reviewed|reviews)\b", text, re.I
+        ):
             out.min_rating = 3.8  # "highly rated": the top fifth of MovieLens means with enough ratings
         if out.min_rating is not None:
             for i, t in enumerate(tokens):
-                if t.norm in ("rated", "rating", "ratings", "acclaimed", "critically", "highly", "stars",
-                              "reviewed", "reviews"):
+                if t.norm in (
+                    "rated",
+                    "rating",
+                    "ratings",
+                    "acclaimed",
+                    "critically",
+                    "highly",
+                    "stars",
+                    "reviewed",
+                    "reviews",
+                ):
                     used[i] = True
 
     def _references(self, text: str, tokens: list[Token], used: list[bool], out: ParsedMessage) -> None:
@@ -392,7 +510,9 @@ class MessageParser:
                 word = m.group(1).lower()
                 # "first" needs "the"/"one" around it or a short message: "my first date" is no reference
                 if word in ("first", "last") and not re.search(
-                        rf"\b(the|that|this)\s+{word}\b|\b{word}\s+(one|movie|film|pick|option)\b|^\s*{word}\b", lower):
+                    rf"\b(the|that|this)\s+{word}\b|\b{word}\s+(one|movie|film|pick|option)\b|^\s*{word}\b",
+                    lower,
+                ):
                     continue
                 pos = ORDINALS[word]
             else:
@@ -401,9 +521,12 @@ class MessageParser:
             found = True
         if not found and action in ("seen", "not_interested", "like", "dislike", "more_like", "why"):
             if _RE_THAT_ONE.search(text) and not out.mentions:
-                if action == "why" or re.search(r"\b(that one|this one|that movie|this movie|that film|seen it|"
-                                                r"seen that|watched it|watched that|not that|like that|like it|"
-                                                r"liked it|loved it|hated it|love it)\b", lower):
+                if action == "why" or re.search(
+                    r"\b(that one|this one|that movie|this movie|that film|seen it|"
+                    r"seen that|watched it|watched that|not that|like that|like it|"
+                    r"liked it|loved it|hated it|love it)\b",
+                    lower,
+                ):
                     out.references.append(Reference(None, action))
         for i, t in enumerate(tokens):
             if t.norm in ORDINALS or t.norm in ("one", "that", "this", "it"):
@@ -424,8 +547,18 @@ class MessageParser:
                 else:
                     out.references.append(Reference(None, "more_like"))
             return "more"
-        if _RE_SURPRISE.search(text) and not out.has_preference():
-            return "surprise"
+        if _RE_SURPRISE.search(text):
+            soft, out.soft_text = out.soft_text, ""
+            if not out.has_preference():
+                return "surprise"
+            out.soft_text = soft
+        only_soft = out.soft_text and not (
+            out.has_signal()
+            and (out.genres_in or out.mentions or out.references or out.critiques or out.genres_out)
+        )
+        if only_soft and not set(norms) & MOVIE_WORDS and _RE_OFF_TOPIC.search(text):
+            out.soft_text = ""
+            return "off_topic"
         if out.has_signal():
             return "recommend"
         if out.greeting:
@@ -488,14 +621,20 @@ def _negated(norms: list[str], lo: int, hi: int, window: int = 4) -> bool:
     """Whether the phrase at [lo, hi) is negated: "no horror", "nothing too scary", "horror is not for me"."""
     before = norms[max(0, lo - window) : lo]
     joined_before = " ".join(norms[max(0, lo - 6) : lo])
-    if any(w in NEGATORS for w in before) or any(joined_before.endswith(p) or f"{p} " in joined_before
-                                                  for p in NEG_BEFORE_PHRASES):
+    if any(w in NEGATORS for w in before) or any(
+        joined_before.endswith(p) or f"{p} " in joined_before for p in NEG_BEFORE_PHRASES
+    ):
         # "not that one, I want horror" is handled by the caller's clause split; here a positive
         # verb after the negator ("no, I love horror") cancels it.
-        last_neg = max(i for i, w in enumerate(before) if w in NEGATORS) if any(
-            w in NEGATORS for w in before) else -1
+        last_neg = (
+            max(i for i, w in enumerate(before) if w in NEGATORS)
+            if any(w in NEGATORS for w in before)
+            else -1
+        )
         after_neg = before[last_neg + 1 :]
-        if last_neg >= 0 and any(w in ("want", "love", "like", "prefer", "loved", "liked", "need") for w in after_neg):
+        if last_neg >= 0 and any(
+            w in ("want", "love", "like", "prefer", "loved", "liked", "need") for w in after_neg
+        ):
             return False
         return True
     after = " ".join(norms[hi : hi + 5])
@@ -511,8 +650,9 @@ def _reference_action(lower: str) -> str | None:
         return "more_like"
     if re.search(r"\b(hated|hate|boring|awful|terrible|don'?t like|didn'?t like|dislike)\b", lower):
         return "dislike"
-    if re.search(r"\b(not (that|this|the)|no to|skip|not interested|nah|pass on|not for me|not in the mood)\b",
-                 lower):
+    if re.search(
+        r"\b(not (that|this|the)|no to|skip|not interested|nah|pass on|not for me|not in the mood)\b", lower
+    ):
         return "not_interested"
     if re.search(r"\b(love|loved|like|liked|sounds good|looks good|great|perfect|interesting|nice)\b", lower):
         return "like"
@@ -524,14 +664,23 @@ def _fuzzy_spans(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
     spans = []
     for i, t in enumerate(tokens):
         if t.norm in CUE_FOR_TITLE and i + 1 < len(tokens):
-            if t.norm in ("to", "of", "about", "as") and (i == 0 or tokens[i - 1].norm not in (
-                    "similar", "fan", "fans", "movies", "films", "something", "same")):
+            if t.norm == "like" and (i == 0 or tokens[i - 1].norm not in LIKE_LEADS):
+                continue  # "the weather like tomorrow": only "something like X" expects a title
+            if t.norm in ("to", "of", "about", "as") and (
+                i == 0
+                or tokens[i - 1].norm
+                not in ("similar", "fan", "fans", "movies", "films", "something", "same")
+            ):
                 continue
             end = i + 1
             while end < len(tokens) and end - i <= 10:
                 gap = text[tokens[end - 1].end : tokens[end].start]
-                if end > i + 1 and (PUNCT_BREAK.search(gap) or "," in gap or tokens[end].norm in (
-                        "and", "but", "or", "because", "since", "last", "yesterday", "when", "with")):
+                if end > i + 1 and (
+                    PUNCT_BREAK.search(gap)
+                    or "," in gap
+                    or tokens[end].norm
+                    in ("and", "but", "or", "because", "since", "last", "yesterday", "when", "with")
+                ):
                     break
                 end += 1
             spans.append((i + 1, end))
@@ -583,7 +732,7 @@ def _soft_text(tokens: list[Token], used: list[bool], out: ParsedMessage) -> str
         w = t.norm
         if used[i] and w not in GENRE_PHRASES:
             continue
-        if w in FILLER and w not in GENRE_PHRASES or w in NEGATORS or w in POSITIVE or w in NEGATIVE:
+        if w in SOFT_STOP and w not in GENRE_PHRASES or w in NEGATORS or w in POSITIVE or w in NEGATIVE:
             continue
         if w in negated or (w in GENRE_PHRASES and set(GENRE_PHRASES[w]) & set(out.genres_out)):
             continue

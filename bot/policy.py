@@ -17,13 +17,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.facts import display_title
 from bot.parse import ParsedMessage
 from bot.state import DialogueState, StateChange
-from bot.facts import display_title
 from cf_engine.data.catalog import Catalog
 
 # Genres whose most popular movies make contrasting seeds, tried in this order.
-SEED_GENRES = ("Sci-Fi", "Comedy", "Drama", "Animation", "Crime", "Romance", "Horror", "Adventure", "Thriller")
+SEED_GENRES = (
+    "Sci-Fi",
+    "Comedy",
+    "Drama",
+    "Animation",
+    "Crime",
+    "Romance",
+    "Horror",
+    "Adventure",
+    "Thriller",
+)
 MAX_QUESTIONS = 2
 
 
@@ -48,8 +58,9 @@ class Policy:
         ranked = sorted(popularity, key=lambda i: -popularity[i])
         self._popular = [i for i in ranked[:400] if i in catalog]
 
-    def decide(self, state: DialogueState, parsed: ParsedMessage, change: StateChange, known_user: bool = False
-               ) -> Decision:
+    def decide(
+        self, state: DialogueState, parsed: ParsedMessage, change: StateChange, known_user: bool = False
+    ) -> Decision:
         notes = list(parsed.notes)
         if parsed.intent == "why":
             items = change.why_items or list(state.last_shown)
@@ -104,8 +115,9 @@ class Policy:
                 picked.append(item_id)
         return picked
 
-    def clarifying_question(self, state: DialogueState, parsed: ParsedMessage | None = None
-                            ) -> tuple[str, list[int]]:
+    def clarifying_question(
+        self, state: DialogueState, parsed: ParsedMessage | None = None
+    ) -> tuple[str, list[int]]:
         """One specific question offering three contrasting seed movies, and those movies' ids."""
         seeds = self.seed_options(set(state.offered_seeds) | set(state.excluded()))
         names = [_title(self.catalog, i) for i in seeds]
@@ -116,7 +128,10 @@ class Policy:
             lead = "Noted. To find what you will enjoy: which is closest to your taste"
         else:
             lead = "To get started: which of these is closest to what you'd enjoy"
-        return f"{lead}: {listed}? Or name a movie you loved, or a genre or decade you're in the mood for.", seeds
+        return (
+            f"{lead}: {listed}? Or name a movie you loved, or a genre or decade you're in the mood for.",
+            seeds,
+        )
 
     def disambiguation(self, state: DialogueState) -> str:
         names = [_title(self.catalog, i) for i in state.pending_choice[:3]]

@@ -16,12 +16,15 @@ from cf_engine.data.catalog import Catalog
 
 GREETING = "Hi! I'm recbot, and I recommend movies."
 STEER = "I can only help with movies, so I'll leave that one alone."
-THANKS = "You're welcome, enjoy the movie! Say \"more\" any time for other picks, or \"start over\" for a new search."
+THANKS = (
+    'You\'re welcome, enjoy the movie! Say "more" any time for other picks, or "start over" for a new search.'
+)
 RESET = "Okay, starting over: I've forgotten your preferences for this conversation."
-RUNTIME_NOTE = ("MovieLens has no running times, so I can't filter by length; "
-                "I'll keep the other preferences.")
-NOTHING_FITS = ("I couldn't find anything new that fits all of that ({what}). Try relaxing one of it: "
-                "a wider range of years, fewer excluded genres, or say \"start over\".")
+RUNTIME_NOTE = "MovieLens has no running times, so I can't filter by length; I'll keep the other preferences."
+NOTHING_FITS = (
+    "I couldn't find anything new that fits all of that ({what}). Try relaxing one of it: "
+    'a wider range of years, fewer excluded genres, or say "start over".'
+)
 
 
 def title_of(catalog: Catalog, item_id: int, year: bool = True) -> str:
@@ -38,7 +41,7 @@ def join_words(parts: list[str], last: str = "and") -> str:
 
 
 def describe_constraints(c: Constraints) -> str:
-    """"comedy, 1980-1989, rated 3.8+, no horror, nothing tagged zombies"."""
+    """ "comedy, 1980-1989, rated 3.8+, no horror, nothing tagged zombies"."""
     parts = []
     if c.genres_in:
         parts.append(" or ".join(display_genre(g) or g for g in sorted(c.genres_in)))
@@ -69,8 +72,9 @@ def acknowledgement(catalog: Catalog, change: StateChange) -> str:
     return f"Noted: {'; '.join(bits)}." if bits else ""
 
 
-def list_intro(catalog: Catalog, state: DialogueState, change: StateChange, n: int, popular: bool,
-               more: bool) -> str:
+def list_intro(
+    catalog: Catalog, state: DialogueState, change: StateChange, n: int, popular: bool, more: bool
+) -> str:
     """The sentence before the numbered list."""
     what = describe_constraints(state.constraints)
     suffix = f" ({what})" if what else ""
@@ -81,7 +85,8 @@ def list_intro(catalog: Catalog, state: DialogueState, change: StateChange, n: i
         return f"Here are {n} more{suffix}:"
     if liked_now:
         names = join_words([title_of(catalog, i, year=False) for i in liked_now[:3]])
-        return f"Since you liked {names}, here {'is' if n == 1 else 'are'} {n} pick{'s' if n != 1 else ''}{suffix}:"
+        verb, plural = ("is", "") if n == 1 else ("are", "s")
+        return f"Since you liked {names}, here {verb} {n} pick{plural}{suffix}:"
     return f"Here {'is' if n == 1 else 'are'} {n} pick{'s' if n != 1 else ''}{suffix}:"
 
 
@@ -92,9 +97,11 @@ def why_text(candidate: Candidate) -> str:
     if facts.liked:
         reasons.append(f"it is close to {join_words(list(facts.liked))}, which you liked")
     for co in facts.co_ratings[:1]:
-        reasons.append(f"people who liked {co.seed_title} rated it {format_rating(co.mean)} on average ({co.n} people)")
+        reasons.append(
+            f"people who liked {co.seed_title} rated it {format_rating(co.mean)} on average ({co.n} people)"
+        )
     if facts.matched_genres:
-        reasons.append(f"it is {join_words(list(facts.matched_genres))}, as you asked")
+        reasons.append(f"its genres ({join_words(list(facts.matched_genres))}) match your request or taste")
     if facts.tags:
         reasons.append(f"it is tagged {join_words(list(facts.tags))}")
     if facts.query_terms and not facts.tags:

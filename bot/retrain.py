@@ -89,6 +89,10 @@ def retrain(settings: Settings, store: Store | None = None) -> RetrainReport:
     known = set(int(u) for u in dataset.user_ids)
     users = set(int(u) for u in extra["user_id"])
     return RetrainReport(
-        n_events=len(store.all_feedback()), n_interactions=len(extra), n_users=len(users),
-        n_new_users=len(users - known), path=path, engine=artifact.engine_name,
+        n_events=len(store.all_feedback()),
+        n_interactions=len(extra),
+        n_users=len(users),
+        n_new_users=len(users - known),
+        path=path,
+        engine=artifact.engine_name,
     )

@@ -49,7 +49,11 @@ class Runtime:
 
         with self._lock:
             data = load_dataset(self.settings)
-            self._set("dataset", "ok", f"{data.name}: {len(data.catalog)} items, {len(data.interactions)} interactions")
+            self._set(
+                "dataset",
+                "ok",
+                f"{data.name}: {len(data.catalog)} items, {len(data.interactions)} interactions",
+            )
             return data
 
     @cached_property

@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     candidate_pool: int = 200  # candidates from each source before the blend
     mmr_lambda: float = 0.75  # 1.0 = pure relevance, lower = more diverse lists
     # Weight of CF in the blend grows with the number of known liked items: a = n / (n + half).
-    blend_half_saturation: float = 2.0
+    # 0.5: best of {0.1, 0.25, 0.5, 1, 2} for cold-start NDCG@10 on 200 validation users (2.0 let the
+    # much weaker semantic signal outvote CF with one liked item); see docs/benchmarks.md "Retrieval".
+    blend_half_saturation: float = 0.5
 
     # --- the LLM ----------------------------------------------------------------------------
     llm_backend: LLMBackendName = "llamacpp"
@@ -113,6 +115,10 @@ class Settings(BaseSettings):
     # beyond that it answers 503 with Retry-After.
     api_turn_workers: int = Field(default=1, ge=1, le=16)
     api_queue_size: int = Field(default=64, ge=1)
+    # Logs of `recbot serve`: JSON lines (one object per record, with the request id) for machines,
+    # "text" for a terminal. See bot/logs.py.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod
     def settings_customise_sources(

@@ -57,14 +57,31 @@ class DialogueState:
 
     def excluded(self) -> list[int]:
         """Items never to recommend: shown, seen, named by the user, rejected, known from history."""
-        return _unique([*self.shown, *self.seen, *self.mentioned, *self.disliked, *self.not_interested,
-                        *self.liked, *self.history_liked, *self.history_disliked])
+        return _unique(
+            [
+                *self.shown,
+                *self.seen,
+                *self.mentioned,
+                *self.disliked,
+                *self.not_interested,
+                *self.liked,
+                *self.history_liked,
+                *self.history_disliked,
+            ]
+        )
 
     def has_preference(self, known_user: bool = False) -> bool:
         """Enough to recommend from: a liked item, a genre, a description, a year or rating bound."""
         c = self.constraints
-        return bool(self.all_liked() or self.soft_text or c.genres_in or c.year_min is not None
-                    or c.year_max is not None or c.min_rating is not None or known_user)
+        return bool(
+            self.all_liked()
+            or self.soft_text
+            or c.genres_in
+            or c.year_min is not None
+            or c.year_max is not None
+            or c.min_rating is not None
+            or known_user
+        )
 
     # --- small mutations -----------------------------------------------------------------------
     def like(self, item_id: int) -> None:
@@ -85,8 +102,13 @@ class DialogueState:
 
     def reset(self) -> None:
         """Forget the conversation's preferences; keep the user id and what was already shown."""
-        keep = DialogueState(user_id=self.user_id, turn_count=self.turn_count, shown=self.shown,
-                             history_liked=self.history_liked, history_disliked=self.history_disliked)
+        keep = DialogueState(
+            user_id=self.user_id,
+            turn_count=self.turn_count,
+            shown=self.shown,
+            history_liked=self.history_liked,
+            history_disliked=self.history_disliked,
+        )
         self.__dict__.update(keep.__dict__)
 
     # --- JSON ----------------------------------------------------------------------------------
@@ -102,7 +124,8 @@ class DialogueState:
     def from_dict(cls, data: dict[str, Any]) -> DialogueState:
         data = dict(data)
         raw = data.pop("constraints", None) or {}
-        constraints = Constraints(**{k: frozenset(v) if isinstance(v, list) else v for k, v in raw.items()})
+        fields: dict[str, Any] = {k: frozenset(v) if isinstance(v, list) else v for k, v in raw.items()}
+        constraints = Constraints(**fields)
         known = {f for f in cls.__dataclass_fields__}
         return cls(constraints=constraints, **{k: v for k, v in data.items() if k in known})
 
@@ -125,8 +148,9 @@ class StateChange:
     chose: int | None = None  # answered a "Did you mean" question
 
 
-def apply_message(state: DialogueState, parsed: ParsedMessage, years: dict[int, int | None],
-                  max_year: int) -> StateChange:
+def apply_message(
+    state: DialogueState, parsed: ParsedMessage, years: dict[int, int | None], max_year: int
+) -> StateChange:
     """Update ``state`` with ``parsed``; ``years`` maps item id -> year (for relative critiques)."""
     change = StateChange()
     state.turn_count += 1
@@ -216,8 +240,9 @@ def _answer_choice(state: DialogueState, parsed: ParsedMessage, years: dict[int,
     return None
 
 
-def _merge_constraints(state: DialogueState, parsed: ParsedMessage, years: dict[int, int | None],
-                       max_year: int) -> bool:
+def _merge_constraints(
+    state: DialogueState, parsed: ParsedMessage, years: dict[int, int | None], max_year: int
+) -> bool:
     c = state.constraints
     genres_in, genres_out = set(c.genres_in), set(c.genres_out)
     if parsed.genres_in:
@@ -231,15 +256,25 @@ def _merge_constraints(state: DialogueState, parsed: ParsedMessage, years: dict[
         year_min, year_max = parsed.year_min, parsed.year_max
     shown_years = [y for y in (years.get(i) for i in state.last_shown) if y is not None]
     if "older" in parsed.critiques:
-        year_max = (int(median(shown_years)) - 1) if shown_years and state.last_list_kind == "recommendations" \
+        year_max = (
+            (int(median(shown_years)) - 1)
+            if shown_years and state.last_list_kind == "recommendations"
             else OLD_YEAR
+        )
         year_min = None if year_min is not None and year_min > year_max else year_min
     if "newer" in parsed.critiques:
-        year_min = (int(median(shown_years)) + 1) if shown_years and state.last_list_kind == "recommendations" \
+        year_min = (
+            (int(median(shown_years)) + 1)
+            if shown_years and state.last_list_kind == "recommendations"
             else max_year - RECENT_YEARS
+        )
         year_max = None if year_max is not None and year_max < year_min else year_max
     new = replace(
-        c, genres_in=frozenset(genres_in), genres_out=frozenset(genres_out), year_min=year_min, year_max=year_max,
+        c,
+        genres_in=frozenset(genres_in),
+        genres_out=frozenset(genres_out),
+        year_min=year_min,
+        year_max=year_max,
         min_rating=parsed.min_rating if parsed.min_rating is not None else c.min_rating,
         excluded_tags=frozenset(set(c.excluded_tags) | set(parsed.excluded_tags)),
     )

@@ -54,8 +54,9 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+                )
                 conn.row_factory = sqlite3.Row
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -110,8 +111,10 @@ class Store:
         """Apply the migrations not yet recorded; returns the names applied now."""
         conn = self.connection()
         try:
-            conn.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                         " applied TEXT NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                " applied TEXT NOT NULL)"
+            )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database: {exc}") from exc
         applied = {row[0] for row in conn.execute("SELECT version FROM migrations")}
@@ -131,8 +134,10 @@ class Store:
                         return  # another process applied it meanwhile
                     for statement in _statements(sql):
                         tx.execute(statement)
-                    tx.execute("INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)",
-                               (version, name, now()))
+                    tx.execute(
+                        "INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)",
+                        (version, name, now()),
+                    )
 
             try:
                 self._retry(apply)
@@ -146,13 +151,18 @@ class Store:
         return int(row[0] or 0)
 
     # --- sessions ---------------------------------------------------------------------------
-    def create_session(self, session_id: str, user_id: str | None, site_key: str | None, state_json: str) -> None:
+    def create_session(
+        self, session_id: str, user_id: str | None, site_key: str | None, state_json: str
+    ) -> None:
         stamp = now()
 
         def write() -> None:
             with self.transaction() as tx:
-                tx.execute("INSERT INTO sessions (id, user_id, site_key, created, updated, state) VALUES (?,?,?,?,?,?)",
-                           (session_id, user_id, site_key, stamp, stamp, state_json))
+                tx.execute(
+                    "INSERT INTO sessions (id, user_id, site_key, created, updated, state)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (session_id, user_id, site_key, stamp, stamp, state_json),
+                )
 
         try:
             self._retry(write)
@@ -166,36 +176,61 @@ class Store:
     def save_state(self, session_id: str, state_json: str) -> None:
         def write() -> None:
             with self.transaction() as tx:
-                tx.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?", (state_json, now(), session_id))
+                tx.execute(
+                    "UPDATE sessions SET state = ?, updated = ? WHERE id = ?", (state_json, now(), session_id)
+                )
 
         self._retry(write)
 
     def user_sessions(self, user_id: str, exclude: str | None = None) -> list[dict[str, Any]]:
-        rows = self.connection().execute(
-            "SELECT * FROM sessions WHERE user_id = ? AND id != ? ORDER BY created", (user_id, exclude or "")
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT * FROM sessions WHERE user_id = ? AND id != ? ORDER BY created",
+                (user_id, exclude or ""),
+            )
+            .fetchall()
+        )
         return [dict(r) for r in rows]
 
     # --- turns ------------------------------------------------------------------------------
     def add_turn(self, session_id: str, state_json: str, **turn: Any) -> int:
         """Record one turn and the session's new state in one transaction; returns the turn id."""
-        columns = ("user_id", "message", "intent", "parse", "candidates", "shown", "reply", "question",
-                   "explanations", "latency_ms")
-        values = [turn.get(c) if isinstance(turn.get(c), str | None) else json.dumps(turn[c]) for c in columns]
+        columns = (
+            "user_id",
+            "message",
+            "intent",
+            "parse",
+            "candidates",
+            "shown",
+            "reply",
+            "question",
+            "explanations",
+            "latency_ms",
+        )
+        values = [
+            turn.get(c) if isinstance(turn.get(c), str | None) else json.dumps(turn[c]) for c in columns
+        ]
         stamp = now()
 
         def write() -> int:
             with self.transaction() as tx:
                 cur = tx.execute(
                     f"INSERT INTO turns (session_id, created, {', '.join(columns)}) VALUES (?, ?, "
-                    f"{', '.join('?' * len(columns))})", (session_id, stamp, *values))
-                tx.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?", (state_json, stamp, session_id))
+                    f"{', '.join('?' * len(columns))})",
+                    (session_id, stamp, *values),
+                )
+                tx.execute(
+                    "UPDATE sessions SET state = ?, updated = ? WHERE id = ?", (state_json, stamp, session_id)
+                )
                 return int(cur.lastrowid or 0)
 
         return self._retry(write)
 
     def turns(self, session_id: str) -> list[dict[str, Any]]:
-        rows = self.connection().execute("SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,))
+        rows = self.connection().execute(
+            "SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,)
+        )
         out = []
         for row in rows.fetchall():
             record = dict(row)
@@ -205,8 +240,16 @@ class Store:
         return out
 
     # --- feedback ---------------------------------------------------------------------------
-    def add_feedback(self, event_id: str, session_id: str, user_id: str | None, item_id: int | None, kind: str,
-                     value: float | None, state_json: str | None = None) -> tuple[dict[str, Any], bool]:
+    def add_feedback(
+        self,
+        event_id: str,
+        session_id: str,
+        user_id: str | None,
+        item_id: int | None,
+        kind: str,
+        value: float | None,
+        state_json: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
         """Record feedback once per ``event_id``; returns (the row, whether it was new).
 
         The session's new state is written in the same transaction, so a recorded event and its
@@ -219,11 +262,16 @@ class Store:
                 old = tx.execute("SELECT * FROM feedback WHERE event_id = ?", (event_id,)).fetchone()
                 if old is not None:
                     return dict(old), False
-                tx.execute("INSERT INTO feedback (event_id, session_id, user_id, item_id, kind, value, created)"
-                           " VALUES (?,?,?,?,?,?,?)", (event_id, session_id, user_id, item_id, kind, value, stamp))
+                tx.execute(
+                    "INSERT INTO feedback (event_id, session_id, user_id, item_id, kind, value, created)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (event_id, session_id, user_id, item_id, kind, value, stamp),
+                )
                 if state_json is not None:
-                    tx.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
-                               (state_json, stamp, session_id))
+                    tx.execute(
+                        "UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
+                        (state_json, stamp, session_id),
+                    )
                 row = tx.execute("SELECT * FROM feedback WHERE event_id = ?", (event_id,)).fetchone()
                 return dict(row), True
 
@@ -234,14 +282,18 @@ class Store:
         return dict(row) if row else None
 
     def feedback(self, session_id: str) -> list[dict[str, Any]]:
-        rows = self.connection().execute("SELECT * FROM feedback WHERE session_id = ? ORDER BY id", (session_id,))
+        rows = self.connection().execute(
+            "SELECT * FROM feedback WHERE session_id = ? ORDER BY id", (session_id,)
+        )
         return [dict(r) for r in rows.fetchall()]
 
     def all_feedback(self) -> list[dict[str, Any]]:
         """Every item feedback event with its session's user id (for ``recbot retrain``)."""
         rows = self.connection().execute(
-            "SELECT f.*, COALESCE(f.user_id, s.user_id) AS owner FROM feedback f JOIN sessions s ON s.id = f.session_id"
-            " WHERE f.item_id IS NOT NULL ORDER BY f.id")
+            "SELECT f.*, COALESCE(f.user_id, s.user_id) AS owner"
+            " FROM feedback f JOIN sessions s ON s.id = f.session_id"
+            " WHERE f.item_id IS NOT NULL ORDER BY f.id"
+        )
         return [dict(r) for r in rows.fetchall()]
 
     def all_sessions(self) -> list[dict[str, Any]]:

@@ -174,8 +174,9 @@ class TitleIndex:
             return None
         return best[0], float(best[1])
 
-    def find(self, text: str, tokens: list[Token] | None = None, fuzzy_spans: Iterable[tuple[int, int]] = ()
-             ) -> list[TitleMatch]:
+    def find(
+        self, text: str, tokens: list[Token] | None = None, fuzzy_spans: Iterable[tuple[int, int]] = ()
+    ) -> list[TitleMatch]:
         """Titles mentioned in ``text``: exact greedy longest matches, then fuzzy ones in ``fuzzy_spans``.
 
         ``fuzzy_spans`` are token ranges where a title is expected (after "loved", inside quotes).
@@ -198,8 +199,18 @@ class TitleIndex:
             n, key, (ids, how) = found
             year, n_year = _year_after(text, tokens, i + n)
             ids, resolved = self.resolve(ids, year)
-            matches.append(TitleMatch(i, i + n + n_year, text[tokens[i].start : tokens[i + n - 1].end], ids,
-                                      100.0, how, resolved, year))
+            matches.append(
+                TitleMatch(
+                    i,
+                    i + n + n_year,
+                    text[tokens[i].start : tokens[i + n - 1].end],
+                    ids,
+                    100.0,
+                    how,
+                    resolved,
+                    year,
+                )
+            )
             for k in range(i, i + n + n_year):
                 used[k] = True
             i += n + n_year
@@ -211,8 +222,9 @@ class TitleIndex:
                     used[k] = True
         return sorted(matches, key=lambda m: m.start)
 
-    def _fuzzy_in_span(self, text: str, tokens: list[Token], used: list[bool], lo: int, hi: int
-                       ) -> TitleMatch | None:
+    def _fuzzy_in_span(
+        self, text: str, tokens: list[Token], used: list[bool], lo: int, hi: int
+    ) -> TitleMatch | None:
         """The longest prefix of tokens[lo:hi] (unused ones) that fuzzily matches a title key."""
         best: tuple[float, int, str] | None = None
         hi = min(hi, lo + MAX_TITLE_TOKENS)
@@ -229,13 +241,24 @@ class TitleIndex:
         ids, how = self.ids_for(key) or ([], "fuzzy")
         year, n_year = _year_after(text, tokens, end)
         ids, resolved = self.resolve(ids, year)
-        return TitleMatch(lo, end + n_year, text[tokens[lo].start : tokens[end - 1].end], ids, score, "fuzzy",
-                          resolved, year)
+        return TitleMatch(
+            lo,
+            end + n_year,
+            text[tokens[lo].start : tokens[end - 1].end],
+            ids,
+            score,
+            "fuzzy",
+            resolved,
+            year,
+        )
 
     def _title_context(self, text: str, tokens: list[Token], lo: int, hi: int) -> bool:
         """Whether tokens[lo:hi] may be a title: always, unless all its words are common words."""
         words = [t.norm for t in tokens[lo:hi]]
-        if _quoted(text, tokens[lo].start, tokens[hi - 1].end) or _year_after(text, tokens, hi)[0] is not None:
+        if (
+            _quoted(text, tokens[lo].start, tokens[hi - 1].end)
+            or _year_after(text, tokens, hi)[0] is not None
+        ):
             return True
         before = text[: tokens[lo].start].rstrip()
         sentence_start = not before or before[-1] in ".!?\n"
@@ -256,8 +279,10 @@ class TitleIndex:
         return not sentence_start or hi - lo == len(tokens)  # "Up" alone as the whole message is fine
 
 
-STRONG_CUES = frozenset("""loved love liked enjoyed enjoy hated hate disliked watched seen saw rewatched adore
-    adored about""".split())
+STRONG_CUES = frozenset(
+    """loved love liked enjoyed enjoy hated hate disliked watched seen saw rewatched adore
+    adored about""".split()
+)
 LIKE_LEADS = frozenset("something anything movies films stuff one ones similar just more".split())
 
 

@@ -140,9 +140,9 @@ def _check_form(raw: str, masked: str, limits: Limits, problems: list[str]) -> N
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", masked) if s.strip()]
     if len(sentences) > limits.max_sentences:
         problems.append(f"length:too_many_sentences {len(sentences)}")
-    # Loops of small models repeat whole phrases: a repeated 4-word sequence (numbers aside) is one.
+    # Loops of small models repeat whole phrases: a repeated 5-word sequence (numbers aside) is one.
     tokens = [t for t in words(_PLACEHOLDER.sub(" T ", masked)) if not t[0].isdigit()]
-    grams = [tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)]
+    grams = [tuple(tokens[i : i + 5]) for i in range(len(tokens) - 4)]
     if len(grams) != len(set(grams)):
         problems.append("form:repetition")
 

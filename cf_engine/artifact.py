@@ -149,7 +149,7 @@ class CFArtifact:
 
     def _score_columns(self, liked: np.ndarray, disliked: np.ndarray, row: int | None) -> np.ndarray:
         history = self._history(row)
-        if history.size and liked.size == 0 and disliked.size == 0:
+        if row is not None and history.size and liked.size == 0 and disliked.size == 0:
             return self.engine.score_users([row])[0].astype(np.float32, copy=False)
         if history.size:
             liked = np.union1d(history, liked)

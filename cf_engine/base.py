@@ -99,7 +99,9 @@ class Recommender(ABC):
             raise UnknownIndexError(f"user rows out of range 0..{self.n_users - 1}")
         return self._score_rows(rows)
 
-    def score_profile(self, liked: Sequence[int], disliked: Sequence[int] = ()) -> np.ndarray:
+    def score_profile(
+        self, liked: Sequence[int] | np.ndarray, disliked: Sequence[int] | np.ndarray = ()
+    ) -> np.ndarray:
         """Raw scores (n_items,) for an ad-hoc profile (fold-in)."""
         liked_arr = self._check_items(liked)
         disliked_arr = self._check_items(disliked)
@@ -190,7 +192,7 @@ class Recommender(ABC):
             raise NotFittedError(f"{self.name} is not fitted")
         return self.train_matrix
 
-    def _check_items(self, items: Sequence[int]) -> np.ndarray:
+    def _check_items(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
         arr = np.asarray(list(items), dtype=np.int64)
         if arr.size and (arr.min() < 0 or arr.max() >= self.n_items):
             raise UnknownIndexError(f"item columns out of range 0..{self.n_items - 1}")

@@ -18,8 +18,13 @@ from cf_engine.registry import available, create
 # Small grids: the CPU is shared, and these cover the values that matter on MovieLens-sized data.
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [50.0, 100.0, 200.0, 400.0, 800.0, 1600.0]},
-    "als": {"factors": [16, 32, 64], "regularization": [0.05, 0.5], "alpha": [1.0, 4.0], "iterations": [15]},
-    "itemknn": {"k": [10, 20, 50, 100], "shrink": [0.0, 10.0]},
+    "als": {
+        "factors": [8, 16, 32, 64],
+        "regularization": [0.05, 0.5],
+        "alpha": [1.0, 4.0, 10.0],
+        "iterations": [15],
+    },
+    "itemknn": {"k": [5, 10, 20, 50, 100], "shrink": [0.0, 10.0]},
     "popularity": {},
 }
 
@@ -39,7 +44,7 @@ def tune(
     log: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Best params of ``name`` by validation ``metric``, and every point tried with its score."""
-    trials = []
+    trials: list[dict[str, Any]] = []
     for point in grid_points(GRIDS.get(name, {}) if grid is None else grid):
         params = {**(fixed or {}), **point}
         engine = create(name, **params).fit(split.train)

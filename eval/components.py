@@ -60,8 +60,9 @@ class _EngineArtifact:
         self.item_ids = dataset.catalog.item_ids
         self.engine_name = settings.cf_model
 
-    def score_for(self, liked_ids: Sequence[int], disliked_ids: Sequence[int] = (),
-                  user_id: int | None = None) -> np.ndarray:
+    def score_for(
+        self, liked_ids: Sequence[int], disliked_ids: Sequence[int] = (), user_id: int | None = None
+    ) -> np.ndarray:
         liked = [self.catalog.index_of(i) for i in liked_ids]
         disliked = [self.catalog.index_of(i) for i in disliked_ids]
         return self.engine.score_profile(liked, disliked)

@@ -113,7 +113,9 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
     """Rebuild the :class:`Evidence` a recommendation carries as a dict (TurnResult is JSON-shaped)."""
     known = set(Evidence.__dataclass_fields__)
     fields = {k: v for k, v in data.items() if k in known}
-    fields["neighbours"] = [n if isinstance(n, Neighbour) else Neighbour(**n) for n in data.get("neighbours", [])]
+    fields["neighbours"] = [
+        n if isinstance(n, Neighbour) else Neighbour(**n) for n in data.get("neighbours", [])
+    ]
     return Evidence(**fields)
 
 

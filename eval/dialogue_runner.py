@@ -28,8 +28,14 @@ class AgentLike(Protocol):
 
     def turn(self, session_id: str, message: str) -> TurnResult: ...
 
-    def feedback(self, session_id: str, item_id: int, kind: str, event_id: str | None = None,
-                 value: float | None = None) -> dict: ...
+    def feedback(
+        self,
+        session_id: str,
+        item_id: int,
+        kind: str,
+        event_id: str | None = None,
+        value: float | None = None,
+    ) -> dict: ...
 
 
 @dataclass
@@ -61,13 +67,18 @@ def validate_against_catalog(specs: Sequence[DialogueSpec], dataset: Dataset) ->
     users = set(int(u) for u in dataset.user_ids)
     for spec in specs:
         if spec.user is not None and spec.user not in users:
-            raise DialogueSpecError(spec.path, None, f"'user': {spec.user} has no interactions in the catalog")
+            raise DialogueSpecError(
+                spec.path, None, f"'user': {spec.user} has no interactions in the catalog"
+            )
         for step in spec.steps:
             for key in ("any_genre", "all_genres", "no_genre"):
                 for genre in step.expect.get(key, []):
                     if genre.lower() not in genres:
-                        raise DialogueSpecError(spec.path, step.line, f"{key}: unknown genre {genre!r} "
-                                                                      f"(catalog genres: {', '.join(sorted(genres))})")
+                        raise DialogueSpecError(
+                            spec.path,
+                            step.line,
+                            f"{key}: unknown genre {genre!r} (catalog genres: {', '.join(sorted(genres))})",
+                        )
 
 
 def run_dialogue(agent: AgentLike, spec: DialogueSpec) -> DialogueOutcome:
@@ -82,13 +93,20 @@ def run_dialogue(agent: AgentLike, spec: DialogueSpec) -> DialogueOutcome:
             if step.say is None:
                 if last is None or not last.recommendations or step.feedback_item > len(last.recommendations):
                     shown = len(last.recommendations) if last else 0
-                    outcome.checks.append(CheckOutcome("feedback_target", False,
-                                                       f"item {step.feedback_item} asked, {shown} shown",
-                                                       say_index, step.line))
+                    outcome.checks.append(
+                        CheckOutcome(
+                            "feedback_target",
+                            False,
+                            f"item {step.feedback_item} asked, {shown} shown",
+                            say_index,
+                            step.line,
+                        )
+                    )
                     continue
                 item = last.recommendations[step.feedback_item - 1]
-                agent.feedback(session, item.item_id, step.feedback_kind,
-                               event_id=f"{spec.path.name}:{step.line}")
+                agent.feedback(
+                    session, item.item_id, step.feedback_kind, event_id=f"{spec.path.name}:{step.line}"
+                )
                 if step.feedback_kind in REJECTING:
                     ctx.rejected_ids.add(item.item_id)
                 outcome.transcript.append({"feedback": step.feedback_kind, "item": item.title})
@@ -97,9 +115,15 @@ def run_dialogue(agent: AgentLike, spec: DialogueSpec) -> DialogueOutcome:
             started = time.perf_counter()
             last = agent.turn(session, step.say)
             outcome.latencies_ms.append((time.perf_counter() - started) * 1000)
-            outcome.transcript.append({"user": step.say, "bot": last.reply, "question": last.question,
-                                       "shown": [f"{r.title} ({r.year})" for r in last.recommendations],
-                                       "intent": last.intent})
+            outcome.transcript.append(
+                {
+                    "user": step.say,
+                    "bot": last.reply,
+                    "question": last.question,
+                    "shown": [f"{r.title} ({r.year})" for r in last.recommendations],
+                    "intent": last.intent,
+                }
+            )
             expectations = {"grounded": True, **step.expect}
             for key, expected in expectations.items():
                 passed, detail = CHECKS[key](last, expected, ctx)
@@ -129,27 +153,42 @@ def summarise_outcomes(outcomes: Sequence[DialogueOutcome]) -> dict[str, Any]:
         "dialogue_pass_rate": sum(o.passed for o in outcomes) / len(outcomes) if outcomes else 0.0,
         "check_pass_rate": sum(v["passed"] for v in per_key.values()) / checks_total if checks_total else 0.0,
         "per_key": {k: {**v, "rate": v["passed"] / v["total"]} for k, v in sorted(per_key.items())},
-        "latency_ms": {"mean": statistics.fmean(latencies) if latencies else 0.0, "p50": pct(0.5),
-                       "p95": pct(0.95), "max": latencies[-1] if latencies else 0.0, "turns": len(latencies)},
+        "latency_ms": {
+            "mean": statistics.fmean(latencies) if latencies else 0.0,
+            "p50": pct(0.5),
+            "p95": pct(0.95),
+            "max": latencies[-1] if latencies else 0.0,
+            "turns": len(latencies),
+        },
         "per_dialogue": [
-            {"name": o.name, "path": o.path, "passed": o.passed, "error": o.error,
-             "checks_passed": sum(c.passed for c in o.checks), "checks": len(o.checks),
-             "failed": [asdict(c) for c in o.checks if not c.passed],
-             "latency_ms": o.latencies_ms, "transcript": o.transcript}
+            {
+                "name": o.name,
+                "path": o.path,
+                "passed": o.passed,
+                "error": o.error,
+                "checks_passed": sum(c.passed for c in o.checks),
+                "checks": len(o.checks),
+                "failed": [asdict(c) for c in o.checks if not c.passed],
+                "latency_ms": o.latencies_ms,
+                "transcript": o.transcript,
+            }
             for o in outcomes
         ],
     }
 
 
-def run_dialogues(agent: AgentLike, specs: Sequence[DialogueSpec],
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_dialogues(
+    agent: AgentLike, specs: Sequence[DialogueSpec], progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Play every dialogue and summarise."""
     outcomes = []
     for spec in specs:
         outcome = run_dialogue(agent, spec)
         if progress:
             status = "PASS" if outcome.passed else ("ERROR " + outcome.error if outcome.error else "FAIL")
-            progress(f"{status:5} {spec.path.name}: {sum(c.passed for c in outcome.checks)}/"
-                     f"{len(outcome.checks)} checks")
+            progress(
+                f"{status:5} {spec.path.name}: {sum(c.passed for c in outcome.checks)}/"
+                f"{len(outcome.checks)} checks"
+            )
         outcomes.append(outcome)
     return summarise_outcomes(outcomes)

@@ -39,8 +39,11 @@ EXPECT_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 DIALOGUE_KEYS = {"name", "user", "turns", "description"}
 FEEDBACK_KEYS = {"item", "kind"}
-FEEDBACK_KINDS = {k.value for k in FeedbackKind if k not in (FeedbackKind.REPLY_UP, FeedbackKind.REPLY_DOWN,
-                                                                 FeedbackKind.RATING)}
+FEEDBACK_KINDS = {
+    k.value
+    for k in FeedbackKind
+    if k not in (FeedbackKind.REPLY_UP, FeedbackKind.REPLY_DOWN, FeedbackKind.RATING)
+}
 
 
 class DialogueSpecError(ValueError):
@@ -121,16 +124,22 @@ def _mapping(path: Path, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Nod
 
 
 def _value(node: yaml.Node) -> Any:
-    return yaml.SafeLoader(yaml.serialize(node)).get_single_data() if not isinstance(node, yaml.ScalarNode) \
+    return (
+        yaml.SafeLoader(yaml.serialize(node)).get_single_data()
+        if not isinstance(node, yaml.ScalarNode)
         else yaml.safe_load(yaml.serialize(node))
+    )
 
 
 def _dialogue(path: Path, root: yaml.Node) -> DialogueSpec:
     top = _mapping(path, root, "the dialogue")
     for key, (key_node, _) in top.items():
         if key not in DIALOGUE_KEYS:
-            raise DialogueSpecError(path, _line(key_node), f"unknown key {key!r} (expected one of "
-                                                           f"{', '.join(sorted(DIALOGUE_KEYS))})")
+            raise DialogueSpecError(
+                path,
+                _line(key_node),
+                f"unknown key {key!r} (expected one of {', '.join(sorted(DIALOGUE_KEYS))})",
+            )
     for required in ("name", "turns"):
         if required not in top:
             raise DialogueSpecError(path, _line(root), f"missing key {required!r}")
@@ -141,8 +150,9 @@ def _dialogue(path: Path, root: yaml.Node) -> DialogueSpec:
     if "user" in top:
         raw_user = _value(top["user"][1])
         if isinstance(raw_user, bool) or not (raw_user == "new" or isinstance(raw_user, int)):
-            raise DialogueSpecError(path, _line(top["user"][1]), f"'user' must be \"new\" or a user id, "
-                                                                 f"got {raw_user!r}")
+            raise DialogueSpecError(
+                path, _line(top["user"][1]), f"'user' must be \"new\" or a user id, got {raw_user!r}"
+            )
         user = None if raw_user == "new" else int(raw_user)
     turns_node = top["turns"][1]
     if not isinstance(turns_node, yaml.SequenceNode) or not turns_node.value:
@@ -158,8 +168,9 @@ def _step(path: Path, node: yaml.Node) -> Step:
     kinds = [k for k in ("say", "feedback") if k in fields]
     for key, (key_node, _) in fields.items():
         if key not in {"say", "feedback", "expect"}:
-            raise DialogueSpecError(path, _line(key_node), f"unknown key {key!r} in a turn "
-                                                           "(expected say, feedback, expect)")
+            raise DialogueSpecError(
+                path, _line(key_node), f"unknown key {key!r} in a turn (expected say, feedback, expect)"
+            )
     if len(kinds) != 1:
         raise DialogueSpecError(path, _line(node), "a turn needs exactly one of 'say' or 'feedback'")
     expect = _expect(path, fields["expect"][1]) if "expect" in fields else {}
@@ -169,22 +180,29 @@ def _step(path: Path, node: yaml.Node) -> Step:
             raise DialogueSpecError(path, _line(fields["say"][1]), "'say' must be a non-empty message")
         return Step(line=_line(node), say=str(text), expect=expect)
     if expect:
-        raise DialogueSpecError(path, _line(fields["expect"][0]), "'expect' belongs to a 'say' turn, "
-                                                                  "not to feedback")
+        raise DialogueSpecError(
+            path, _line(fields["expect"][0]), "'expect' belongs to a 'say' turn, not to feedback"
+        )
     feedback = _mapping(path, fields["feedback"][1], "'feedback'")
     for key, (key_node, _) in feedback.items():
         if key not in FEEDBACK_KEYS:
-            raise DialogueSpecError(path, _line(key_node), f"unknown key {key!r} in feedback (expected item, kind)")
+            raise DialogueSpecError(
+                path, _line(key_node), f"unknown key {key!r} in feedback (expected item, kind)"
+            )
     if set(feedback) != FEEDBACK_KEYS:
         raise DialogueSpecError(path, _line(fields["feedback"][1]), "feedback needs 'item' and 'kind'")
     item = _value(feedback["item"][1])
     if isinstance(item, bool) or not isinstance(item, int) or item < 1:
-        raise DialogueSpecError(path, _line(feedback["item"][1]), f"feedback 'item' must be a 1-based index, "
-                                                                  f"got {item!r}")
+        raise DialogueSpecError(
+            path, _line(feedback["item"][1]), f"feedback 'item' must be a 1-based index, got {item!r}"
+        )
     kind = _value(feedback["kind"][1])
     if kind not in FEEDBACK_KINDS:
-        raise DialogueSpecError(path, _line(feedback["kind"][1]), f"feedback 'kind' must be one of "
-                                                                  f"{', '.join(sorted(FEEDBACK_KINDS))}, got {kind!r}")
+        raise DialogueSpecError(
+            path,
+            _line(feedback["kind"][1]),
+            f"feedback 'kind' must be one of {', '.join(sorted(FEEDBACK_KINDS))}, got {kind!r}",
+        )
     return Step(line=_line(node), feedback_item=item, feedback_kind=str(kind))
 
 
@@ -192,8 +210,11 @@ def _expect(path: Path, node: yaml.Node) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, (key_node, value_node) in _mapping(path, node, "'expect'").items():
         if key not in EXPECT_KEYS:
-            raise DialogueSpecError(path, _line(key_node), f"unknown expectation key {key!r} (expected one of "
-                                                           f"{', '.join(EXPECT_KEYS)})")
+            raise DialogueSpecError(
+                path,
+                _line(key_node),
+                f"unknown expectation key {key!r} (expected one of {', '.join(EXPECT_KEYS)})",
+            )
         types, wanted = EXPECT_KEYS[key]
         value = _value(value_node)
         bad_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
@@ -201,6 +222,8 @@ def _expect(path: Path, node: yaml.Node) -> dict[str, Any]:
             bad_type = not value or not all(isinstance(v, str | int) and str(v).strip() for v in value)
             value = [str(v) for v in value] if not bad_type else value
         if bad_type:
-            raise DialogueSpecError(path, _line(value_node), f"expectation {key!r} must be {wanted}, got {value!r}")
+            raise DialogueSpecError(
+                path, _line(value_node), f"expectation {key!r} must be {wanted}, got {value!r}"
+            )
         out[key] = value
     return out

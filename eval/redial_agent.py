@@ -21,11 +21,13 @@ FOLLOW_UP = "What would you recommend?"
 MAX_LIST = 20
 
 
-def agent_ranked_items(settings: Settings, titles: dict[int, str], item_of: dict[int, int]
-                       ) -> Callable[[Sample], list[int]]:
+def agent_ranked_items(
+    settings: Settings, titles: dict[int, str], item_of: dict[int, int]
+) -> Callable[[Sample], list[int]]:
     """A function from a sample to the item ids the agent shows after its context, in order."""
-    run_settings = eval_settings(settings.model_copy(update={"n_recommendations": MAX_LIST,
-                                                             "llm_backend": "template"}), "redial")
+    run_settings = eval_settings(
+        settings.model_copy(update={"n_recommendations": MAX_LIST, "llm_backend": "template"}), "redial"
+    )
     try:
         agent = load_runtime(run_settings).agent
     except ComponentUnavailable:

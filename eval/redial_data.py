@@ -108,8 +108,9 @@ def read_conversations(path: Path) -> list[Conversation]:
                 raw = json.loads(line)
                 conversations.append(_conversation(raw))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise RedialDataError(f"{path}:{number}: not a ReDial dialogue ({type(exc).__name__}: {exc})") \
-                    from None
+                raise RedialDataError(
+                    f"{path}:{number}: not a ReDial dialogue ({type(exc).__name__}: {exc})"
+                ) from None
     return conversations
 
 
@@ -150,14 +151,23 @@ def build_samples(conversations: Iterable[Conversation]) -> list[Sample]:
             if message.sender == conv.recommender and index > 0 and ids:
                 mentions = tuple(seen.values())
                 for target in ids:
-                    samples.append(Sample(
-                        conversation_id=conv.conversation_id, message_index=index, target=target,
-                        fresh=target not in seen, context=conv.messages[:index], mentions=mentions,
-                        seeker=conv.seeker, recommender=conv.recommender))
+                    samples.append(
+                        Sample(
+                            conversation_id=conv.conversation_id,
+                            message_index=index,
+                            target=target,
+                            fresh=target not in seen,
+                            context=conv.messages[:index],
+                            mentions=mentions,
+                            seeker=conv.seeker,
+                            recommender=conv.recommender,
+                        )
+                    )
             for movie_id in ids:
                 if movie_id not in seen:
-                    seen[movie_id] = Mention(movie_id, message.sender == conv.seeker,
-                                             conv.liked.get(movie_id, UNKNOWN))
+                    seen[movie_id] = Mention(
+                        movie_id, message.sender == conv.seeker, conv.liked.get(movie_id, UNKNOWN)
+                    )
     return samples
 
 

@@ -84,9 +84,19 @@ def fold_of(conversation_id: str, folds: int, seed: int) -> int:
     return int(digest, 16) % folds
 
 
-def evaluate_redial(settings: Settings, data_dir: Path, split: str, *, folds: int = 5, seed: int = 0,
-                    systems_wanted: Sequence[str] = ALL_SYSTEMS, agent_samples: int = 150,
-                    max_samples: int | None = None, progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_redial(
+    settings: Settings,
+    data_dir: Path,
+    split: str,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    systems_wanted: Sequence[str] = ALL_SYSTEMS,
+    agent_samples: int = 150,
+    blend_samples: int = 600,
+    max_samples: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Score every wanted system on ``split``; the result is the command's JSON."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -95,9 +105,13 @@ def evaluate_redial(settings: Settings, data_dir: Path, split: str, *, folds: in
     if max_samples is not None and len(samples) > max_samples:
         samples = random.Random(seed).sample(samples, max_samples)
     if not samples:
-        raise ValueError(f"{data_dir}/{split}_data.jsonl yields no samples (no recommender message names a movie)")
-    say(f"{len(samples)} samples ({sum(s.fresh for s in samples)} fresh), "
-        f"{len(inputs.item_of)}/{len(inputs.titles)} movies mapped")
+        raise ValueError(
+            f"{data_dir}/{split}_data.jsonl yields no samples (no recommender message names a movie)"
+        )
+    say(
+        f"{len(samples)} samples ({sum(s.fresh for s in samples)} fresh), "
+        f"{len(inputs.item_of)}/{len(inputs.titles)} movies mapped"
+    )
     n_items = len(inputs.dataset.catalog)
     targets = np.array([inputs.column_of.get(s.target, -1) for s in samples], dtype=np.int64)
     pop = systems.popularity_vector(inputs.dataset)
@@ -106,9 +120,13 @@ def evaluate_redial(settings: Settings, data_dir: Path, split: str, *, folds: in
 
     def record(name: str, scores: np.ndarray, subset: np.ndarray | None = None) -> None:
         rows = np.arange(len(samples)) if subset is None else subset
-        results[name] = _settings_metrics(scores + systems.TIE_BREAK * pop, [samples[i] for i in rows],
-                                          targets[rows], inputs.column_of)
-        say(f"{name}: R@10 {results[name]['all']['recall@10']:.3f}  R@50 {results[name]['all']['recall@50']:.3f}")
+        if len(rows) < len(samples):
+            say(f"{name}: scored on a subsample of {len(rows)} samples")
+        results[name] = _settings_metrics(
+            scores + systems.TIE_BREAK * pop, [samples[i] for i in rows], targets[rows], inputs.column_of
+        )
+        got = results[name]["all"]
+        say(f"{name}: R@10 {got['recall@10']:.3f}  R@50 {got['recall@50']:.3f}")
 
     timings: dict[str, float] = {}
     cf = None
@@ -134,7 +152,19 @@ def evaluate_redial(settings: Settings, data_dir: Path, split: str, *, folds: in
         t = time.perf_counter()
         try:
             blender = load_blender(inputs.dataset, cf, settings)
-            record("blend", systems.blend_rows(blender, samples, inputs.item_of, inputs.titles, inputs.dataset))
+            subset = _subsample(len(samples), blend_samples, seed + 2)
+            record(
+                "blend",
+                systems.blend_rows(
+                    blender, [samples[i] for i in subset], inputs.item_of, inputs.titles, inputs.dataset
+                ),
+                subset,
+            )
+            if len(subset) < len(samples):
+                notes["blend"] = (
+                    f"bot.blend.Blender (~0.2 s a call) on a random subsample of {len(subset)} "
+                    "samples; its top-100 list, then popularity"
+                )
         except ComponentUnavailable as exc:
             notes["blend"] = f"not run: {exc}"
         timings["blend"] = time.perf_counter() - t
@@ -142,21 +172,28 @@ def evaluate_redial(settings: Settings, data_dir: Path, split: str, *, folds: in
         t = time.perf_counter()
         scores, weights = _mention_prior_scores(inputs, samples, cf, cf_matrix, folds, seed, n_items, say)
         record("mention_prior", scores)
-        notes["mention_prior"] = ("learned from " + ("dev_data.jsonl" if inputs.train_samples is not None
-                                                     else f"the other {folds - 1} of {folds} folds")
-                                  + f"; weights per fold: {weights}")
+        notes["mention_prior"] = (
+            "learned from "
+            + (
+                "dev_data.jsonl"
+                if inputs.train_samples is not None
+                else f"the other {folds - 1} of {folds} folds"
+            )
+            + f"; weights per fold: {weights}"
+        )
         timings["mention_prior"] = time.perf_counter() - t
     if "agent" in systems_wanted:
         t = time.perf_counter()
         try:
             from eval.redial_agent import agent_ranked_items
 
-            subset = np.array(sorted(random.Random(seed + 1).sample(range(len(samples)),
-                                                                     min(agent_samples, len(samples)))))
+            subset = _subsample(len(samples), agent_samples, seed + 1)
             ranked = agent_ranked_items(settings, inputs.titles, inputs.item_of)
             record("agent", systems.agent_rows(ranked, [samples[i] for i in subset], inputs.dataset), subset)
-            notes["agent"] = (f"full agent (llm_backend=template) on a random subsample of {len(subset)} "
-                              "samples; its ranking is the shown list, then popularity")
+            notes["agent"] = (
+                f"full agent (llm_backend=template) on a random subsample of {len(subset)} "
+                "samples; its ranking is the shown list, then popularity"
+            )
         except ComponentUnavailable as exc:
             notes["agent"] = f"not run: {exc}"
         timings["agent"] = time.perf_counter() - t
@@ -170,21 +207,33 @@ def evaluate_redial(settings: Settings, data_dir: Path, split: str, *, folds: in
         "mapping": inputs.mapping_how,
         "catalog_items": n_items,
         "protocol": "one sample per (recommender message, named movie), non-empty context; whole catalog "
-                    "ranked; unmapped target = miss",
-        "training": "dev_data.jsonl" if inputs.train_samples is not None else f"{folds}-fold CV inside {split}",
+        "ranked; unmapped target = miss",
+        "training": "dev_data.jsonl"
+        if inputs.train_samples is not None
+        else f"{folds}-fold CV inside {split}",
         "systems": results,
         "notes": notes,
-        "seconds": {**{k: round(v, 1) for k, v in timings.items()},
-                    "total": round(time.perf_counter() - started, 1)},
+        "seconds": {
+            **{k: round(v, 1) for k, v in timings.items()},
+            "total": round(time.perf_counter() - started, 1),
+        },
     }
+
+
+def _subsample(n: int, size: int, seed: int) -> np.ndarray:
+    """Sorted random rows (all rows when ``size`` >= ``n``)."""
+    if size >= n:
+        return np.arange(n)
+    return np.array(sorted(random.Random(seed).sample(range(n), size)))
 
 
 def _coverage(ids: list[int], item_of: dict[int, int]) -> float:
     return sum(i in item_of for i in ids) / len(ids) if ids else 0.0
 
 
-def _settings_metrics(scores: np.ndarray, samples: Sequence[Sample], targets: np.ndarray,
-                      column_of: dict[int, int]) -> dict[str, dict[str, float]]:
+def _settings_metrics(
+    scores: np.ndarray, samples: Sequence[Sample], targets: np.ndarray, column_of: dict[int, int]
+) -> dict[str, dict[str, float]]:
     ranks = prior.target_ranks(scores, targets)
     fresh = np.array([s.fresh for s in samples], dtype=bool)
     removed = scores.copy()
@@ -198,13 +247,23 @@ def _settings_metrics(scores: np.ndarray, samples: Sequence[Sample], targets: np
     def as_list(values: np.ndarray) -> list[int | None]:
         return [int(v) if v < 10**9 else None for v in values]
 
-    return {"all": summarise(as_list(ranks)), "fresh": summarise(as_list(ranks[fresh])),
-            "all_context_removed": summarise(as_list(ranks_removed))}
+    return {
+        "all": summarise(as_list(ranks)),
+        "fresh": summarise(as_list(ranks[fresh])),
+        "all_context_removed": summarise(as_list(ranks_removed)),
+    }
 
 
-def _mention_prior_scores(inputs: RedialInputs, samples: list[Sample], cf: Any, cf_matrix: np.ndarray | None,
-                          folds: int, seed: int, n_items: int, say: Progress
-                          ) -> tuple[np.ndarray, list[dict[str, float]]]:
+def _mention_prior_scores(
+    inputs: RedialInputs,
+    samples: list[Sample],
+    cf: Any,
+    cf_matrix: np.ndarray | None,
+    folds: int,
+    seed: int,
+    n_items: int,
+    say: Progress,
+) -> tuple[np.ndarray, list[dict[str, float]]]:
     """Out-of-fold (or train-on-dev) mention-prior scores for ``samples``."""
     column_of = inputs.column_of
     side = prior.catalog_side(inputs.dataset)
@@ -228,15 +287,24 @@ def _mention_prior_scores(inputs: RedialInputs, samples: list[Sample], cf: Any, 
         weights = _tuned_weights(train, train_cf, column_of, n_items, folds - 1, seed + 1, side)
         model = prior.fit_prior(train, column_of, n_items, side)
         test_cf = cf_matrix[test_rows] if cf_matrix is not None else None
-        scores[test_rows] = prior.combine(prior.features(model, [samples[i] for i in test_rows], column_of,
-                                                         test_cf), weights)
+        scores[test_rows] = prior.combine(
+            prior.features(model, [samples[i] for i in test_rows], column_of, test_cf), weights
+        )
         weights_used.append(weights)
         say(f"mention_prior fold {f + 1}/{folds}: weights {weights}")
     return scores, weights_used
 
 
-def _tuned_weights(train: list[Sample], train_cf: np.ndarray | None, column_of: dict[int, int], n_items: int,
-                   folds: int, seed: int, side: prior.CatalogSide, max_rows: int = 1200) -> dict[str, float]:
+def _tuned_weights(
+    train: list[Sample],
+    train_cf: np.ndarray | None,
+    column_of: dict[int, int],
+    n_items: int,
+    folds: int,
+    seed: int,
+    side: prior.CatalogSide,
+    max_rows: int = 1200,
+) -> dict[str, float]:
     """Feature weights tuned on out-of-fold features of ``train`` (never on the scored samples)."""
     folds = max(2, folds)
     fold = np.array([fold_of(s.conversation_id, folds, seed) for s in train])
@@ -250,8 +318,9 @@ def _tuned_weights(train: list[Sample], train_cf: np.ndarray | None, column_of: 
             continue
         keep = rng.permutation(val)[: max(1, max_rows // folds)]
         model = prior.fit_prior([train[i] for i in fit], column_of, n_items, side)
-        feats = prior.features(model, [train[i] for i in keep], column_of,
-                               train_cf[keep] if train_cf is not None else None)
+        feats = prior.features(
+            model, [train[i] for i in keep], column_of, train_cf[keep] if train_cf is not None else None
+        )
         for name, values in feats.items():
             parts.setdefault(name, []).append(values.astype(np.float16))
         targets.append(np.array([column_of.get(train[i].target, -1) for i in keep], dtype=np.int64))

@@ -102,8 +102,15 @@ def map_movies(names: Mapping[int, str], catalog: Catalog) -> Mapping_:
     return Mapping_(item_of=item_of, how=how, unmapped=unmapped)
 
 
-def _match(key: str, year: int | None, by_key: dict, by_year: dict, by_title: dict,
-           year_of: dict[int, int | None], by_base: dict) -> tuple[int, str] | None:
+def _match(
+    key: str,
+    year: int | None,
+    by_key: dict,
+    by_year: dict,
+    by_title: dict,
+    year_of: dict[int, int | None],
+    by_base: dict,
+) -> tuple[int, str] | None:
     if not key:
         return None
     if year is None:
@@ -113,8 +120,11 @@ def _match(key: str, year: int | None, by_key: dict, by_year: dict, by_title: di
         if hits or len(key) < MIN_PREFIX:
             return None  # several films share the bare title: do not guess
         # "Kill Bill" / "Harold & Kumar": a series named by its first words; take the earliest film.
-        starts = {i for form, ids in by_title.items() if form.startswith(key + " ") for i in ids} \
-            if " " in key else set()
+        starts = (
+            {i for form, ids in by_title.items() if form.startswith(key + " ") for i in ids}
+            if " " in key
+            else set()
+        )
         if not starts and (key, None) in by_base:
             starts = {by_base[(key, None)]}
         if starts:

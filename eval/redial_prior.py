@@ -3,6 +3,7 @@
 Features (each a score per catalog column, scaled to [0, 1] per sample):
 
 * ``popularity`` – how often recommenders named the movie in the training dialogues;
+* ``mention_popularity`` – how often either speaker named the movie in the training dialogues;
 * ``co_mention`` – item-item co-occurrence of movies in the same training dialogue (cosine-normalised),
   summed over the context's movies (a disliked one counts half);
 * ``text`` – TF-IDF of the context's words against each movie's "phrasing profile": the contexts that
@@ -32,8 +33,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from cf_engine.data.catalog import Dataset
 from eval.redial_data import DISLIKED, MENTION, Sample
 
-FEATURES = ("popularity", "co_mention", "text", "cf", "again_seeker", "again_recommender", "ml_popularity",
-            "year_prior", "genre_text")
+FEATURES = (
+    "popularity",
+    "mention_popularity",
+    "co_mention",
+    "text",
+    "cf",
+    "again_seeker",
+    "again_recommender",
+    "ml_popularity",
+    "year_prior",
+    "genre_text",
+)
 _SPACE = re.compile(r"\s+")
 
 
@@ -60,6 +71,7 @@ class PriorModel:
     co: sp.csr_matrix
     vectorizer: TfidfVectorizer | None
     profiles: sp.csr_matrix | None  # (n_items, vocab), rows L2-normalised
+    mentioned: np.ndarray | None = None  # (n_items,) log1p dialogues that name the movie
     catalog: CatalogSide | None = None
     year_score: np.ndarray | None = None  # (n_items,) smoothed share of training targets from that year
     genre_model: Any = None  # (vectorizer, per-genre centroid matrix) of the genre_text feature
@@ -81,8 +93,9 @@ def catalog_side(dataset: Dataset) -> CatalogSide:
     return CatalogSide(ml_popularity=np.log1p(counts), years=years, genres=genres)
 
 
-def fit_prior(samples: Sequence[Sample], column_of: dict[int, int], n_items: int,
-              catalog: CatalogSide | None = None) -> PriorModel:
+def fit_prior(
+    samples: Sequence[Sample], column_of: dict[int, int], n_items: int, catalog: CatalogSide | None = None
+) -> PriorModel:
     """Count target popularity, dialogue co-mentions and phrasing profiles over ``samples``."""
     pop = np.zeros(n_items, dtype=np.float32)
     dialogues: dict[str, set[int]] = {}
@@ -117,13 +130,22 @@ def fit_prior(samples: Sequence[Sample], column_of: dict[int, int], n_items: int
         except ValueError:  # vocabulary empty (tiny training sets)
             vectorizer = None
         else:
-            label_matrix = sp.csr_matrix((np.ones(len(labels), np.float32), (labels, np.arange(len(labels)))),
-                                         shape=(n_items, len(labels)))
+            label_matrix = sp.csr_matrix(
+                (np.ones(len(labels), np.float32), (labels, np.arange(len(labels)))),
+                shape=(n_items, len(labels)),
+            )
             profiles = (label_matrix @ docs).tocsr()
             norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1)).ravel()) + 1e-12
             profiles = sp.csr_matrix(sp.diags(1 / norms) @ profiles, dtype=np.float32)
-    model = PriorModel(n_items=n_items, popularity=np.log1p(pop), co=co, vectorizer=vectorizer,
-                       profiles=profiles, catalog=catalog)
+    model = PriorModel(
+        n_items=n_items,
+        popularity=np.log1p(pop),
+        co=co,
+        vectorizer=vectorizer,
+        profiles=profiles,
+        catalog=catalog,
+        mentioned=np.log1p(np.asarray(x.sum(axis=0), dtype=np.float32).ravel()),
+    )
     if catalog is not None and labels:
         model.year_score = _year_score(catalog.years, np.asarray(labels))
         model.genre_model = _genre_model(texts, catalog.genres[np.asarray(labels)])
@@ -163,24 +185,30 @@ def _genre_model(texts: list[str], target_genres: sp.csr_matrix) -> Any:
 CFBatch = Callable[[Sequence[Sample]], np.ndarray]
 
 
-def features(model: PriorModel, samples: Sequence[Sample], column_of: dict[int, int],
-             cf_rows: np.ndarray | None) -> dict[str, np.ndarray]:
+def features(
+    model: PriorModel, samples: Sequence[Sample], column_of: dict[int, int], cf_rows: np.ndarray | None
+) -> dict[str, np.ndarray]:
     """Per feature a (len(samples), n_items) float32 array, each row scaled to [0, 1]."""
     n, m = len(samples), model.n_items
     ctx_rows, ctx_cols, ctx_vals = [], [], []
     again = {"again_seeker": np.zeros((n, m), np.float32), "again_recommender": np.zeros((n, m), np.float32)}
     for r, s in enumerate(samples):
-        for mention in s.mentions:
+        for position, mention in enumerate(s.mentions):
             col = column_of.get(mention.movie_id)
             if col is None:
                 continue
             ctx_rows.append(r)
             ctx_cols.append(col)
-            ctx_vals.append(0.5 if mention.liked == DISLIKED else 1.0)
+            # A disliked movie counts half; the two latest mentions count double (the topic moves on).
+            recent = 2.0 if position >= len(s.mentions) - 2 else 1.0
+            ctx_vals.append(recent * (0.5 if mention.liked == DISLIKED else 1.0))
             again["again_seeker" if mention.by_seeker else "again_recommender"][r, col] = 1.0
     ctx = sp.csr_matrix((np.asarray(ctx_vals, np.float32), (ctx_rows, ctx_cols)), shape=(n, m))
     out: dict[str, np.ndarray] = {
         "popularity": np.tile(model.popularity, (n, 1)),
+        "mention_popularity": np.tile(model.mentioned, (n, 1))
+        if model.mentioned is not None
+        else np.zeros((n, m), np.float32),
         "co_mention": np.asarray((ctx @ model.co).todense(), dtype=np.float32),
         "text": np.zeros((n, m), np.float32),
         "cf": np.zeros((n, m), np.float32) if cf_rows is None else np.maximum(cf_rows, 0.0),
@@ -190,9 +218,12 @@ def features(model: PriorModel, samples: Sequence[Sample], column_of: dict[int, 
         query = model.vectorizer.transform([context_text(s) for s in samples])
         out["text"] = np.asarray((query @ model.profiles.T).todense(), dtype=np.float32)
     side = model.catalog
-    out["ml_popularity"] = np.tile(side.ml_popularity, (n, 1)) if side is not None else np.zeros((n, m), np.float32)
-    out["year_prior"] = np.tile(model.year_score, (n, 1)) if model.year_score is not None \
-        else np.zeros((n, m), np.float32)
+    out["ml_popularity"] = (
+        np.tile(side.ml_popularity, (n, 1)) if side is not None else np.zeros((n, m), np.float32)
+    )
+    out["year_prior"] = (
+        np.tile(model.year_score, (n, 1)) if model.year_score is not None else np.zeros((n, m), np.float32)
+    )
     out["genre_text"] = np.zeros((n, m), np.float32)
     if side is not None and model.genre_model is not None:
         vectorizer, centroids = model.genre_model
@@ -233,25 +264,30 @@ def objective(ranks: np.ndarray) -> float:
     return float((ranks <= 10).mean() + (ranks <= 50).mean() + 0.1 * (1.0 / ranks).mean())
 
 
-GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def tune_weights(feats: dict[str, np.ndarray], targets: np.ndarray, rounds: int = 3) -> dict[str, float]:
-    """Coordinate ascent over :data:`GRID` per feature, starting from all ones."""
+    """Coordinate ascent over :data:`GRID` per feature, starting from all ones.
+
+    The combined score is updated in place (``total += (new - old) * feature``) so one trial costs
+    one pass over the matrix instead of one per feature.
+    """
     weights = dict.fromkeys(feats, 1.0)
-    best = objective(target_ranks(combine(feats, weights), targets))
+    total = combine(feats, weights)
+    best = objective(target_ranks(total, targets))
     for _ in range(rounds):
         improved = False
         for name in feats:
+            current = weights[name]
             for value in GRID:
-                if value == weights[name]:
+                if value == current or not any({**weights, name: value}.values()):
                     continue
-                trial = {**weights, name: value}
-                if not any(trial.values()):
-                    continue
-                score = objective(target_ranks(combine(feats, trial), targets))
+                trial = total + (value - current) * feats[name]
+                score = objective(target_ranks(trial, targets))
                 if score > best + 1e-9:
-                    best, weights, improved = score, trial, True
+                    best, total, current, improved = score, trial, value, True
+                    weights[name] = value
         if not improved:
             break
     return weights

@@ -59,15 +59,22 @@ def cf_rows(cf: CFScorer, samples: Sequence[Sample], item_of: dict[int, int]) ->
     return out
 
 
-def semantic_rows(vectors: np.ndarray, embedder: Any, samples: Sequence[Sample],
-                  titles: dict[int, str]) -> np.ndarray:
+def semantic_rows(
+    vectors: np.ndarray, embedder: Any, samples: Sequence[Sample], titles: dict[int, str]
+) -> np.ndarray:
     """Cosine of the seeker's words (titles included) to every item vector."""
     queries = embed_texts(embedder, [seeker_query(s, titles) for s in samples])
     return (queries @ vectors.T).astype(np.float32)
 
 
-def blend_rows(blender: Any, samples: Sequence[Sample], item_of: dict[int, int], titles: dict[int, str],
-               dataset: Dataset, k: int = 100) -> np.ndarray:
+def blend_rows(
+    blender: Any,
+    samples: Sequence[Sample],
+    item_of: dict[int, int],
+    titles: dict[int, str],
+    dataset: Dataset,
+    k: int = 100,
+) -> np.ndarray:
     """The chat's Blender on the chat's state object filled from the sample.
 
     A :class:`bot.state.DialogueState` gets the context's liked / disliked mentions and the seeker's
@@ -88,8 +95,15 @@ def blend_rows(blender: Any, samples: Sequence[Sample], item_of: dict[int, int],
         for item_id in disliked:
             state.dislike(item_id)
         state.soft_text = seeker_query(sample, titles)
-        request = BlendRequest(liked=state.all_liked(), disliked=state.all_disliked(), exclude=[],
-                               text=state.soft_text or None, constraints=state.constraints, user_id=None, k=k)
+        request = BlendRequest(
+            liked=state.all_liked(),
+            disliked=state.all_disliked(),
+            exclude=[],
+            text=state.soft_text or None,
+            constraints=state.constraints,
+            user_id=None,
+            k=k,
+        )
         for position, candidate in enumerate(blender.blend(request)):
             out[r, dataset.catalog.index_of(candidate.item_id)] = float(k - position)
     return out
@@ -98,8 +112,9 @@ def blend_rows(blender: Any, samples: Sequence[Sample], item_of: dict[int, int],
 AgentTurnFn = Callable[[Sample], list[int]]
 
 
-def agent_rows(ranked_items: Callable[[Sample], list[int]], samples: Sequence[Sample],
-               dataset: Dataset) -> np.ndarray:
+def agent_rows(
+    ranked_items: Callable[[Sample], list[int]], samples: Sequence[Sample], dataset: Dataset
+) -> np.ndarray:
     """Scores from the item ids a full agent showed for each sample, in the order shown."""
     out = np.zeros((len(samples), len(dataset.catalog)), dtype=np.float32)
     for r, sample in enumerate(samples):

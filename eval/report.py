@@ -21,8 +21,10 @@ Table = tuple[list[str], list[list[str]]]
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A fixed-width text table for the terminal."""
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
-              for i, h in enumerate(header)]
+    widths = [
+        max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+        for i, h in enumerate(header)
+    ]
     line = "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
     out.extend("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
@@ -42,25 +44,50 @@ def _f(value: Any, digits: int = 3) -> str:
 # --- per command tables ----------------------------------------------------------------------
 def dialogue_table(result: dict[str, Any]) -> Table:
     rows = [[key, f"{v['passed']}/{v['total']}", _f(v["rate"], 2)] for key, v in result["per_key"].items()]
-    rows.append(["(dialogues passing every check)", f"{result['dialogues_passed']}/{result['dialogues']}",
-                 _f(result["dialogue_pass_rate"], 2)])
+    rows.append(
+        [
+            "(dialogues passing every check)",
+            f"{result['dialogues_passed']}/{result['dialogues']}",
+            _f(result["dialogue_pass_rate"], 2),
+        ]
+    )
     return ["expectation", "passed", "rate"], rows
 
 
 def redial_table(result: dict[str, Any]) -> Table:
-    header = ["system", "R@1", "R@10", "R@50", "MRR", "NDCG@10", "fresh R@1", "fresh R@10", "fresh R@50",
-              "n"]
+    header = ["system", "R@1", "R@10", "R@50", "MRR", "NDCG@10", "fresh R@1", "fresh R@10", "fresh R@50", "n"]
     rows = []
     for name, m in result["systems"].items():
         a, f = m["all"], m["fresh"]
-        rows.append([name, _f(a["recall@1"]), _f(a["recall@10"]), _f(a["recall@50"]), _f(a["mrr"]),
-                     _f(a["ndcg@10"]), _f(f["recall@1"]), _f(f["recall@10"]), _f(f["recall@50"]), str(a["n"])])
+        rows.append(
+            [
+                name,
+                _f(a["recall@1"]),
+                _f(a["recall@10"]),
+                _f(a["recall@50"]),
+                _f(a["mrr"]),
+                _f(a["ndcg@10"]),
+                _f(f["recall@1"]),
+                _f(f["recall@10"]),
+                _f(f["recall@50"]),
+                str(a["n"]),
+            ]
+        )
     return header, rows
 
 
 def simulation_table(result: dict[str, Any]) -> Table:
-    rows = [[name, _f(m["success_rate"], 2), _f(m["avg_turns"], 2), _f(m["avg_turns_when_found"], 2),
-             str(m["users"]), str(m["errors"])] for name, m in result["systems"].items()]
+    rows = [
+        [
+            name,
+            _f(m["success_rate"], 2),
+            _f(m["avg_turns"], 2),
+            _f(m["avg_turns_when_found"], 2),
+            str(m["users"]),
+            str(m["errors"]),
+        ]
+        for name, m in result["systems"].items()
+    ]
     return ["system", "success", "avg turns", "turns when found", "users", "errors"], rows
 
 
@@ -82,8 +109,10 @@ def plot_redial(result: dict[str, Any], ax: Any) -> None:
         ax.bar([i + j * width for i in range(len(names))], values, width, label=f"{setting} {metric}")
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))], names, rotation=20)
     ax.set_ylabel("recall")
-    ax.set_title(f"ReDial {result['split']} ({result['samples']['all']} samples, "
-                 f"mapping {result['mapping_coverage']:.0%})")
+    ax.set_title(
+        f"ReDial {result['split']} ({result['samples']['all']} samples, "
+        f"mapping {result['mapping_coverage']:.0%})"
+    )
     ax.legend(fontsize=8)
 
 
@@ -117,7 +146,9 @@ def report_paths(json_out: Path) -> tuple[Path, Path]:
     return json_out.with_name(json_out.name + ".md"), json_out.with_name(json_out.name + ".png")
 
 
-def write_report(json_out: Path, parts: dict[str, dict[str, Any]], title: str, command: str) -> dict[str, Path]:
+def write_report(
+    json_out: Path, parts: dict[str, dict[str, Any]], title: str, command: str
+) -> dict[str, Path]:
     """Write JSON (one part: that part; several: a dict of parts), markdown and PNG; return the paths."""
     json_out = Path(json_out)
     json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -139,24 +170,35 @@ def _extra_markdown(kind: str, result: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     if kind == "dialogues":
         lat = result["latency_ms"]
-        lines.append(f"Turn latency: mean {lat['mean']:.0f} ms, p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms "
-                     f"over {lat['turns']} turns.")
+        lines.append(
+            f"Turn latency: mean {lat['mean']:.0f} ms, p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms "
+            f"over {lat['turns']} turns."
+        )
         lines.append("")
-        rows = [[d["name"], "pass" if d["passed"] else ("error" if d["error"] else "fail"),
-                 f"{d['checks_passed']}/{d['checks']}",
-                 "; ".join(f"turn {c['turn']} {c['key']}: {c['detail']}" for c in d["failed"])[:160]
-                 or (d["error"] or "")]
-                for d in result["per_dialogue"]]
+        rows = [
+            [
+                d["name"],
+                "pass" if d["passed"] else ("error" if d["error"] else "fail"),
+                f"{d['checks_passed']}/{d['checks']}",
+                "; ".join(f"turn {c['turn']} {c['key']}: {c['detail']}" for c in d["failed"])[:160]
+                or (d["error"] or ""),
+            ]
+            for d in result["per_dialogue"]
+        ]
         lines += [markdown_table(["dialogue", "result", "checks", "failures"], rows), ""]
     elif kind == "redial":
-        lines.append(f"Samples: {result['samples']}; mapping coverage of targets {result['mapping_coverage']:.3f}; "
-                     f"training: {result['training']}.")
+        lines.append(
+            f"Samples: {result['samples']}; mapping coverage of targets {result['mapping_coverage']:.3f}; "
+            f"training: {result['training']}."
+        )
         for name, note in result.get("notes", {}).items():
             lines.append(f"- {name}: {note}")
         lines.append("")
     elif kind == "simulate":
-        lines.append(f"Success = target shown within {result['max_turns']} user messages, "
-                     f"{result['per_turn']} items per turn; leaked messages: {result['leaked_messages']}.")
+        lines.append(
+            f"Success = target shown within {result['max_turns']} user messages, "
+            f"{result['per_turn']} items per turn; leaked messages: {result['leaked_messages']}."
+        )
         for name, note in result.get("notes", {}).items():
             lines.append(f"- {name}: {note}")
         lines.append("")

@@ -128,8 +128,12 @@ def run_retrieval_eval(
     cf = CFArtifact.train(train, settings)
     eval_settings = settings.model_copy(update={"chroma_collection": settings.chroma_collection + "_eval"})
     index = ItemIndex(eval_settings)
-    report = index.build(train, progress=progress)
-    log(f"eval index: {report.n_items} items, {report.embedded} embedded in {report.seconds:.1f} s")
+    main_index = ItemIndex(settings)  # copy vectors of unchanged items from the chat's index, if built
+    report = index.build(train, progress=progress, reuse_from=main_index if main_index.is_ready() else None)
+    log(
+        f"eval index: {report.n_items} items, {report.embedded} embedded, {report.copied} copied "
+        f"in {report.seconds:.1f} s"
+    )
     blender = Blender(train, cf, index, eval_settings)
     no_mmr = Blender(train, cf, index, eval_settings.model_copy(update={"mmr_lambda": 1.0}))
     vectors = blender.vectors()

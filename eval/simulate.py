@@ -81,8 +81,11 @@ def held_out_split(dataset: Dataset, n_users: int, seed: int) -> tuple[Dataset, 
         rated = set(int(i) for i in frame.loc[frame["user_id"] == user, "item_id"])
         profiles.append(UserProfile(user_id=user, seeds=seeds, rated_ids=rated, target=target))
     held = [p.user_id for p in profiles]
-    training = Dataset(name=f"{dataset.name}-sim-train", catalog=dataset.catalog,
-                       interactions=frame[~frame["user_id"].isin(held)].reset_index(drop=True))
+    training = Dataset(
+        name=f"{dataset.name}-sim-train",
+        catalog=dataset.catalog,
+        interactions=frame[~frame["user_id"].isin(held)].reset_index(drop=True),
+    )
     return training, profiles
 
 
@@ -133,8 +136,12 @@ def run_cf_episode(cf: CFScorer, profile: UserProfile, per_turn: int) -> Episode
     position = int(np.flatnonzero(order == target_col)[0])
     turn = position // per_turn + 1
     success = turn <= MAX_TURNS
-    return Episode(user_id=profile.user_id, target=profile.target.display_title, success=success,
-                   turns=turn if success else MAX_TURNS)
+    return Episode(
+        user_id=profile.user_id,
+        target=profile.target.display_title,
+        success=success,
+        turns=turn if success else MAX_TURNS,
+    )
 
 
 def summarise(episodes: Sequence[Episode]) -> dict[str, Any]:
@@ -145,23 +152,33 @@ def summarise(episodes: Sequence[Episode]) -> dict[str, Any]:
         "avg_turns": statistics.fmean(e.turns for e in episodes) if episodes else 0.0,
         "avg_turns_when_found": statistics.fmean(e.turns for e in wins) if wins else None,
         "errors": sum(e.error is not None for e in episodes),
-        "success_by_turn": [sum(e.success and e.turns <= t for e in episodes) / max(1, len(episodes))
-                            for t in range(1, MAX_TURNS + 1)],
+        "success_by_turn": [
+            sum(e.success and e.turns <= t for e in episodes) / max(1, len(episodes))
+            for t in range(1, MAX_TURNS + 1)
+        ],
     }
 
 
 AgentFactory = Callable[[Dataset], AgentLike]
 
 
-def evaluate_simulation(dataset: Dataset, make_agent: AgentFactory | None, make_cf: Callable[[Dataset], CFScorer],
-                        n_users: int, seed: int, per_turn: int, progress: Progress | None = None
-                        ) -> dict[str, Any]:
+def evaluate_simulation(
+    dataset: Dataset,
+    make_agent: AgentFactory | None,
+    make_cf: Callable[[Dataset], CFScorer],
+    n_users: int,
+    seed: int,
+    per_turn: int,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Run the agent (with and without critiques) and CF only on the same simulated users."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     training, profiles = held_out_split(dataset, n_users, seed)
-    say(f"{len(profiles)} simulated users; CF trained on {training.interactions['user_id'].nunique()} "
-        "other users")
+    say(
+        f"{len(profiles)} simulated users; CF trained on {training.interactions['user_id'].nunique()} "
+        "other users"
+    )
     systems: dict[str, Any] = {}
     episodes: dict[str, list[Episode]] = {}
     notes: dict[str, str] = {}
@@ -180,8 +197,13 @@ def evaluate_simulation(dataset: Dataset, make_agent: AgentFactory | None, make_
         notes["agent"] = "not run: the agent is not available"
     for name, runs in episodes.items():
         systems[name] = summarise(runs)
-    leaked = [m for runs in episodes.values() for e in runs for m in e.messages
-              if leaks(m, next(p.target for p in profiles if p.user_id == e.user_id))]
+    leaked = [
+        m
+        for runs in episodes.values()
+        for e in runs
+        for m in e.messages
+        if leaks(m, next(p.target for p in profiles if p.user_id == e.user_id))
+    ]
     return {
         "users": len(profiles),
         "seed": seed,
@@ -193,4 +215,3 @@ def evaluate_simulation(dataset: Dataset, make_agent: AgentFactory | None, make_
         "episodes": {name: [e.__dict__ for e in runs] for name, runs in episodes.items()},
         "seconds": round(time.perf_counter() - started, 1),
     }
-

@@ -126,7 +126,11 @@ class SimulatedUser:
 
     def _answer(self, question: str) -> str | None:
         for seed in self.profile.seeds:  # "Did you mean X (1973) or X (2006)?" about a seed
-            if seed.year and str(seed.year) in question and normalise(natural_title(seed)) in normalise(question):
+            if (
+                seed.year
+                and str(seed.year) in question
+                and normalise(natural_title(seed)) in normalise(question)
+            ):
                 return f"{natural_title(seed)} ({seed.year})"
         if _ASKS_TIME.search(question) and self._decade():
             return f"Something {self._decade()}."
@@ -155,8 +159,11 @@ class SimulatedUser:
         if (shown_genres & VIOLENT) and not (target_genres & VIOLENT) and "gentle" not in self.used_hints:
             self.used_hints.add("gentle")
             return "Something less violent."
-        if "Comedy" in target_genres and not any("Comedy" in r.genres for r in shown) \
-                and "funny" not in self.used_hints:
+        if (
+            "Comedy" in target_genres
+            and not any("Comedy" in r.genres for r in shown)
+            and "funny" not in self.used_hints
+        ):
             self.used_hints.add("funny")
             return "Something funnier."
         genre = self._genre_hint()

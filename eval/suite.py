@@ -60,7 +60,9 @@ def agent_with_cf(settings: Settings, training: Dataset) -> AgentLike:
     return runtime.agent
 
 
-def run_simulation(settings: Settings, users: int, seed: int, progress: Progress | None = None) -> dict[str, Any]:
+def run_simulation(
+    settings: Settings, users: int, seed: int, progress: Progress | None = None
+) -> dict[str, Any]:
     """Held-out simulated users against the agent, the agent without critiques, and CF only."""
     from eval.simulate import evaluate_simulation
 
@@ -74,8 +76,10 @@ def run_simulation(settings: Settings, users: int, seed: int, progress: Progress
 
     try:
         import bot.runtime  # noqa: F401
+
         factory: Callable[[Dataset], AgentLike] | None = make_agent
     except ImportError:
         factory = None
-    return evaluate_simulation(dataset, factory, make_cf, users, seed, per_turn=settings.n_recommendations,
-                               progress=progress)
+    return evaluate_simulation(
+        dataset, factory, make_cf, users, seed, per_turn=settings.n_recommendations, progress=progress
+    )

@@ -47,6 +47,7 @@ class BuildReport:
     rebuilt: bool  # the collection was dropped first (mismatch or corruption)
     reason: str | None  # why it was rebuilt
     seconds: float
+    copied: int = 0  # items whose vector was copied from another index (``reuse_from``)
 
 
 class ItemIndex:
@@ -157,8 +158,14 @@ class ItemIndex:
         shutil.rmtree(self.settings.chroma_dir, ignore_errors=True)
 
     # --- building --------------------------------------------------------------------------
-    def build(self, dataset: Dataset, progress: bool = True) -> BuildReport:
-        """Make the collection match ``dataset``'s catalog; embeds only new or changed items."""
+    def build(
+        self, dataset: Dataset, progress: bool = True, reuse_from: ItemIndex | None = None
+    ) -> BuildReport:
+        """Make the collection match ``dataset``'s catalog; embeds only new or changed items.
+
+        ``reuse_from``: another index of the same model (e.g. the main one, when building an
+        evaluation copy) whose vectors are copied for items with the same text instead of re-embedding.
+        """
         started = time.perf_counter()
         rebuilt, reason = self._open_or_reset()
         store = self._langchain_store()
@@ -186,12 +193,14 @@ class ItemIndex:
         for start in range(0, len(to_update), UPSERT_BATCH):
             ids = to_update[start : start + UPSERT_BATCH]
             collection.update(ids=ids, metadatas=[metas[i] for i in ids])
-        self._embed_and_upsert(store, to_embed, docs, metas, progress)
+        copied = self._copy_vectors(reuse_from, collection, to_embed, docs, metas) if reuse_from else set()
+        self._embed_and_upsert(store, [i for i in to_embed if i not in copied], docs, metas, progress)
 
         self._vectors = None
         return BuildReport(
             n_items=collection.count(),
-            embedded=len(to_embed),
+            embedded=len(to_embed) - len(copied),
+            copied=len(copied),
             metadata_updated=len(to_update),
             deleted=len(deleted),
             rebuilt=rebuilt,
@@ -230,6 +239,37 @@ class ItemIndex:
         if current.get("ef_search") != self.settings.hnsw_ef_search:
             collection.modify(configuration={"hnsw": {"ef_search": self.settings.hnsw_ef_search}})
             self._store = None
+
+    def _copy_vectors(
+        self,
+        source: ItemIndex,
+        collection: Any,
+        ids: list[str],
+        docs: dict[str, str],
+        metas: dict[str, dict[str, Any]],
+    ) -> set[str]:
+        """Upsert vectors of ``source`` for items whose text hash matches; returns the ids copied."""
+        if not ids or not source.is_ready() or source.expected_metadata() != self.expected_metadata():
+            return set()
+        copied: set[str] = set()
+        source_collection = source._ready_store()._collection
+        for start in range(0, len(ids), UPSERT_BATCH * 4):
+            batch = ids[start : start + UPSERT_BATCH * 4]
+            got = source_collection.get(ids=batch, include=["metadatas", "embeddings"])
+            same = [
+                (i, vector)
+                for i, meta, vector in zip(got["ids"], got["metadatas"], got["embeddings"], strict=True)
+                if (meta or {}).get("doc_hash") == metas[i]["doc_hash"]
+            ]
+            if same:
+                collection.upsert(
+                    ids=[i for i, _ in same],
+                    embeddings=[list(map(float, v)) for _, v in same],
+                    metadatas=[metas[i] for i, _ in same],
+                    documents=[docs[i] for i, _ in same],
+                )
+                copied.update(i for i, _ in same)
+        return copied
 
     def _embed_and_upsert(
         self,

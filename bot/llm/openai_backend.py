@@ -26,5 +26,5 @@ def load_openai(settings: Settings) -> ChatOpenAI:
         max_tokens=settings.llm_max_tokens,  # type: ignore[call-arg]
         timeout=settings.llm_timeout_s,
         max_retries=0,
-        streaming=False,
+        streaming=True,  # .stream() yields tokens; .invoke() collects them
     )

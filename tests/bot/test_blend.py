@@ -188,6 +188,8 @@ def test_cf_weight_grows_with_what_is_known(blender: Blender, settings: Settings
     assert weights[1] == pytest.approx(2 / (2 + settings.blend_half_saturation))
     assert blender.cf_weight(3, has_semantic=False, has_cf=True) == 1.0
     assert blender.cf_weight(3, has_semantic=True, has_cf=False) == 0.0
+    # A typed request keeps at least half of the vote for the text.
+    assert blender.cf_weight(50, has_semantic=True, has_cf=True, has_text=True) == 0.5
 
 
 def test_known_user_history_drives_cf(blender: Blender, dataset: Dataset) -> None:

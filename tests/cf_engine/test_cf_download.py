@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import io
+import random
 import socket
 import threading
 import zipfile
@@ -83,18 +83,20 @@ def test_download_from_shared_movielens(
 
 def test_broken_zip_is_a_clear_error_and_leaves_nothing(tmp_path: Path, served: tuple[str, Path]) -> None:
     base_url, root = served
-    buffer = io.BytesIO()
-    make_zip(root / "good.zip", {"movies.csv": MOVIES.encode() * 50, "ratings.csv": RATINGS.encode()})
-    data = bytearray((root / "good.zip").read_bytes())
-    data[len(data) // 3 : len(data) // 3 + 40] = b"\0" * 40  # corrupt the compressed stream
-    buffer.write(bytes(data))
-    (root / "ml-test.zip").write_bytes(buffer.getvalue())
+    noise = random.Random(0).randbytes(30_000)  # incompressible: the middle of the file is member data
+    make_zip(
+        root / "ml-test.zip",
+        {"movies.csv": MOVIES.encode(), "ratings.csv": RATINGS.encode(), "README.txt": noise},
+    )
+    data = bytearray((root / "ml-test.zip").read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(64)  # damage the stored bytes: the CRC check must notice
+    (root / "ml-test.zip").write_bytes(bytes(data))
     settings = settings_for(tmp_path, base_url)
-    with pytest.raises(DatasetNotFoundError, match="ml-test.zip") as info:
+    with pytest.raises(DatasetNotFoundError, match=r"ml-test.zip: corrupt member ml-test/README.txt") as info:
         load_dataset(settings)
     assert "could not be downloaded" in str(info.value)
-    assert not (settings.home / "data" / "ml-test").exists()
-    assert list((settings.home / "data").iterdir()) == []
+    assert list((settings.home / "data").iterdir()) == []  # nothing half-extracted, no temp folder
 
 
 def test_zip_without_movielens_files(tmp_path: Path, served: tuple[str, Path]) -> None:

@@ -168,3 +168,12 @@ def test_ease_max_items_keeps_the_most_popular_columns() -> None:
     assert counts[engine.active].min() >= np.sort(counts)[-5]
     inactive = np.setdiff1d(np.arange(N_ITEMS), engine.active)
     assert np.all(engine.score_users([0])[0][inactive] == 0.0)
+
+
+def test_als_fold_in_matches_implicit_recalculate_user() -> None:
+    from cf_engine.base import profile_row
+
+    engine = registry.create("als", factors=8, iterations=5, num_threads=1).fit(two_cluster_matrix())
+    row = profile_row(N_ITEMS, np.array([0, 1, 2]), np.array([13]), 1.0)
+    expected = engine.model.recalculate_user(0, row)
+    np.testing.assert_allclose(engine.fold_in(row.indices, row.data), expected, rtol=1e-4, atol=1e-6)

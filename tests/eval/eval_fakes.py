@@ -11,8 +11,16 @@ Reply = Callable[[str, set[int]], tuple[list[Item], str | None]]
 
 
 def recommendation(item: Item) -> Recommendation:
-    return Recommendation(item_id=item.item_id, title=item.title, year=item.year, genres=list(item.genres),
-                          explanation="", explanation_source="template", score=1.0, evidence={})
+    return Recommendation(
+        item_id=item.item_id,
+        title=item.title,
+        year=item.year,
+        genres=list(item.genres),
+        explanation="",
+        explanation_source="template",
+        score=1.0,
+        evidence={},
+    )
 
 
 class FakeAgent:
@@ -30,11 +38,23 @@ class FakeAgent:
     def turn(self, session_id: str, message: str) -> TurnResult:
         self.turns += 1
         items, question = self.reply(message, self.rejected)
-        return TurnResult(session_id=session_id, turn_id=self.turns, reply="ok", question=question,
-                          recommendations=[recommendation(i) for i in items], latency_ms={"total": 1.0})
+        return TurnResult(
+            session_id=session_id,
+            turn_id=self.turns,
+            reply="ok",
+            question=question,
+            recommendations=[recommendation(i) for i in items],
+            latency_ms={"total": 1.0},
+        )
 
-    def feedback(self, session_id: str, item_id: int, kind: str, event_id: str | None = None,
-                 value: float | None = None) -> dict:
+    def feedback(
+        self,
+        session_id: str,
+        item_id: int,
+        kind: str,
+        event_id: str | None = None,
+        value: float | None = None,
+    ) -> dict:
         self.feedback_log.append((item_id, kind))
         self.rejected.add(item_id)
         return {"ok": True}

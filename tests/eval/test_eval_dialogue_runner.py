@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eval_fakes import FakeAgent, recommendation
 
 from bot.types import Recommendation, TurnResult
 from cf_engine.data.catalog import Item
 from eval import dialogue_checks as checks
 from eval.dialogue_runner import run_dialogue, summarise_outcomes
 from eval.dialogue_spec import load_dialogue
-from eval_fakes import FakeAgent, recommendation
 
 ALIEN = Item(1, "Alien", 1979, ("Horror", "Sci-Fi"))
 ALIENS = Item(2, "Aliens", 1986, ("Action", "Sci-Fi"))
@@ -40,7 +40,10 @@ def test_genre_year_and_title_checks() -> None:
     assert checks.check_excludes(shown, ["Alien"], ctx)[0]  # "Aliens" is not "Alien"
     assert not checks.check_excludes(shown, ["the matrix"], ctx)[0]  # "Matrix, The" is
     assert checks.check_includes_any(shown, ["Matrix", "Heat"], ctx)[0]
-    assert checks.check_min_distinct_genres(shown, 2, ctx)[0] and not checks.check_min_distinct_genres(shown, 3, ctx)[0]
+    assert (
+        checks.check_min_distinct_genres(shown, 2, ctx)[0]
+        and not checks.check_min_distinct_genres(shown, 3, ctx)[0]
+    )
     assert not checks.check_any_genre(result(), ["Sci-Fi"], ctx)[0]  # nothing shown fails item checks
     assert checks.check_asks_question(result(question="Which one?"), True, ctx)[0]
     assert checks.check_recommends(result(), False, ctx)[0]
@@ -48,11 +51,19 @@ def test_genre_year_and_title_checks() -> None:
 
 def test_grounded_uses_the_validator(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
-    rec = Recommendation(item_id=5, title="Solaris", year=2002, genres=["Drama", "Sci-Fi"],
-                         explanation="A quiet sci-fi drama about grief, starring George Clooney.",
-                         explanation_source="llm", score=1.0,
-                         evidence={"genres": ["Drama", "Sci-Fi"], "matched_genres": ["Sci-Fi"], "year": 2002})
-    passed, detail = checks.check_grounded(TurnResult("s", 1, "", None, [rec], {}), True, checks.CheckContext())
+    rec = Recommendation(
+        item_id=5,
+        title="Solaris",
+        year=2002,
+        genres=["Drama", "Sci-Fi"],
+        explanation="A quiet sci-fi drama about grief, starring George Clooney.",
+        explanation_source="llm",
+        score=1.0,
+        evidence={"genres": ["Drama", "Sci-Fi"], "matched_genres": ["Sci-Fi"], "year": 2002},
+    )
+    passed, detail = checks.check_grounded(
+        TurnResult("s", 1, "", None, [rec], {}), True, checks.CheckContext()
+    )
     assert not passed and "Solaris" in detail  # invented plot and cast are not in the evidence
 
 
@@ -101,4 +112,6 @@ def test_feedback_on_a_missing_item_fails_the_check(tmp_path: Path) -> None:
     path = tmp_path / "d.yaml"
     path.write_text("name: f\nturns:\n  - say: hi\n  - feedback: {item: 3, kind: seen}\n")
     outcome = run_dialogue(FakeAgent(lambda m, r: ([ALIEN], None)), load_dialogue(path))
-    assert [(c.key, c.passed) for c in outcome.checks if c.key == "feedback_target"] == [("feedback_target", False)]
+    assert [(c.key, c.passed) for c in outcome.checks if c.key == "feedback_target"] == [
+        ("feedback_target", False)
+    ]

@@ -18,7 +18,9 @@ def write(tmp_path: Path, text: str, name: str = "d.yaml") -> Path:
 
 
 def test_example_from_the_issue_loads(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 name: sci-fi fan
 user: new
 turns:
@@ -30,11 +32,16 @@ turns:
   - feedback: {item: 1, kind: seen}
   - say: "more"
     expect: {excludes_feedback: true, recommends: true}
-""")
+""",
+    )
     spec = load_dialogue(path)
     assert spec.name == "sci-fi fan" and spec.user is None
     assert [s.say for s in spec.steps] == ["I loved Alien and Blade Runner", None, "more"]
-    assert spec.steps[0].expect == {"recommends": True, "any_genre": ["Sci-Fi"], "excludes": ["Alien", "Blade Runner"]}
+    assert spec.steps[0].expect == {
+        "recommends": True,
+        "any_genre": ["Sci-Fi"],
+        "excludes": ["Alien", "Blade Runner"],
+    }
     assert (spec.steps[1].feedback_item, spec.steps[1].feedback_kind) == (1, "seen")
     assert spec.steps[2].line == 11
 
@@ -58,7 +65,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 
 def test_malformed_yaml_names_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "name: x\nturns:\n  - say: \"unterminated\n    expect: {recommends: true}\n")
+    path = write(tmp_path, 'name: x\nturns:\n  - say: "unterminated\n    expect: {recommends: true}\n')
     with pytest.raises(DialogueSpecError) as info:
         load_dialogue(path)
     assert str(path) in str(info.value) and "malformed YAML" in str(info.value)
@@ -72,12 +79,15 @@ def test_wrong_value_type(tmp_path: Path) -> None:
         load_dialogue(write(tmp_path, "name: x\nturns:\n  - say: hi\n    expect: {year_min: true}\n"))
 
 
-@pytest.mark.parametrize("feedback, message", [
-    ("{item: 0, kind: seen}", "1-based index"),
-    ("{item: 1, kind: loved}", "'kind' must be one of"),
-    ("{item: 1}", "needs 'item' and 'kind'"),
-    ("{item: 1, kind: seen, extra: 2}", "unknown key 'extra' in feedback"),
-])
+@pytest.mark.parametrize(
+    "feedback, message",
+    [
+        ("{item: 0, kind: seen}", "1-based index"),
+        ("{item: 1, kind: loved}", "'kind' must be one of"),
+        ("{item: 1}", "needs 'item' and 'kind'"),
+        ("{item: 1, kind: seen, extra: 2}", "unknown key 'extra' in feedback"),
+    ],
+)
 def test_bad_feedback(tmp_path: Path, feedback: str, message: str) -> None:
     with pytest.raises(DialogueSpecError, match=message):
         load_dialogue(write(tmp_path, f"name: x\nturns:\n  - say: hi\n  - feedback: {feedback}\n"))

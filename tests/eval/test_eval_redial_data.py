@@ -28,9 +28,11 @@ CONVERSATION = {
     "initiatorWorkerId": SEEKER,
     "respondentWorkerId": RECOMMENDER,
     "movieMentions": {"10": "Alien (1979)", "20": "Aliens  (1986)", "30": "Heat (1995)", "40": "Up (2009)"},
-    "initiatorQuestions": {"10": {"suggested": 0, "seen": 1, "liked": 1},
-                           "30": {"suggested": 0, "seen": 1, "liked": 0},
-                           "20": {"suggested": 1, "seen": 0, "liked": 2}},
+    "initiatorQuestions": {
+        "10": {"suggested": 0, "seen": 1, "liked": 1},
+        "30": {"suggested": 0, "seen": 1, "liked": 0},
+        "20": {"suggested": 1, "seen": 0, "liked": 2},
+    },
     "respondentQuestions": {"40": {"suggested": 1, "seen": 0, "liked": 1}},
     "messages": [
         {"text": "hello", "senderWorkerId": RECOMMENDER, "messageId": 1},  # no mention: no sample
@@ -40,8 +42,11 @@ CONVERSATION = {
         {"text": "@40 then, or @20", "senderWorkerId": RECOMMENDER, "messageId": 5},
     ],
 }
-FIRST_MESSAGE_MENTION = {**CONVERSATION, "conversationId": "c2",
-                         "messages": [{"text": "watch @40", "senderWorkerId": RECOMMENDER, "messageId": 9}]}
+FIRST_MESSAGE_MENTION = {
+    **CONVERSATION,
+    "conversationId": "c2",
+    "messages": [{"text": "watch @40", "senderWorkerId": RECOMMENDER, "messageId": 9}],
+}
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -50,16 +55,28 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def test_samples_follow_the_protocol(tmp_path: Path) -> None:
-    conversations = read_conversations(write_jsonl(tmp_path / "x_data.jsonl", [CONVERSATION, FIRST_MESSAGE_MENTION]))
+    conversations = read_conversations(
+        write_jsonl(tmp_path / "x_data.jsonl", [CONVERSATION, FIRST_MESSAGE_MENTION])
+    )
     samples = build_samples(conversations)
     # message 3 names 20 and 10; message 5 names 40 and 20; c2's only message has no context.
     assert [(s.message_index, s.target, s.fresh) for s in samples] == [
-        (2, 20, True), (2, 10, False), (4, 40, True), (4, 20, False)]
+        (2, 20, True),
+        (2, 10, False),
+        (4, 40, True),
+        (4, 20, False),
+    ]
     first, last = samples[0], samples[-1]
     assert [m.text for m in first.context] == ["hello", "I loved @10 but not @30"]
-    assert [(m.movie_id, m.by_seeker, m.liked) for m in first.mentions] == [(10, True, LIKED), (30, True, DISLIKED)]
+    assert [(m.movie_id, m.by_seeker, m.liked) for m in first.mentions] == [
+        (10, True, LIKED),
+        (30, True, DISLIKED),
+    ]
     assert [(m.movie_id, m.by_seeker, m.liked) for m in last.mentions] == [
-        (10, True, LIKED), (30, True, DISLIKED), (20, False, UNKNOWN)]
+        (10, True, LIKED),
+        (30, True, DISLIKED),
+        (20, False, UNKNOWN),
+    ]
     assert first.seeker_text() == "I loved @10 but not @30"
 
 
@@ -94,12 +111,27 @@ def test_title_normalisation() -> None:
 
 
 def test_mapping_by_title_and_year() -> None:
-    catalog = Catalog([
-        Item(1, "Police Academy", 1984), Item(2, "Waterboy, The", 1998), Item(3, "Psycho", 1960),
-        Item(4, "Psycho", 1998), Item(5, "Jumanji: Welcome to the Jungle", 2017), Item(6, "Amélie", 2001),
-        Item(7, "Heat", 1995)])
-    names = {100: "Police Academy  (1984)", 101: "The Waterboy (1998)", 102: "Psycho (1998)", 103: "Psycho",
-             104: "Jumanji  (2017)", 105: "Amelie (2001)", 106: "Heat (1986)", 107: "Police Academy  (1999)"}
+    catalog = Catalog(
+        [
+            Item(1, "Police Academy", 1984),
+            Item(2, "Waterboy, The", 1998),
+            Item(3, "Psycho", 1960),
+            Item(4, "Psycho", 1998),
+            Item(5, "Jumanji: Welcome to the Jungle", 2017),
+            Item(6, "Amélie", 2001),
+            Item(7, "Heat", 1995),
+        ]
+    )
+    names = {
+        100: "Police Academy  (1984)",
+        101: "The Waterboy (1998)",
+        102: "Psycho (1998)",
+        103: "Psycho",
+        104: "Jumanji  (2017)",
+        105: "Amelie (2001)",
+        106: "Heat (1986)",
+        107: "Police Academy  (1999)",
+    }
     mapping = map_movies(names, catalog)
     assert mapping.item_of == {100: 1, 101: 2, 102: 4, 104: 5, 105: 6}
     assert sorted(mapping.unmapped) == [103, 106, 107]  # ambiguous without a year; wrong years

@@ -14,8 +14,14 @@ from eval.components import load_dataset
 from eval.simulate import MAX_TURNS, held_out_split, run_agent_episode
 from eval.simulated_user import SimulatedUser, UserProfile, leaks
 
-HEAT = Item(6, "Heat", 1995, ("Action", "Crime", "Thriller"), tags=("heat", "Al Pacino", "heist"),
-            aliases=("Heat 1995",))
+HEAT = Item(
+    6,
+    "Heat",
+    1995,
+    ("Action", "Crime", "Thriller"),
+    tags=("heat", "Al Pacino", "heist"),
+    aliases=("Heat 1995",),
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +50,9 @@ def test_hints_that_would_name_the_target_are_skipped() -> None:
 def test_split_holds_users_out_of_training(dataset) -> None:
     training, profiles = held_out_split(dataset, 20, seed=3)
     again, profiles_again = held_out_split(dataset, 20, seed=3)
-    assert [(p.user_id, p.target.item_id) for p in profiles] == [(p.user_id, p.target.item_id) for p in profiles_again]
+    assert [(p.user_id, p.target.item_id) for p in profiles] == [
+        (p.user_id, p.target.item_id) for p in profiles_again
+    ]
     held = {p.user_id for p in profiles}
     assert len(profiles) == 20
     assert held.isdisjoint(set(training.interactions["user_id"]))

@@ -48,6 +48,26 @@ def test_changed_deleted_and_rerated_items(tiny_settings: Settings, small_datase
     assert stored["metadatas"][0]["mean_rating"] == pytest.approx(0.5)
 
 
+def test_vectors_of_unchanged_items_are_copied_from_another_index(
+    tiny_settings: Settings, small_dataset: Dataset
+) -> None:
+    dataset = slice_dataset(small_dataset, TINY_N)
+    source = ItemIndex(tiny_settings)
+    source.build(dataset, progress=False)
+    items = list(dataset.catalog)
+    changed = Catalog([dataclasses.replace(items[0], tags=("edited",)), *items[1:]])
+    copy = ItemIndex(tiny_settings.model_copy(update={"chroma_collection": "copy"}))
+    report = copy.build(
+        Dataset(dataset.name, changed, dataset.interactions), progress=False, reuse_from=source
+    )
+    assert report.copied == TINY_N - 1 and report.embedded == 1
+    ids_a, vectors_a = source.vectors()
+    ids_b, vectors_b = copy.vectors()
+    assert np.array_equal(ids_a, ids_b)
+    assert np.allclose(vectors_a[1:], vectors_b[1:], atol=1e-6)
+    assert not np.allclose(vectors_a[0], vectors_b[0], atol=1e-3)
+
+
 def test_interrupted_build_resumes(
     tiny_settings: Settings, small_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:

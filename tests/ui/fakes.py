@@ -203,4 +203,4 @@ class FakeRuntime:
         self.agent = FakeAgent(catalog, **agent_kwargs)
 
     def health(self) -> dict[str, Any]:
-        return {"dataset": "ok", "cf": "ok", "index": "ok", "llm": "template", "store": "ok"}
+        return {part: {"status": "ok", "detail": "fake"} for part in ("dataset", "cf", "index", "llm", "store")}

@@ -75,9 +75,12 @@ def serve_page(html: str, host: str = "localhost") -> Iterator[str]:
         server.server_close()
 
 
-def host_page(script_src: str, site_key: str) -> str:
-    """A third-party page that embeds the widget, with hostile page CSS to prove the shadow DOM holds."""
+def host_page(script_src: str, site_key: str, hostile_css: bool = True) -> str:
+    """A third-party page embedding the widget; by default with aggressive page CSS (all text red and
+    40px, every ``.card`` hidden) to prove the shadow DOM keeps styles apart."""
+    css = "* { color: rgb(255, 0, 0) !important; font-size: 40px !important; } .card { display: none; }"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
-<style>* {{ color: rgb(255, 0, 0) !important; font-size: 40px !important; }} .card {{ display: none; }}</style>
-</head><body><h1 id="shop">A shop page</h1><div class="card" id="shop-card">shop card</div>
+<style>{css if hostile_css else ".card { display: none; } body { font-family: Georgia, serif; }"}</style>
+</head><body><h1 id="shop">A shop page</h1><p>Our shop's own content.</p>
+<div class="card" id="shop-card">shop card</div>
 <script src="{script_src}" data-site-key="{site_key}" async></script></body></html>"""

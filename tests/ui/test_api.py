@@ -188,7 +188,7 @@ def test_items_and_health(client: TestClient) -> None:
     )
     assert client.get("/api/v1/items/abc").status_code == 422
     health = client.get("/api/v1/health").json()
-    assert health["status"] == "ok" and health["components"]["cf"] == "ok"
+    assert health["status"] == "ok" and health["components"]["cf"]["status"] == "ok"
     assert health["components"]["turn_pool"]["workers"] == 1
 
 

@@ -92,6 +92,12 @@ def test_gradio_chat_cards_and_feedback_fake(tmp_path: Path, page: Page) -> None
         run_gradio_flow(page, base)
 
 
+def test_gradio_chat_cards_and_feedback_real_agent(built_settings: Settings, real_runtime: Any, page: Page) -> None:
+    """The same flow over the real agent on MovieLens; saves docs/img/ui.png."""
+    with serve_app(create_app(built_settings, real_runtime)) as base:
+        run_gradio_flow(page, base, screenshot=DOCS_IMG / "ui.png")
+
+
 def test_gradio_renders_hostile_text_as_text(tmp_path: Path, page: Page) -> None:
     settings = Settings(home=tmp_path / "home", llm_backend="template")
     with serve_app(create_app(settings, FakeRuntime(hostile_title=True, hostile_reply=True))) as base:
@@ -172,6 +178,29 @@ def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
             expect(widget.locator(".card").first).to_be_visible()
             assert len(runtime.agent.sessions) == 1
             assert title not in widget.locator(".card .title").all_inner_texts()
+
+
+def test_widget_cross_origin_real_agent(built_settings: Settings, real_runtime: Any, page: Page) -> None:
+    """The widget on another origin, over the real agent; saves docs/img/widget.png."""
+    app_port = free_port()
+    with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "demo-key", hostile_css=False)) as site:
+        settings = Settings(home=built_settings.home, data_dir=built_settings.data_dir, llm_backend="template",
+                            site_keys={"demo-key": [site]})
+        with serve_app(create_app(settings, real_runtime, with_gradio=False), port=app_port):
+            page.set_viewport_size({"width": 900, "height": 760})
+            widget = open_widget(page, site + "/")
+            widget_send(widget, "I loved Alien, something scary please")
+            expect(widget.locator(".card").first).to_be_visible()
+            titles = widget.locator(".card .title").all_inner_texts()
+            assert titles and not any(t.startswith("Alien (") for t in titles)
+            widget.locator(".card details.why").first.evaluate("e => e.open = true")
+            DOCS_IMG.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(DOCS_IMG / "widget.png"))
+            widget.locator(".card .fb-not_interested").first.click()
+            expect(widget.locator(".card")).to_have_count(len(titles) - 1)
+            widget_send(widget, "more")
+            expect(widget.locator(".card")).not_to_have_count(len(titles) - 1)
+            assert titles[0] not in widget.locator(".card .title").all_inner_texts()
 
 
 @pytest.mark.parametrize(

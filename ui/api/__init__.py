@@ -10,6 +10,7 @@ from bot.settings import Settings
 from ui.api import feedback, health, items, messages, sessions
 from ui.api.errors import install_error_handlers
 from ui.api.rate_limit import RateLimiter
+from ui.api.request_id import RequestIdMiddleware
 from ui.api.site_keys import SiteKeyMiddleware
 from ui.api.turn_pool import TurnPool
 
@@ -39,4 +40,6 @@ def build_api(settings: Settings, runtime: Any) -> FastAPI:
         limiter=api.state.rate_limiter,
         per_key_per_minute=settings.rate_limit_per_key_per_minute,
     )
+    # Outermost, so refusals by the site-key middleware carry a request id too.
+    api.add_middleware(RequestIdMiddleware)
     return api

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.errors import InvalidInputError, UnknownSessionError
+from bot.errors import InvalidInputError, StoreError, UnknownSessionError
 from cf_engine.data.catalog import UnknownItemError
 from ui.api.rate_limit import RateLimitedError
 from ui.api.session_keys import SessionKeyMismatchError
@@ -30,6 +30,8 @@ def error_status(exc: BaseException) -> tuple[int, dict[str, str]]:
     if isinstance(exc, RateLimitedError):
         return 429, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, PoolFullError):
+        return 503, {"Retry-After": str(POOL_FULL_RETRY_AFTER_S)}
+    if isinstance(exc, StoreError):  # the database stayed locked past the store's retries
         return 503, {"Retry-After": str(POOL_FULL_RETRY_AFTER_S)}
     return 500, {}
 
@@ -53,5 +55,6 @@ def install_error_handlers(app: FastAPI) -> None:
         SessionKeyMismatchError,
         RateLimitedError,
         PoolFullError,
+        StoreError,
     ):
         app.add_exception_handler(exc_type, handle)

@@ -24,6 +24,6 @@ async def health(runtime: RuntimeDep, pool: PoolDep) -> HealthOut:
 
 
 def _is_failed(state: object) -> bool:
-    """A component reported as an error (the runtime's states are strings or small dicts)."""
+    """A component that is not fully working (the runtime reports {"status": "ok" | "degraded" | ...})."""
     text = str(state.get("status", "")) if isinstance(state, dict) else str(state)
-    return text.lower().startswith(("error", "failed", "missing"))
+    return text.lower() != "ok"

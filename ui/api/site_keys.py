@@ -25,7 +25,7 @@ from ui.api.rate_limit import RateLimitedError, RateLimiter
 
 KEY_HEADER = "x-recbot-key"
 ALLOWED_METHODS = "GET, POST, OPTIONS"
-ALLOWED_HEADERS = "Content-Type, Accept, X-Recbot-Key"
+ALLOWED_HEADERS = "Content-Type, Accept, X-Recbot-Key, X-Request-ID"
 PREFLIGHT_MAX_AGE_S = "600"
 
 
@@ -124,7 +124,7 @@ def _cors_headers(origin: str | None, preflight: bool = False) -> list[tuple[byt
     headers = [
         (b"access-control-allow-origin", origin.encode("latin-1")),
         (b"vary", b"Origin"),
-        (b"access-control-expose-headers", b"Retry-After"),
+        (b"access-control-expose-headers", b"Retry-After, X-Request-ID"),
     ]
     if preflight:
         headers += [

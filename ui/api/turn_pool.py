@@ -9,6 +9,7 @@ worker threads and a limited number may wait; past that the pool refuses at once
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,7 +52,8 @@ class TurnPool:
     def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         self._take_slot()
         try:
-            future = self._executor.submit(fn, *args)
+            # The caller's context (its request id for the logs) goes with the work to the worker.
+            future = self._executor.submit(contextvars.copy_context().run, fn, *args)
         except BaseException:
             self._release_slot()
             raise

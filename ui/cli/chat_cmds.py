@@ -22,7 +22,13 @@ import typer
 from ui.cli import app
 
 EXIT_USER_ERROR = 2
-FEEDBACK_SHORTCUTS = {"/up": "up", "/down": "down", "/seen": "seen", "/skip": "not_interested", "/click": "click"}
+FEEDBACK_SHORTCUTS = {
+    "/up": "up",
+    "/down": "down",
+    "/seen": "seen",
+    "/skip": "not_interested",
+    "/click": "click",
+}
 
 
 @contextmanager
@@ -60,10 +66,18 @@ def _open_session(agent: Any, session: str | None, user: str | None) -> str:
 
 @app.command()
 def chat(
-    message: Annotated[str | None, typer.Argument(help="One message (with --json); omit for an interactive chat")] = None,
-    session: Annotated[str | None, typer.Option("--session", "-s", help="Session id to continue (created if new)")] = None,
-    user: Annotated[str | None, typer.Option("--user", "-u", help="User id (MovieLens ids get CF from history)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Run one turn and print the TurnResult as JSON")] = False,
+    message: Annotated[
+        str | None, typer.Argument(help="One message (with --json); omit for an interactive chat")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", "-s", help="Session id to continue (created if new)")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", help="User id (MovieLens ids get CF from history)")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Run one turn and print the TurnResult as JSON")
+    ] = False,
 ) -> None:
     """Chat with recbot in the terminal, or run one turn with --json."""
     with _user_errors():
@@ -86,8 +100,10 @@ def _interactive(agent: Any, session_id: str) -> None:
     from bot.errors import InvalidInputError
     from bot.types import TurnResult
 
-    typer.echo(f"recbot (session {session_id}). Type a message; /up N, /down N, /seen N, /skip N for "
-               "feedback on the last list; /quit to leave.\n")
+    typer.echo(
+        f"recbot (session {session_id}). Type a message; /up N, /down N, /seen N, /skip N for "
+        "feedback on the last list; /quit to leave.\n"
+    )
     last: list[int] = []
     while True:
         try:
@@ -148,8 +164,10 @@ def retrain() -> None:
         from bot.settings import load_settings
 
         report = run_retrain(load_settings())
-        typer.echo(f"retrained {report.engine} on {report.n_interactions} feedback interactions from "
-                   f"{report.n_users} users ({report.n_new_users} new): {report.path}")
+        typer.echo(
+            f"retrained {report.engine} on {report.n_interactions} feedback interactions from "
+            f"{report.n_users} users ({report.n_new_users} new): {report.path}"
+        )
 
 
 @app.command()

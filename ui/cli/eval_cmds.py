@@ -1,4 +1,7 @@
-"""``recbot eval dialogues | redial | simulate | all``: each prints a table and writes JSON + FILE.md + FILE.png."""
+"""``recbot eval dialogues | redial | simulate | all``.
+
+Each prints a table and writes JSON, FILE.md and FILE.png (see :mod:`eval.report`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ import typer
 from ui.cli import app, eval_app  # noqa: F401
 
 DEFAULT_DIALOGUES = Path(__file__).resolve().parents[2] / "eval" / "dialogues"
-JsonOut = Annotated[Path, typer.Option("--json-out", help="Write JSON here; FILE.md and FILE.png go next to it.")]
+JsonOut = Annotated[
+    Path, typer.Option("--json-out", help="Write JSON here; FILE.md and FILE.png go next to it.")
+]
 
 
 def _settings(**overrides: Any) -> Any:
@@ -45,7 +50,9 @@ def _finish(parts: dict[str, dict[str, Any]], json_out: Path, title: str, comman
 
 @eval_app.command("dialogues")
 def dialogues_cmd(
-    path: Annotated[Path, typer.Argument(help="A dialogue YAML file or a folder of them.")] = DEFAULT_DIALOGUES,
+    path: Annotated[
+        Path, typer.Argument(help="A dialogue YAML file or a folder of them.")
+    ] = DEFAULT_DIALOGUES,
     json_out: JsonOut = Path("eval-dialogues.json"),
     llm: Annotated[str | None, typer.Option(help="LLM backend for the run (default: settings).")] = None,
 ) -> None:
@@ -62,14 +69,18 @@ def dialogues_cmd(
 
 @eval_app.command("redial")
 def redial_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Folder with <split>_data.jsonl and movies_with_mentions.csv")],
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder with <split>_data.jsonl and movies_with_mentions.csv")
+    ],
     split: Annotated[str, typer.Option("--split", help="dev, test, train, ...")] = "dev",
     json_out: JsonOut = Path("eval-redial.json"),
     folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds for learned parts.")] = 5,
     seed: int = 0,
-    systems: Annotated[str, typer.Option(help="Comma-separated systems to run.")] =
-        "popularity,cf,semantic,blend,mention_prior,agent",
+    systems: Annotated[
+        str, typer.Option(help="Comma-separated systems to run.")
+    ] = "popularity,cf,semantic,blend,mention_prior,agent",
     agent_samples: Annotated[int, typer.Option(help="Subsample size for the full agent.")] = 150,
+    blend_samples: Annotated[int, typer.Option(help="Subsample size for the Blender (slow per call).")] = 600,
     max_samples: Annotated[int | None, typer.Option(help="Score a random subset of samples.")] = None,
 ) -> None:
     """Replay ReDial dialogues; compare popularity, CF, semantic, blend, mention prior and the agent."""
@@ -81,17 +92,33 @@ def redial_cmd(
         _fail(f"unknown systems {sorted(unknown)}; choose from {', '.join(ALL_SYSTEMS)}")
     settings = _settings(llm_backend="template")  # explanations do not change rankings
     try:
-        result = evaluate_redial(settings, data, split, folds=folds, seed=seed, systems_wanted=wanted,
-                                 agent_samples=agent_samples, max_samples=max_samples, progress=typer.echo)
+        result = evaluate_redial(
+            settings,
+            data,
+            split,
+            folds=folds,
+            seed=seed,
+            systems_wanted=wanted,
+            agent_samples=agent_samples,
+            blend_samples=blend_samples,
+            max_samples=max_samples,
+            progress=typer.echo,
+        )
     except _errors() as exc:
         _fail(str(exc))
-    _finish({"redial": result}, json_out, f"recbot ReDial replay ({split})",
-            f"recbot eval redial --data {data} --split {split}")
+    _finish(
+        {"redial": result},
+        json_out,
+        f"recbot ReDial replay ({split})",
+        f"recbot eval redial --data {data} --split {split}",
+    )
 
 
 @eval_app.command("simulate")
 def simulate_cmd(
-    users: Annotated[int, typer.Option("--users", min=1, help="Simulated users (held-out MovieLens users).")] = 50,
+    users: Annotated[
+        int, typer.Option("--users", min=1, help="Simulated users (held-out MovieLens users).")
+    ] = 50,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     json_out: JsonOut = Path("eval-simulate.json"),
 ) -> None:
@@ -103,15 +130,23 @@ def simulate_cmd(
         result = run_simulation(settings, users, seed, progress=typer.echo)
     except _errors() as exc:
         _fail(str(exc))
-    _finish({"simulate": result}, json_out, "recbot simulated users", f"recbot eval simulate --users {users} "
-                                                                        f"--seed {seed}")
+    _finish(
+        {"simulate": result},
+        json_out,
+        "recbot simulated users",
+        f"recbot eval simulate --users {users} --seed {seed}",
+    )
 
 
 @eval_app.command("all")
 def all_cmd(
     json_out: JsonOut = Path("eval-all.json"),
-    redial_data: Annotated[Path | None, typer.Option(
-        "--redial-data", help="ReDial folder (default: settings.redial_dir, else <home>/data/redial).")] = None,
+    redial_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--redial-data", help="ReDial folder (default: settings.redial_dir, else <home>/data/redial)."
+        ),
+    ] = None,
     split: str = "dev",
     users: int = 30,
     redial_samples: Annotated[int, typer.Option(help="ReDial samples scored (random subset).")] = 600,
@@ -127,8 +162,16 @@ def all_cmd(
         parts["dialogues"] = run_dialogue_suite(settings, DEFAULT_DIALOGUES, progress=typer.echo)
         redial_data = redial_data or settings.redial_dir or settings.home / "data" / "redial"
         if (redial_data / f"{split}_data.jsonl").is_file():
-            parts["redial"] = evaluate_redial(settings, redial_data, split, seed=seed, agent_samples=50,
-                                              max_samples=redial_samples, progress=typer.echo)
+            parts["redial"] = evaluate_redial(
+                settings,
+                redial_data,
+                split,
+                seed=seed,
+                agent_samples=40,
+                blend_samples=150,
+                max_samples=redial_samples,
+                progress=typer.echo,
+            )
         else:
             typer.echo(f"ReDial skipped: no {split}_data.jsonl in {redial_data} (pass --redial-data DIR)")
         parts["simulate"] = run_simulation(settings, users, seed, progress=typer.echo)

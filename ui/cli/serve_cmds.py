@@ -44,6 +44,9 @@ def serve(
     except Exception as exc:  # pydantic's message names the bad field
         raise typer.BadParameter(str(exc)) from exc
 
+    from bot.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_format)  # JSON lines with a request id per request
     typer.echo(f"recbot: preparing data, models and index under {settings.home} ...")
     runtime = Runtime.from_settings(settings, progress=True)
     warm_up(runtime)
@@ -51,7 +54,9 @@ def serve(
     typer.echo(
         f"recbot: serving on http://{settings.host}:{settings.port}/  (API: /api/v1, widget: /widget/recbot.js)"
     )
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    # log_config=None: uvicorn's loggers go through the structured handler set up above.
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                log_config=None)
 
 
 def warm_up(runtime: object) -> None:

@@ -1,0 +1,49 @@
+"""Shared helpers for the agent's tests: the real catalog (loaded once) and a spying blender."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.blend import Blender, BlendRequest
+from bot.parse import MessageParser
+from bot.settings import Settings
+from bot.titles import TitleIndex
+from cf_engine.data import Dataset, load_dataset
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ml-latest-small"
+
+
+@lru_cache(maxsize=1)
+def movielens() -> Dataset:
+    """The shared MovieLens small dataset, read once per test process (about a second)."""
+    return load_dataset(Settings(home=Path("/nonexistent-recbot-home"), data_dir=SHARED))
+
+
+@lru_cache(maxsize=1)
+def parser() -> MessageParser:
+    data = movielens()
+    popularity = {int(k): int(v) for k, v in data.interactions.groupby("item_id").size().items()}
+    tags = {t for item in data.catalog for t in item.tags}
+    return MessageParser(TitleIndex.build(data.catalog, popularity), tags)
+
+
+def item_id(title: str, year: int) -> int:
+    """The catalog id of a title as MovieLens writes it ("Matrix, The", 1999)."""
+    for item in movielens().catalog:
+        if item.title == title and item.year == year:
+            return item.item_id
+    raise KeyError(f"{title} ({year}) not in the catalog")
+
+
+class SpyBlender:
+    """The real Blender (no CF, no index: popularity within the constraints) recording its requests."""
+
+    def __init__(self, dataset: Dataset, settings: Settings, cf: Any = None) -> None:
+        self.inner = Blender(dataset, cf, None, settings)
+        self.requests: list[BlendRequest] = []
+
+    def blend(self, request: BlendRequest) -> list[Any]:
+        self.requests.append(request)
+        return self.inner.blend(request)

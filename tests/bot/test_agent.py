@@ -1,0 +1,145 @@
+"""The agent's turns and feedback on the real catalog, with the real blender (no CF/index) and explainer."""
+
+from __future__ import annotations
+
+import pytest
+from agent_support import SpyBlender, item_id, movielens
+
+from bot.agent import Agent
+from bot.constraints import ItemStats, satisfies
+from bot.errors import InvalidInputError, UnknownSessionError
+from bot.explain import Explainer
+from bot.settings import Settings
+from bot.store import Store
+from bot.types import TurnResult
+
+
+@pytest.fixture
+def agent(settings: Settings) -> Agent:
+    data = movielens()
+    return Agent(
+        data, SpyBlender(data, settings), Explainer(None, settings), Store(settings.db_path), settings
+    )
+
+
+def test_greeting_asks_then_recommendations_follow(agent: Agent) -> None:
+    sid = agent.create_session()
+    first = agent.turn(sid, "hi")
+    assert first.question and not first.recommendations and first.intent == "greeting"
+    second = agent.turn(sid, "I loved Heat and want a comedy")
+    assert len(second.recommendations) == agent.settings.n_recommendations
+    assert all("Comedy" in r.genres for r in second.recommendations)
+    assert all(r.explanation and r.explanation_source == "template" for r in second.recommendations)
+    assert set(second.latency_ms) >= {"parse", "candidates", "explain", "total"}
+    assert item_id("Heat", 1995) not in [r.item_id for r in second.recommendations]
+
+
+def test_stream_yields_text_then_result(agent: Agent) -> None:
+    sid = agent.create_session()
+    chunks = list(agent.turn_stream(sid, "a drama from the 90s"))
+    assert isinstance(chunks[-1], TurnResult)
+    assert all(isinstance(c, str) for c in chunks[:-1]) and len(chunks) > 3
+    assert "".join(c for c in chunks[:-1]).strip() == chunks[-1].reply
+
+
+def test_feedback_changes_the_next_turn(agent: Agent) -> None:
+    sid = agent.create_session()
+    shown = [r.item_id for r in agent.turn(sid, "comedies from the 80s").recommendations]
+    agent.feedback(sid, shown[0], "down")
+    agent.feedback(sid, shown[1], "seen")
+    agent.feedback(sid, shown[2], "up")
+    blender = agent.blender
+    later = []
+    for message in ("more", "more please", "show me more"):
+        later += [r.item_id for r in agent.turn(sid, message).recommendations]
+    assert shown[0] not in later and shown[1] not in later and shown[2] not in later
+    last = blender.requests[-1]
+    assert shown[2] in last.liked and shown[0] in last.disliked and shown[1] in last.exclude
+
+
+def test_feedback_validation_and_idempotency(agent: Agent) -> None:
+    sid = agent.create_session()
+    shown = [r.item_id for r in agent.turn(sid, "a western").recommendations]
+    with pytest.raises(InvalidInputError, match="never shown"):
+        agent.feedback(sid, 1, "down")
+    with pytest.raises(InvalidInputError, match="unknown feedback kind"):
+        agent.feedback(sid, shown[0], "meh")
+    with pytest.raises(UnknownSessionError):
+        agent.feedback("nope", shown[0], "up")
+    a = agent.feedback(sid, shown[0], "click", event_id="ev-1")
+    b = agent.feedback(sid, shown[0], "click", event_id="ev-1")
+    assert not a["duplicate"] and b["duplicate"]
+    assert len(agent.session(sid)["feedback"]) == 1
+
+
+def test_bad_messages(agent: Agent) -> None:
+    sid = agent.create_session()
+    with pytest.raises(InvalidInputError, match="empty"):
+        agent.turn(sid, "  \x00\t ")
+    with pytest.raises(InvalidInputError, match="limit"):
+        agent.turn(sid, "x" * (agent.settings.max_message_chars + 1))
+    with pytest.raises(UnknownSessionError):
+        agent.turn("no-such-session", "hi")
+    assert agent.turn(sid, "I loved\x1b Heat").recommendations
+
+
+def test_constraints_never_violated_across_scripted_turns(agent: Agent) -> None:
+    sid = agent.create_session()
+    script = [
+        "I loved The Matrix",
+        "no horror",
+        "from the 90s",
+        "more",
+        "less violent",
+        "funnier",
+        "more",
+        "nothing with zombies",
+        "more",
+    ]
+    stats = agent.stats
+    seen: list[int] = []
+    for message in script:
+        result = agent.turn(sid, message)
+        state = agent.session(sid)["state"]
+        from bot.state import DialogueState
+
+        constraints = DialogueState.from_dict(state).constraints
+        for rec in result.recommendations:
+            item = agent.catalog.get(rec.item_id)
+            assert satisfies(item, stats.get(rec.item_id, ItemStats()), constraints), (message, rec.title)
+            assert rec.item_id not in seen, "an item was shown twice"
+            seen.append(rec.item_id)
+    assert "Horror" in constraints.genres_out and constraints.year_max == 1999
+
+
+def test_why_answers_from_evidence(agent: Agent) -> None:
+    sid = agent.create_session()
+    recs = agent.turn(sid, "I loved Heat, something from the 90s").recommendations
+    answer = agent.turn(sid, "why the second one?")
+    assert answer.intent == "why" and not answer.recommendations
+    assert recs[1].title in answer.reply
+
+
+def test_user_preferences_carry_across_sessions(agent: Agent) -> None:
+    first = agent.create_session(user_id="alice")
+    agent.turn(first, "I loved Heat but hated Titanic")
+    second = agent.create_session(user_id="alice")
+    state = agent.session(second)["state"]
+    assert item_id("Heat", 1995) in state["history_liked"]
+    assert item_id("Titanic", 1997) in state["history_disliked"]
+    assert agent.turn(second, "a crime movie").recommendations
+
+
+def test_llm_explanations_are_used_when_valid(settings: Settings) -> None:
+    from bot.llm.fake import FakeChatModel
+
+    data = movielens()
+    fake = FakeChatModel(replies=["It is a comedy."], cycle=True)
+    agent = Agent(
+        data, SpyBlender(data, settings), Explainer(fake, settings), Store(settings.db_path), settings
+    )
+    sid = agent.create_session()
+    result = agent.turn(sid, "a comedy")
+    assert fake.calls, "the LLM was not asked"
+    assert {r.explanation_source for r in result.recommendations} <= {"llm", "template"}
+    assert all(r.explanation for r in result.recommendations)

@@ -1,0 +1,145 @@
+"""The message parser on real phrasings, against the real MovieLens catalog (no LLM)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from agent_support import item_id, parser
+
+from bot.parse import clean_text
+
+MATRIX = ("Matrix, The", 1999)
+HEAT = ("Heat", 1995)
+TITANIC = ("Titanic", 1997)
+
+# (message, expected fields). "likes"/"dislikes"/"seen" are (title, year) pairs; other keys compare to
+# the ParsedMessage field; "refs" are (position, action) pairs; "soft" is a word the soft text contains.
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("hi", {"intent": "greeting"}),
+    ("Hello there! Can you recommend a movie?", {"intent": "greeting"}),
+    ("good evening", {"intent": "greeting"}),
+    ("I loved The Matrix and Heat", {"likes": [MATRIX, HEAT]}),
+    ("i liked the matrix", {"likes": [MATRIX]}),
+    ("i really liked the shawshank redemtion", {"likes": [("Shawshank Redemption, The", 1994)]}),
+    ("I hated Titanic, but Heat was great", {"dislikes": [TITANIC], "likes": [HEAT]}),
+    ("The Notebook was boring", {"dislikes": [("Notebook, The", 2004)]}),
+    ("I didn't like Pulp Fiction", {"dislikes": [("Pulp Fiction", 1994)]}),
+    ("Fight Club is my favourite", {"likes": [("Fight Club", 1999)]}),
+    ("I watched Heat and loved it", {"likes": [HEAT]}),
+    ("I've seen Heat already", {"seen": [HEAT]}),
+    ("something like Toy Story", {"likes": [("Toy Story", 1995)]}),
+    ("I liked Up", {"likes": [("Up", 2009)]}),
+    ('Have you seen "Her"?', {"seen": [("Her", 2013)]}),
+    ("Hamlet (1996) was great", {"likes": [("Hamlet", 1996)]}),
+    ("I grew up watching westerns", {"mentions": 0, "genres_in": ["Western"]}),
+    ("i hate it when it rains", {"mentions": 0}),
+    ("what's the weather like tomorrow?", {"mentions": 0, "intent": "off_topic"}),
+    ("who won the football game last night", {"intent": "off_topic"}),
+    ("I loved lord of the rings", {"ambiguous": 1}),
+    ("I want a comedy from the 80s", {"genres_in": ["Comedy"], "year_min": 1980, "year_max": 1989}),
+    ("something from the nineties", {"year_min": 1990, "year_max": 1999}),
+    ("late 90s thrillers", {"genres_in": ["Thriller"], "year_min": 1995, "year_max": 1999}),
+    ("I'm in the mood for a sci-fi movie after 2000", {"genres_in": ["Sci-Fi"], "year_min": 2001}),
+    ("anything made before 1970", {"year_max": 1969}),
+    ("between 1990 and 2000", {"year_min": 1990, "year_max": 2000}),
+    ("in my 30s and I like 90s comedies", {"genres_in": ["Comedy"], "year_min": 1990, "year_max": 1999}),
+    ("highly rated dramas", {"genres_in": ["Drama"], "min_rating": 3.8}),
+    ("movies rated above 4", {"min_rating": 4.0}),
+    ("something scary but not too gory", {"genres_in": ["Horror"], "excluded_tags": ["gore", "gory"]}),
+    ("no romance please", {"genres_out": ["Romance"], "genres_in": []}),
+    ("not horror", {"genres_out": ["Horror"]}),
+    ("I don't like horror movies", {"genres_out": ["Horror"]}),
+    ("anything but romance", {"genres_out": ["Romance"]}),
+    ("nothing with zombies", {"excluded_tags": ["zombies"]}),
+    ("a heist movie with a twist ending", {"mentions": 0, "genres_in": ["Crime"], "soft": "twist"}),
+    ("something dark about time travel", {"soft": "time travel"}),
+    ("something older", {"critiques": ["older"]}),
+    ("more recent please", {"critiques": ["newer"]}),
+    ("funnier", {"genres_in": ["Comedy"]}),
+    (
+        "less violent",
+        {
+            "genres_out": ["Crime", "Horror", "War"],
+            "excluded_tags": ["brutal", "gore", "violence", "violent"],
+        },
+    ),
+    ("shorter", {"notes": ["runtime"]}),
+    ("more", {"intent": "more"}),
+    ("show me more", {"intent": "more"}),
+    ("why?", {"intent": "why"}),
+    ("why the second one?", {"intent": "why", "refs": [(1, "why")]}),
+    ("not that one, seen it", {"refs": [(None, "seen")]}),
+    ("I've seen the first one", {"refs": [(0, "seen")]}),
+    ("the third one looks great", {"refs": [(2, "like")]}),
+    ("not the second one", {"refs": [(1, "not_interested")]}),
+    ("more like the second one", {"intent": "more", "refs": [(1, "more_like")]}),
+    ("seen them all", {"refs": [(None, "seen")]}),
+    ("surprise me", {"intent": "surprise"}),
+    ("I don't know", {"intent": "surprise"}),
+    ("start over", {"intent": "reset"}),
+    ("thanks!", {"intent": "thanks"}),
+]
+
+
+def _ids(pairs: list[tuple[str, int]]) -> list[int]:
+    return [item_id(t, y) for t, y in pairs]
+
+
+@pytest.mark.parametrize(("message", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+def test_parser_table(message: str, expected: dict[str, Any]) -> None:
+    parsed = parser().parse(message)
+    by_sentiment = {
+        s: [m.item_id for m in parsed.mentions if m.sentiment == s] for s in ("like", "dislike", "seen")
+    }
+    for key, want in expected.items():
+        if key == "likes":
+            assert by_sentiment["like"] == _ids(want), parsed
+        elif key == "dislikes":
+            assert by_sentiment["dislike"] == _ids(want), parsed
+        elif key == "seen":
+            assert by_sentiment["seen"] == _ids(want), parsed
+        elif key == "mentions":
+            assert len(parsed.mentions) == want, parsed
+        elif key == "ambiguous":
+            assert len(parsed.ambiguous) == want and len(parsed.ambiguous[0].options) >= 2, parsed
+        elif key == "refs":
+            assert [(r.position, r.action) for r in parsed.references] == want, parsed
+        elif key == "soft":
+            assert want in parsed.soft_text, parsed
+        elif key in ("genres_in", "genres_out", "excluded_tags"):
+            assert sorted(getattr(parsed, key)) == sorted(want), parsed
+        else:
+            assert getattr(parsed, key) == want, parsed
+
+
+def test_table_is_large_enough() -> None:
+    assert len(CASES) >= 40
+
+
+def test_ambiguous_title_options_name_the_films() -> None:
+    parsed = parser().parse("I loved lord of the rings")
+    options = parsed.ambiguous[0].options
+    assert item_id("Lord of the Rings: The Fellowship of the Ring, The", 2001) in options
+    assert parsed.ambiguous[0].sentiment == "like"
+
+
+def test_year_picks_among_same_titles() -> None:
+    assert parser().parse("Titanic 1953").mentions[0].item_id == item_id("Titanic", 1953)
+    assert parser().parse("I loved Titanic").mentions[0].item_id == item_id("Titanic", 1997)  # popularity
+
+
+def test_common_words_are_not_titles() -> None:
+    for message in ("it was up to her", "I grew up with it", "something for the family tonight"):
+        assert parser().parse(message).mentions == [], message
+
+
+def test_control_characters_are_stripped() -> None:
+    assert clean_text("hi\x00 there\u200b\x1b[31m") == "hi there [31m"
+    assert parser().parse("\x07\x08  ").intent == "empty"
+
+
+def test_negated_words_stay_out_of_the_soft_text() -> None:
+    parsed = parser().parse("a space adventure with no zombies")
+    assert "zombies" not in parsed.soft_text
+    assert "zombies" in parsed.excluded_tags
