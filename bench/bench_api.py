@@ -219,7 +219,8 @@ def main() -> None:
             proc.kill()
     result = {
         "command": "python bench/bench_api.py " + " ".join(sys.argv[1:]),
-        "llm_backend": args.llm_backend or "settings default",
+        "llm_backend": args.llm_backend
+        or health.get("components", {}).get("llm", {}).get("detail", "default"),
         "cpu_count": os.cpu_count(),
         "server_ready_s": ready_s,
         "sequential": seq,
@@ -227,7 +228,10 @@ def main() -> None:
         "widget": widget_size(),
         "health": health,
     }
-    RESULTS.write_text(json.dumps(result, indent=2, default=str))
+    # One file, one entry per LLM backend, so the template and the real-LLM runs sit side by side.
+    runs = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.is_file() else {}
+    runs[result["llm_backend"]] = result
+    RESULTS.write_text(json.dumps({"runs": runs}, indent=2, default=str))
     rows = [
         ("agent turn p50 / p95 (s)", f"{seq['agent_p50_s']:.2f} / {seq['agent_p95_s']:.2f}"),
         ("API turn p50 / p95 (s)", f"{seq['api_p50_s']:.2f} / {seq['api_p95_s']:.2f}"),

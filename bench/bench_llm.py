@@ -75,9 +75,16 @@ def realistic_candidates(data_dir: Path, n: int, seed: int = 7) -> list[Any]:
             year=int(year_match.group(1)) if year_match else None,
             n_ratings=int(stats.at[item, "count"]),
             mean_rating=round(float(stats.at[item, "mean"]), 2),
-            co_ratings=[{"seed_item_id": liked, "seed_title": movies.at[liked, "title"],
-                         "mean": round(float(co.mean()), 2), "n": int(co.size)}]
-            if rng.random() < 0.5 else [],
+            co_ratings=[
+                {
+                    "seed_item_id": liked,
+                    "seed_title": movies.at[liked, "title"],
+                    "mean": round(float(co.mean()), 2),
+                    "n": int(co.size),
+                }
+            ]
+            if rng.random() < 0.5
+            else [],
         )
         out.append(Candidate(item_id=item, title=movies.at[item, "title"], score=1.0, evidence=evidence))
     return out
@@ -91,8 +98,10 @@ def raw_speed(llm: Any, candidates: list[Any], max_tokens: int) -> dict[str, flo
     ttft, rates = [], []
     for candidate in candidates:
         start = time.perf_counter()
-        stamps = [time.perf_counter() for _ in llm.stream(explanation_messages(facts_from(candidate)),
-                                                           max_tokens=max_tokens)]
+        stamps = [
+            time.perf_counter()
+            for _ in llm.stream(explanation_messages(facts_from(candidate)), max_tokens=max_tokens)
+        ]
         if stamps:
             ttft.append(stamps[0] - start)
         if len(stamps) > 2:
@@ -134,25 +143,38 @@ def main() -> None:
                     result = explainer.explain(candidate)
                     latencies.append(time.perf_counter() - start)
                     used_llm += result.source == "llm"
-                    samples.append({
-                        "model": model, "grammar": grammar, "item_id": candidate.item_id,
-                        "title": candidate.title, "facts": facts_line(facts_from(candidate)),
-                        "evidence": asdict(candidate.evidence), "llm_text": result.llm_text,
-                        "validated": result.source == "llm", "reason": result.reason, "shown": result.text,
-                    })
+                    samples.append(
+                        {
+                            "model": model,
+                            "grammar": grammar,
+                            "item_id": candidate.item_id,
+                            "title": candidate.title,
+                            "facts": facts_line(facts_from(candidate)),
+                            "evidence": asdict(candidate.evidence),
+                            "llm_text": result.llm_text,
+                            "validated": result.source == "llm",
+                            "reason": result.reason,
+                            "shown": result.text,
+                        }
+                    )
                 turns = [sum(latencies[i : i + 3]) for i in range(0, len(latencies) - 2, 3)]
-                rows.append({
-                    "model": model, "grammar": grammar, **speed,
-                    "explanation_p50_s": float(np.percentile(latencies, 50)),
-                    "explanation_p95_s": float(np.percentile(latencies, 95)),
-                    "turn3_p50_s": float(np.percentile(turns, 50)),
-                    "validated_llm_rate": used_llm / len(candidates),
-                    "n": len(candidates),
-                })
+                rows.append(
+                    {
+                        "model": model,
+                        "grammar": grammar,
+                        **speed,
+                        "explanation_p50_s": float(np.percentile(latencies, 50)),
+                        "explanation_p95_s": float(np.percentile(latencies, 95)),
+                        "turn3_p50_s": float(np.percentile(turns, 50)),
+                        "validated_llm_rate": used_llm / len(candidates),
+                        "n": len(candidates),
+                    }
+                )
             del llm
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "targets": {"explanation_p50_s": EXPLANATION_P50_TARGET_S, "turn3_p50_s": TURN_P50_TARGET_S},
         "rows": rows,
     }
@@ -161,12 +183,15 @@ def main() -> None:
     with SAMPLES.open("w") as f:
         for sample in samples:
             f.write(json.dumps(sample, ensure_ascii=False) + "\n")
-    print(f"{'model':8} {'grammar':7} {'tok/s':>6} {'ttft':>6} {'p50':>6} {'p95':>6} {'turn3':>6} "
-          f"{'llm%':>5}")
+    print(
+        f"{'model':8} {'grammar':7} {'tok/s':>6} {'ttft':>6} {'p50':>6} {'p95':>6} {'turn3':>6} {'llm%':>5}"
+    )
     for r in rows:
-        print(f"{r['model']:8} {r['grammar']!s:7} {r['tokens_per_s']:6.1f} {r['ttft_p50_s']:6.2f} "
-              f"{r['explanation_p50_s']:6.2f} {r['explanation_p95_s']:6.2f} {r['turn3_p50_s']:6.2f} "
-              f"{100 * r['validated_llm_rate']:5.0f}")
+        print(
+            f"{r['model']:8} {r['grammar']!s:7} {r['tokens_per_s']:6.1f} {r['ttft_p50_s']:6.2f} "
+            f"{r['explanation_p50_s']:6.2f} {r['explanation_p95_s']:6.2f} {r['turn3_p50_s']:6.2f} "
+            f"{100 * r['validated_llm_rate']:5.0f}"
+        )
     print(f"load average before/after: {load_before} / {os.getloadavg()}  -> {RESULTS}")
 
 

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from bot.blend import BlendRequest
@@ -53,10 +53,10 @@ from bot.reply import (
 )
 from bot.retrain import cf_user_id
 from bot.settings import Settings
-from bot.state import DialogueState, StateChange, apply_message
+from bot.state import DialogueState, StateChange, apply_message, merge_constraints
 from bot.store import Store
 from bot.titles import TitleIndex
-from bot.types import Candidate, Evidence, FeedbackKind, Neighbour, Recommendation, TurnResult
+from bot.types import Candidate, Constraints, Evidence, FeedbackKind, Neighbour, Recommendation, TurnResult
 from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class Agent:
         self.policy = Policy(self.catalog, self.popularity)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._templates: Any = None
 
     # --- sessions ---------------------------------------------------------------------------
     def create_session(
@@ -184,26 +185,32 @@ class Agent:
             )
         return text
 
-    def turn(self, session_id: str, message: str) -> TurnResult:
+    def turn(self, session_id: str, message: str, constraints: Constraints | None = None) -> TurnResult:
         """One full turn (the streaming path, consumed)."""
         result = None
-        for chunk in self.turn_stream(session_id, message):
+        for chunk in self.turn_stream(session_id, message, constraints=constraints):
             if isinstance(chunk, TurnResult):
                 result = chunk
         assert result is not None
         return result
 
-    def turn_stream(self, session_id: str, message: str) -> Iterator[str | TurnResult]:
+    def turn_stream(
+        self, session_id: str, message: str, constraints: Constraints | None = None
+    ) -> Iterator[str | TurnResult]:
         """Text chunks of the reply as they are ready, then the :class:`TurnResult` (last).
 
         The message and the session are checked before the first chunk (errors raise here, at call
-        time); the turn is recorded once the last chunk is produced.
+        time); the turn is recorded once the last chunk is produced. ``constraints`` (from a UI's
+        filter widgets) override the corresponding parts of the session's constraints: a non-empty
+        genre set or a given year / rating bound replaces what the conversation said.
         """
         text = self.check_message(message)
         self._row(session_id)
-        return self._turn_gen(session_id, text)
+        return self._turn_gen(session_id, text, constraints)
 
-    def _turn_gen(self, session_id: str, text: str) -> Generator[str | TurnResult, None, None]:
+    def _turn_gen(
+        self, session_id: str, text: str, ui_constraints: Constraints | None = None
+    ) -> Generator[str | TurnResult, None, None]:
         with self._lock(session_id):
             t0 = time.perf_counter()
             row = self._row(session_id)
@@ -211,6 +218,8 @@ class Agent:
             parsed = self.parser.parse(text)
             t_parse = time.perf_counter()
             change = apply_message(state, parsed, self.years, self.max_year)
+            if ui_constraints is not None and not ui_constraints.is_empty():
+                state.constraints = merge_constraints(state.constraints, ui_constraints)
             known = self.known_user(state)
             decision = self.policy.decide(state, parsed, change, known_user=known is not None)
             candidates: list[Candidate] = []
@@ -232,12 +241,17 @@ class Agent:
                 constraints=state.constraints,
                 seed=state.turn_count,
             )
+            llm_down = False
             for n, cand in enumerate(candidates, start=1):
                 item = self.catalog.get(cand.item_id)
                 head = numbered(n, display_title(item.title), item.year)
                 chunks.append(head)
                 yield head
-                explanation = yield from self._explain(cand, context, chunks)
+                explainer = self._fallback_explainer() if llm_down else self.explainer
+                explanation = yield from self._explain(explainer, cand, context, chunks)
+                # One LLM failure (timeout, crash) in a turn: the rest of the turn uses templates, so a
+                # stuck model costs one llm_timeout_s per turn, not one per recommendation.
+                llm_down = llm_down or (explanation.reason or "").startswith(("llm_error", "explainer_error"))
                 explanations.append(explanation)
                 recs.append(
                     Recommendation(
@@ -273,6 +287,7 @@ class Agent:
                 intent=parsed.intent,
                 parse=parsed.to_dict(),
                 candidates=[_candidate_dict(c) for c in candidates],
+                recommendations=[asdict(r) for r in recs],
                 shown=[c.item_id for c in candidates],
                 reply=reply,
                 question=question,
@@ -314,12 +329,21 @@ class Agent:
                 intent=parsed.intent,
             )
 
+    def _fallback_explainer(self) -> Any:
+        """A template-only explainer of the same kind (no LLM)."""
+        if self._templates is None:
+            try:
+                self._templates = type(self.explainer)(None, self.settings)
+            except Exception:  # noqa: BLE001 - an explainer class without that signature: keep the given one
+                self._templates = self.explainer
+        return self._templates
+
     def _explain(
-        self, cand: Candidate, context: ExplainContext, chunks: list[str]
+        self, explainer: Any, cand: Candidate, context: ExplainContext, chunks: list[str]
     ) -> Generator[str, None, Explanation]:
         """Stream one explanation; an explainer that fails entirely falls back to the evidence text."""
         try:
-            stream = self.explainer.explain_stream(cand, context)
+            stream = explainer.explain_stream(cand, context)
             while True:
                 try:
                     piece = next(stream)
@@ -345,7 +369,13 @@ class Agent:
             user_id=known,
             k=self.settings.n_recommendations,
         )
-        candidates = list(self.blender.blend(request))
+        try:
+            candidates = list(self.blender.blend(request))
+        except Exception as exc:  # noqa: BLE001 - e.g. the embedding model failed: retry without the text
+            if not request.text:
+                raise
+            log.warning("blend failed (%s); retrying without the semantic query", exc)
+            candidates = list(self.blender.blend(replace(request, text=None)))
         excluded = set(state.excluded())
         kept = []
         for c in candidates:  # the blender promises this; a violation must never reach the user

@@ -8,9 +8,9 @@ becomes a short list of :class:`~bot.types.Candidate`:
    (cosine to the request text, or to the liked items when there is no text) for the union of both
    sources' top candidates;
 3. per-source min-max normalisation over that pool, then ``score = a*CF + (1-a)*semantic`` where
-   ``a = n / (n + blend_half_saturation)`` grows with how much the session knows (n liked items plus
-   the known user's positives), capped at 0.5 when there is text; nothing known means pure semantic,
-   and no signal at all means popularity;
+   ``a = n / (n + blend_half_saturation)`` grows with how much CF knows (n: the liked items, each
+   counted fully once CF_CONFIDENT_AT people liked it, plus the known user's rated items), capped at
+   0.5 when there is text; nothing known means pure semantic, and no signal at all means popularity;
 4. maximal marginal relevance on item embeddings for diversity, then evidence for each pick.
 
 Degrades: no CF artifact -> semantic only; no index -> CF only; neither -> popularity.
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 INDEX_RETRY_S = 60.0  # an unreachable index is tried again after this long
 MMR_POOL_FACTOR = 10  # MMR re-ranks the best k * factor blended candidates
+CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the CF weight (validation-tuned)
 TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf_weight)
 
 
@@ -153,7 +154,17 @@ class Blender:
         return embed_query(self.settings, text)
 
     # --- the blend --------------------------------------------------------------------------
-    def cf_weight(self, n_known: int, has_semantic: bool, has_cf: bool, has_text: bool = False) -> float:
+    def cf_evidence(self, liked_cols: Sequence[int]) -> float:
+        """How much CF knows about the liked items: each counts fully once CF_CONFIDENT_AT people liked it.
+
+        A liked item that few people rated gives CF little to fold in, so it moves less weight to CF.
+        """
+        if not len(liked_cols):
+            return 0.0
+        counts = self.popularity[np.asarray(liked_cols, dtype=np.int64)]
+        return float(np.minimum(1.0, counts / CF_CONFIDENT_AT).sum())
+
+    def cf_weight(self, n_known: float, has_semantic: bool, has_cf: bool, has_text: bool = False) -> float:
         """Share of CF in the blend: n / (n + half), 1 without semantics, 0 without CF signal.
 
         With a typed request the text is the user's intent of the moment, so CF gets at most
@@ -190,7 +201,7 @@ class Blender:
         pool_n = self.settings.candidate_pool
         # CF: fold-in of the session, plus the known user's history.
         cf_scores = None
-        n_known = len(liked)
+        n_known = self.cf_evidence(liked)
         if self.cf is not None and (liked or user_known):
             ids = catalog.item_ids
             cf_scores = np.asarray(

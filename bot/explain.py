@@ -98,12 +98,14 @@ class Explainer:
             except StopIteration as done:
                 return done.value
 
-    def explain_all(self, candidates: Sequence[Candidate],
-                    context: ExplainContext = ExplainContext()) -> list[Explanation]:
+    def explain_all(
+        self, candidates: Sequence[Candidate], context: ExplainContext = ExplainContext()
+    ) -> list[Explanation]:
         return [self.explain(c, context) for c in candidates]
 
-    def explain_stream(self, candidate: Candidate,
-                       context: ExplainContext = ExplainContext()) -> Generator[str, None, Explanation]:
+    def explain_stream(
+        self, candidate: Candidate, context: ExplainContext = ExplainContext()
+    ) -> Generator[str, None, Explanation]:
         """Yield text chunks, then return the :class:`Explanation`.
 
         Only validated text is ever yielded: the LLM's tokens are held back until a sentence is
@@ -147,12 +149,23 @@ class Explainer:
         finally:
             generation.close()
         if shown:
-            return self._log(Explanation(shown, "llm", "llm+grammar" if self.use_grammar else "llm",
-                                         None, _ms(start), raw, []), candidate)
+            return self._log(
+                Explanation(
+                    shown, "llm", "llm+grammar" if self.use_grammar else "llm", None, _ms(start), raw, []
+                ),
+                candidate,
+            )
         if reason is None:
             reason = f"invalid:{failed.reason}" if failed is not None else "invalid:empty"
-        result = self._template(candidate, facts, context, reason, start, raw,
-                                failed.problems if failed is not None else ["empty"])
+        result = self._template(
+            candidate,
+            facts,
+            context,
+            reason,
+            start,
+            raw,
+            failed.problems if failed is not None else ["empty"],
+        )
         yield result.text
         return result
 
@@ -162,8 +175,9 @@ class Explainer:
         kwargs: dict[str, object] = {"max_tokens": self.settings.explain_max_tokens}
         if self.use_grammar:
             kwargs["grammar"] = explanation_grammar(facts)
-        yield from stream_text(self.llm, explanation_messages(facts), timeout_s=self.settings.llm_timeout_s,
-                               **kwargs)
+        yield from stream_text(
+            self.llm, explanation_messages(facts), timeout_s=self.settings.llm_timeout_s, **kwargs
+        )
 
     def _accept(self, shown: str, sentence: str, facts: Facts) -> ValidationResult | None:
         """None when ``shown`` followed by ``sentence`` passes the validator, else the failure."""
@@ -171,20 +185,34 @@ class Explainer:
         check = validate_facts(text, facts, limits=self.limits)
         return None if check.ok else check
 
-    def _template(self, candidate: Candidate, facts: Facts, context: ExplainContext, reason: str,
-                  start: float, raw: str | None = None, problems: list[str] | None = None) -> Explanation:
+    def _template(
+        self,
+        candidate: Candidate,
+        facts: Facts,
+        context: ExplainContext,
+        reason: str,
+        start: float,
+        raw: str | None = None,
+        problems: list[str] | None = None,
+    ) -> Explanation:
         text = template_explanation(facts, candidate.item_id, context.seed)
         check = validate_facts(text, facts, limits=self.limits)
         if not check.ok:  # a bug in the templates, never user-visible: fall to the barest sentence
             log.error("template failed validation for item %s: %s", candidate.item_id, check.problems)
             text = f"{facts.title} is one more pick to try."
-        return self._log(Explanation(text, "template", "template", reason, _ms(start), raw, problems or []),
-                         candidate)
+        return self._log(
+            Explanation(text, "template", "template", reason, _ms(start), raw, problems or []), candidate
+        )
 
     @staticmethod
     def _log(explanation: Explanation, candidate: Candidate) -> Explanation:
-        log.info("explanation item=%s path=%s reason=%s ms=%.0f", candidate.item_id, explanation.path,
-                 explanation.reason, explanation.latency_ms)
+        log.info(
+            "explanation item=%s path=%s reason=%s ms=%.0f",
+            candidate.item_id,
+            explanation.path,
+            explanation.reason,
+            explanation.latency_ms,
+        )
         return explanation
 
 

@@ -14,12 +14,12 @@ from bot.facts import Facts, format_rating
 
 
 def article(word: str) -> str:
-    """"a" or "an" for the word that follows."""
+    """ "a" or "an" for the word that follows."""
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def join(items: list[str] | tuple[str, ...], last: str = "and") -> str:
-    """"A", "A and B", "A, B and C"."""
+    """ "A", "A and B", "A, B and C"."""
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
@@ -27,7 +27,7 @@ def join(items: list[str] | tuple[str, ...], last: str = "and") -> str:
 
 
 def genre_phrase(facts: Facts, n: int = 2) -> str | None:
-    """"a crime and thriller film", or None without genres."""
+    """ "a crime and thriller film", or None without genres."""
     genres = list(facts.genres[:n])
     if not genres:
         return None
@@ -36,7 +36,7 @@ def genre_phrase(facts: Facts, n: int = 2) -> str | None:
 
 
 def rating_phrase(facts: Facts) -> str | None:
-    """"rated 3.9 on average by 120 people"."""
+    """ "rated 3.9 on average by 120 people"."""
     if facts.mean_text is None or facts.n_ratings <= 0:
         return None
     people = "person" if facts.n_ratings == 1 else "people"
@@ -44,7 +44,7 @@ def rating_phrase(facts: Facts) -> str | None:
 
 
 def co_rating_phrase(facts: Facts) -> str | None:
-    """"the 40 people who liked Heat rated it 4.1 on average"."""
+    """ "the 40 people who liked Heat rated it 4.1 on average"."""
     if not facts.co_ratings:
         return None
     co = facts.co_ratings[0]

@@ -124,7 +124,7 @@ def title_forms(title: str) -> tuple[str, ...]:
 
 
 def display_genre(genre: str) -> str:
-    """"Sci-Fi" -> "sci-fi"; "Children" -> "children's"; "(no genres listed)" -> ""."""
+    """ "Sci-Fi" -> "sci-fi"; "Children" -> "children's"; "(no genres listed)" -> ""."""
     g = genre.strip()
     if not g or g.startswith("("):
         return ""
@@ -172,16 +172,23 @@ def facts_from(candidate: Candidate) -> Facts:
     _, title_year = split_year(candidate.title)
     own = {fold(f).lower() for f in title_forms(candidate.title)}
     # An item is never its own liked neighbour (a duplicate title would make "liked X" ambiguous).
-    neighbours = sorted((n for n in ev.neighbours if fold(display_title(n.title)).lower() not in own),
-                        key=lambda n: -n.similarity)
-    liked = _unique(display_title(n.title) for n in neighbours)[:MAX_NEIGHBOURS]
+    neighbours = sorted(
+        (n for n in ev.neighbours if fold(display_title(n.title)).lower() not in own),
+        key=lambda n: -n.similarity,
+    )
+    liked = _unique(d for d in (display_title(n.title) for n in neighbours) if _WORD.search(d))[
+        :MAX_NEIGHBOURS
+    ]
     liked_forms = tuple(
         title_forms(next(n.title for n in neighbours if display_title(n.title) == d)) for d in liked
     )
     matched = _unique(display_genre(g) for g in ev.matched_genres)
     genres = _unique([*matched, *(display_genre(g) for g in ev.genres)])
-    co = tuple(c for c in (_co_rating(e) for e in ev.co_ratings)
-               if c is not None and c.n > 0 and fold(c.seed_title).lower() not in own)
+    co = tuple(
+        c
+        for c in (_co_rating(e) for e in ev.co_ratings)
+        if c is not None and c.n > 0 and fold(c.seed_title).lower() not in own and _WORD.search(c.seed_title)
+    )
     return Facts(
         title=display_title(candidate.title),
         title_forms=title_forms(candidate.title),

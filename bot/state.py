@@ -194,6 +194,19 @@ def apply_message(
     return change
 
 
+def merge_constraints(base: Constraints, override: Constraints) -> Constraints:
+    """``base`` with every part that ``override`` sets replaced (sets: when non-empty)."""
+    return replace(
+        base,
+        genres_in=override.genres_in or base.genres_in,
+        genres_out=(base.genres_out | override.genres_out) - override.genres_in,
+        year_min=override.year_min if override.year_min is not None else base.year_min,
+        year_max=override.year_max if override.year_max is not None else base.year_max,
+        min_rating=override.min_rating if override.min_rating is not None else base.min_rating,
+        excluded_tags=base.excluded_tags | override.excluded_tags,
+    )
+
+
 def _apply_sentiment(state: DialogueState, item_id: int, sentiment: str, change: StateChange) -> None:
     if sentiment in ("like", "neutral"):
         state.like(item_id)

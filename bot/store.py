@@ -195,7 +195,11 @@ class Store:
 
     # --- turns ------------------------------------------------------------------------------
     def add_turn(self, session_id: str, state_json: str, **turn: Any) -> int:
-        """Record one turn and the session's new state in one transaction; returns the turn id."""
+        """Record one turn and the session's new state in one transaction; returns the turn id.
+
+        Missing columns are stored as JSON ``[]`` / NULL (``recommendations`` came in migration 0002).
+        """
+        turn.setdefault("recommendations", [])
         columns = (
             "user_id",
             "message",
@@ -207,6 +211,7 @@ class Store:
             "question",
             "explanations",
             "latency_ms",
+            "recommendations",
         )
         values = [
             turn.get(c) if isinstance(turn.get(c), str | None) else json.dumps(turn[c]) for c in columns
@@ -234,8 +239,9 @@ class Store:
         out = []
         for row in rows.fetchall():
             record = dict(row)
-            for key in ("parse", "candidates", "shown", "explanations", "latency_ms"):
+            for key in ("parse", "candidates", "shown", "explanations", "latency_ms", "recommendations"):
                 record[key] = json.loads(record[key])
+            record["turn_id"] = record["id"]
             out.append(record)
         return out
 

@@ -88,8 +88,9 @@ class Limits:
 
 def validate(text: str, evidence: Evidence, *, title: str, limits: Limits = Limits()) -> ValidationResult:
     """Validate ``text`` as an explanation of the item ``title`` with ``evidence``."""
-    return validate_facts(text, facts_from(Candidate(item_id=0, title=title, score=0.0, evidence=evidence)),
-                          limits=limits)
+    return validate_facts(
+        text, facts_from(Candidate(item_id=0, title=title, score=0.0, evidence=evidence)), limits=limits
+    )
 
 
 def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> ValidationResult:
@@ -135,7 +136,7 @@ def _check_form(raw: str, masked: str, limits: Limits, problems: list[str]) -> N
         problems.append(f"length:too_short {n_words} words")
     if n_words > limits.max_words or len(masked) > limits.max_chars:
         problems.append(f"length:too_long {n_words} words")
-    if not re.search(r"[.!?][\"”')]?$", masked):
+    if not re.search(r"[.!?][\"”')]?$", raw):
         problems.append("form:unfinished")
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", masked) if s.strip()]
     if len(sentences) > limits.max_sentences:
@@ -212,7 +213,9 @@ def _known(token: str, vocabulary: set[str] | frozenset[str], *, morphology: boo
 def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
     vocabulary, non_genre = _evidence_vocabulary(facts)
     genres = {g.lower() for g in facts.genres}
-    text = _NUMBER.sub(" ", _PLACEHOLDER.sub(" ", masked))
+    # A title may end with its own full stop ("Monsters, Inc."), so a word after one may start a
+    # sentence: titles are replaced by a sentence break here.
+    text = _NUMBER.sub(" ", _PLACEHOLDER.sub(". ", masked))
     for sentence in re.split(r"(?<=[.!?:;])\s+", text):
         for position, raw in enumerate(re.findall(r"[^\W_]+(?:['’\-][^\W_]+)*", sentence)):
             token = raw.lower().replace("’", "'")
@@ -230,5 +233,12 @@ def _check_liked(masked: str, roles: list[str], problems: list[str]) -> None:
             problems.append("claim:item_called_liked")
 
 
-__all__ = ["CONNECTIVES", "GENRE_WORDS", "Limits", "ValidationResult", "format_rating", "validate",
-           "validate_facts"]
+__all__ = [
+    "CONNECTIVES",
+    "GENRE_WORDS",
+    "Limits",
+    "ValidationResult",
+    "format_rating",
+    "validate",
+    "validate_facts",
+]

@@ -75,8 +75,9 @@ class CFArtifact:
         """Fit ``engine`` (default ``settings.cf_model`` with ``settings.cf_params``) on ``dataset``.
 
         ``extra_interactions`` (``user_id, item_id`` and optionally ``rating, timestamp``) are
-        appended first: chat feedback folded in by ``recbot retrain``. Ratings at or above
-        ``settings.positive_threshold`` are positives; a missing rating counts as a positive.
+        appended first: chat feedback folded in by ``recbot retrain``; for a (user, item) pair they
+        replace the dataset's rating. Ratings at or above ``settings.positive_threshold`` are
+        positives; a missing rating counts as a positive.
         """
         if engine is None:
             model = create(settings.cf_model, **settings.cf_params)
@@ -87,7 +88,11 @@ class CFArtifact:
         interactions = dataset.interactions
         if extra_interactions is not None and len(extra_interactions):
             extra = _clean_extra(extra_interactions, dataset.catalog, settings.positive_threshold)
-            interactions = pd.concat([interactions, extra], ignore_index=True)
+            # The latest word on a (user, item) pair wins: a chat "not for me" on a film the user
+            # rated 4 in the dataset removes that positive.
+            interactions = pd.concat([interactions, extra], ignore_index=True).drop_duplicates(
+                ["user_id", "item_id"], keep="last"
+            )
         data = Dataset(name=dataset.name, catalog=dataset.catalog, interactions=interactions)
         matrix, user_ids = data.user_matrix(settings.positive_threshold)
         started = time.perf_counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from cf_engine.base import FitError, Ids, Recommender, Scores, check_finite, profile_row
 
@@ -21,15 +22,26 @@ class EASE(Recommender):
     name = "ease"
 
     def __init__(
-        self, l2: float = 100.0, min_item_count: int = 2, max_items: int = 12000, dislike_weight: float = 1.0
+        self,
+        l2: float = 100.0,
+        min_item_count: int = 2,
+        max_items: int = 12000,
+        dislike_weight: float = 1.0,
+        blas_threads: int | None = 1,
     ) -> None:
         # l2=100: best of the validation grid on ml-latest-small (recbot eval cf; docs/benchmarks.md);
         # min_item_count=2: keeps ml-latest-small under 10 s (8.4k -> 5.3k columns, O(n³));
         # max_items=12000: the most popular columns only on big catalogs (ml-20m/32m), where the
         # weights would otherwise need n² floats (27k items: 2.9 GB) and minutes of inversion;
-        # dislike_weight=1: a dislike cancels one like.
+        # dislike_weight=1: a dislike cancels one like;
+        # blas_threads=1: on a 2-core machine shared with the LLM (and other jobs), one BLAS thread
+        # inverted ml-latest-small's Gram matrix in 5-7 s where two took 8-25 s (None: BLAS default).
         super().__init__(
-            l2=l2, min_item_count=min_item_count, max_items=max_items, dislike_weight=dislike_weight
+            l2=l2,
+            min_item_count=min_item_count,
+            max_items=max_items,
+            dislike_weight=dislike_weight,
+            blas_threads=blas_threads,
         )
         self.active: np.ndarray | None = None  # columns that have weights
         self.weights: np.ndarray | None = None  # (n_active, n_active) float32, zero diagonal
@@ -44,18 +56,24 @@ class EASE(Recommender):
             self.active, self.weights = active, np.zeros((0, 0), dtype=np.float32)
             return
         x = matrix[:, active]
-        gram = (x.T @ x).toarray().astype(np.float32)
+        gram = (x.T @ x).toarray()  # float32 like x; LAPACK gets it in place (overwrite_a)
         gram[np.diag_indices_from(gram)] += float(self.params["l2"])
         # Cholesky inverse of the symmetric positive-definite Gram matrix: half the work of LU.
         # float32 is ~5x faster than float64 here and, with l2 >= 1 keeping it well conditioned,
         # agrees with it to ~1e-6 relative.
-        factor, info = scipy.linalg.lapack.spotrf(gram, lower=False, overwrite_a=True)
-        if info == 0:
-            inverse, info = scipy.linalg.lapack.spotri(factor, lower=False, overwrite_c=True)
+        threads = self.params.get("blas_threads")
+        with threadpool_limits(int(threads) if threads else None):
+            factor, info = scipy.linalg.lapack.spotrf(gram, lower=False, overwrite_a=True)
+            if info == 0:
+                inverse, info = scipy.linalg.lapack.spotri(factor, lower=False, overwrite_c=True)
         if info != 0:
             raise FitError(f"ease: Gram matrix is not positive definite (LAPACK info {info}); raise l2")
-        inverse = np.triu(inverse) + np.triu(inverse, 1).T
-        weights = inverse / (-np.diag(inverse))[None, :]
+        # potri fills one triangle; mirror it, then B = P / -diag(P) column-wise, all in place
+        # (each full copy of a 5k x 5k matrix costs ~0.1 s and 100 MB).
+        weights = np.triu(inverse)
+        del inverse
+        weights += np.triu(weights, 1).T
+        weights /= -np.diag(weights).copy()[None, :]
         np.fill_diagonal(weights, 0.0)
         check_finite(self.name, weights)
         self.active, self.weights = active, weights

@@ -16,8 +16,9 @@ from typing import Any
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 FEEDBACK_LABELS = {
-    "up": "👍 Like",
-    "down": "👎 Not for me",
+    # Plain symbols: emoji need a colour-emoji font that many machines (and headless browsers) lack.
+    "up": "▲ Like",
+    "down": "▼ Not for me",
     "seen": "✔ Seen it",
     "not_interested": "✖ Not interested",
 }

@@ -197,7 +197,7 @@ class ChatController:
             recs.pop(slot)
             status = f"Noted: {title} won't be suggested again."
         else:
-            rec = dict(rec, _note="👍 Noted, more like this.")
+            rec = dict(rec, _note="Noted, more like this.")
             recs[slot] = rec
             status = f"Noted: you like {title}."
         return recs, self._cards(recs), status
@@ -239,7 +239,7 @@ class ChatController:
 
 
 def with_filter_text(message: str, constraints: Constraints) -> str:
-    """``message`` followed by the panel's filters in words, e.g. "(filters: Comedy, Drama; from 1990 to 2000)"."""
+    """``message`` plus the panel's filters in words: "... (filters: Comedy, Drama; from 1990 to 2000)"."""
     parts = []
     if constraints.genres_in:
         parts.append(", ".join(sorted(constraints.genres_in)))

@@ -55,8 +55,9 @@ def load_llm(settings: Settings) -> BaseChatModel | None:
         return None
     registered = backends()
     if name not in registered:
-        raise LLMError(f"unknown llm_backend {name!r}; known: template, {', '.join(sorted(registered))}",
-                       "load", name)
+        raise LLMError(
+            f"unknown llm_backend {name!r}; known: template, {', '.join(sorted(registered))}", "load", name
+        )
     try:
         return registered[name].load(settings)
     except LLMError:
@@ -66,5 +67,13 @@ def load_llm(settings: Settings) -> BaseChatModel | None:
         raise LLMError(message, "load", name) from exc
 
 
-__all__ = ["Backend", "LLMError", "backends", "complete_text", "load_llm", "register_backend",
-           "stream_text", "supports_grammar"]
+__all__ = [
+    "Backend",
+    "LLMError",
+    "backends",
+    "complete_text",
+    "load_llm",
+    "register_backend",
+    "stream_text",
+    "supports_grammar",
+]

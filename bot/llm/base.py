@@ -73,8 +73,9 @@ def stream_text(
     try:
         stream = llm.stream(list(messages), **kwargs)
     except Exception as exc:  # noqa: BLE001 - any backend failure becomes one precise error
-        raise LLMError(f"{name}: could not start generation: {type(exc).__name__}: {exc}", "failure",
-                       name) from exc
+        raise LLMError(
+            f"{name}: could not start generation: {type(exc).__name__}: {exc}", "failure", name
+        ) from exc
     try:
         for chunk in stream:
             text = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
@@ -93,7 +94,8 @@ def stream_text(
             close()
 
 
-def complete_text(llm: BaseChatModel, messages: Sequence[BaseMessage], *, timeout_s: float,
-                  **kwargs: Any) -> str:
+def complete_text(
+    llm: BaseChatModel, messages: Sequence[BaseMessage], *, timeout_s: float, **kwargs: Any
+) -> str:
     """The whole reply of :func:`stream_text` as one string."""
     return "".join(stream_text(llm, messages, timeout_s=timeout_s, **kwargs))

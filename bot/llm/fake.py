@@ -45,14 +45,23 @@ class FakeChatModel(BaseChatModel):
         self.position += 1
         return reply
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         reply = self._next_reply(messages, kwargs)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply))])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         reply = self._next_reply(messages, kwargs)
         for piece in re.findall(r"\s*\S+", reply):
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))

@@ -26,8 +26,9 @@ GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 def _package_dir(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise LLMError(f"package {module!r} is not installed; pip install it or set RECBOT_LLM_MODEL_PATH",
-                       "load")
+        raise LLMError(
+            f"package {module!r} is not installed; pip install it or set RECBOT_LLM_MODEL_PATH", "load"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -15,8 +15,11 @@ from bot.settings import Settings
 
 def load_openai(settings: Settings) -> ChatOpenAI:
     if not settings.openai_base_url:
-        raise LLMError("llm_backend='openai' needs RECBOT_OPENAI_BASE_URL (e.g. http://127.0.0.1:8080/v1)",
-                       "load", "openai")
+        raise LLMError(
+            "llm_backend='openai' needs RECBOT_OPENAI_BASE_URL (e.g. http://127.0.0.1:8080/v1)",
+            "load",
+            "openai",
+        )
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     return ChatOpenAI(
         base_url=settings.openai_base_url,

@@ -52,9 +52,13 @@ class TransformersChat(BaseChatModel):
             return str(text), None
         return render_fewshot(pairs), FEWSHOT_STOP
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         import torch
         from transformers import TextIteratorStreamer
 
@@ -103,8 +107,13 @@ class TransformersChat(BaseChatModel):
         if errors:
             raise LLMError(f"transformers generation failed: {errors[0]}", "failure", self._llm_type)
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
@@ -151,11 +160,18 @@ def load_transformers(settings: Settings) -> TransformersChat:
     )
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, quantization_config=config,
-                                                     device_map="cuda" if cuda else "cpu")
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, quantization_config=config, device_map="cuda" if cuda else "cpu"
+        )
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
-        raise LLMError(f"could not load {folder} in 4-bit nf4 with bitsandbytes: {exc}", "load",
-                       "transformers") from exc
+        raise LLMError(
+            f"could not load {folder} in 4-bit nf4 with bitsandbytes: {exc}", "load", "transformers"
+        ) from exc
     torch.set_num_threads(settings.llm_threads)
-    return TransformersChat(model=model, tokenizer=tokenizer, max_tokens=settings.llm_max_tokens,
-                            temperature=settings.llm_temperature, model_name=folder.name)
+    return TransformersChat(
+        model=model,
+        tokenizer=tokenizer,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        model_name=folder.name,
+    )

@@ -25,12 +25,13 @@ __all__ = [
 ]
 
 
-def load_dataset(settings: Settings) -> Dataset:
+def load_dataset(settings: Settings, progress: bool = True) -> Dataset:
     """The configured dataset, read from ``settings.dataset_dir``.
 
-    MovieLens files that are missing are downloaded into ``settings.home/data/<dataset>`` first
-    (only when ``data_dir`` is not set explicitly: a given folder is never written to).
-    Raises :class:`DataError` (or a subclass) with a message naming the file and line.
+    MovieLens files found in neither ``dataset_dir`` nor ``settings.home/data/<dataset>`` are
+    downloaded into the latter (a folder given as ``data_dir`` is only ever read).
+    ``progress`` shows a download progress bar on stderr. Raises :class:`DataError` (or a
+    subclass) with a message naming the file and line.
     """
     folder = settings.dataset_dir
     if settings.catalog_format == "generic":
@@ -40,5 +41,5 @@ def load_dataset(settings: Settings) -> Dataset:
     from cf_engine.data.download import ensure_movielens
     from cf_engine.data.movielens import load_movielens
 
-    folder = ensure_movielens(settings)
+    folder = ensure_movielens(settings, progress=progress)
     return load_movielens(folder, name=settings.dataset)

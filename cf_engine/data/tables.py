@@ -6,6 +6,7 @@ only when that fails is the file re-read as text to find and name the first bad 
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Mapping
@@ -146,6 +147,13 @@ def _diagnose(
             if first_bad is None or row < first_bad[0]:
                 first_bad = (row, name, str(text_frame[name].iloc[row]))
     if first_bad is None:
+        line, count, expected_count = _first_wrong_field_count(
+            path, header, separator, encoding, len(columns)
+        )
+        if line is not None:
+            raise MalformedFileError(
+                path, line, f"wrong number of fields (expected {expected_count}, saw {count})"
+            )
         raise MalformedFileError(path, None, "could not be parsed")
     row, name, value = first_bad
     expected = "an integer" if columns[name] == "int64" else "a number"
@@ -154,6 +162,28 @@ def _diagnose(
         line_of_row(path, row, header, separator, encoding),
         f"column {name!r} should be {expected}, got {value!r}",
     )
+
+
+def _first_wrong_field_count(
+    path: Path, header: bool, separator: str, encoding: str, n_columns: int
+) -> tuple[int | None, int, int]:
+    """(line, fields seen, fields expected) of the first row whose field count is off, if any."""
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        lines = (line.rstrip("\r\n") for line in fh)
+        rows = (
+            (line.split("::") for line in lines)
+            if separator == "::"
+            else csv.reader(lines, delimiter=separator)
+        )
+        expected = None if header else n_columns
+        for number, fields in enumerate(rows, start=1):
+            if not fields or not any(f.strip() for f in fields):
+                continue
+            if expected is None:
+                expected = len(fields)
+            elif len(fields) != expected:
+                return number, len(fields), expected
+    return None, 0, expected or n_columns
 
 
 def line_of_row(path: Path, row: int, header: bool, separator: str, encoding: str) -> int:

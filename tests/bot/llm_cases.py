@@ -7,7 +7,10 @@ from bot.types import Candidate, Evidence, Neighbour
 
 def ronin() -> Candidate:
     ev = Evidence(
-        neighbours=[Neighbour(6, "Heat (1995)", 0.81, "cf"), Neighbour(858, "Godfather, The (1972)", 0.52, "embedding")],
+        neighbours=[
+            Neighbour(6, "Heat (1995)", 0.81, "cf"),
+            Neighbour(858, "Godfather, The (1972)", 0.52, "embedding"),
+        ],
         matched_genres=["Crime"],
         matched_tags=["gangster"],
         query_terms=["heist"],
@@ -29,8 +32,9 @@ def amelie() -> Candidate:
         n_ratings=120,
         mean_rating=4.18,
     )
-    return Candidate(item_id=4973, title="Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", score=0.8,
-                     evidence=ev)
+    return Candidate(
+        item_id=4973, title="Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", score=0.8, evidence=ev
+    )
 
 
 def terminator() -> Candidate:

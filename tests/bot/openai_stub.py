@@ -38,12 +38,22 @@ def create_app(state: StubState) -> FastAPI:
         await asyncio.sleep(state.delay_s)
         created = int(time.time())
         if not body.get("stream"):
-            return JSONResponse({
-                "id": "stub-1", "object": "chat.completion", "created": created, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": state.reply}}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
-            })
+            return JSONResponse(
+                {
+                    "id": "stub-1",
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": state.reply},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+                }
+            )
 
         def events() -> Iterator[str]:
             words = state.reply.split(" ")
@@ -51,11 +61,21 @@ def create_app(state: StubState) -> FastAPI:
                 delta = {"content": word if i == 0 else " " + word}
                 if i == 0:
                     delta["role"] = "assistant"
-                chunk = {"id": "stub-1", "object": "chat.completion.chunk", "created": created,
-                         "model": body["model"], "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                chunk = {
+                    "id": "stub-1",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                }
                 yield f"data: {json.dumps(chunk)}\n\n"
-            end = {"id": "stub-1", "object": "chat.completion.chunk", "created": created, "model": body["model"],
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            end = {
+                "id": "stub-1",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             yield f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
@@ -69,7 +89,9 @@ def running_stub(state: StubState) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

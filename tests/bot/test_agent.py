@@ -143,3 +143,50 @@ def test_llm_explanations_are_used_when_valid(settings: Settings) -> None:
     assert fake.calls, "the LLM was not asked"
     assert {r.explanation_source for r in result.recommendations} <= {"llm", "template"}
     assert all(r.explanation for r in result.recommendations)
+
+
+def test_a_failing_llm_costs_one_call_per_turn(settings: Settings) -> None:
+    from bot.llm import LLMError
+    from bot.llm.fake import FakeChatModel
+
+    data = movielens()
+    fake = FakeChatModel(error=LLMError("no complete reply within 20 s", "timeout", "fake"))
+    agent = Agent(
+        data, SpyBlender(data, settings), Explainer(fake, settings), Store(settings.db_path), settings
+    )
+    result = agent.turn(agent.create_session(), "a comedy")
+    assert len(result.recommendations) == 3
+    assert {r.explanation_source for r in result.recommendations} == {"template"}
+    assert len(fake.calls) == 1
+
+
+def test_ui_constraints_apply_and_turns_record_recommendations(agent: Agent) -> None:
+    from bot.types import Constraints
+
+    sid = agent.create_session()
+    result = agent.turn(
+        sid, "I loved Heat", constraints=Constraints(genres_in=frozenset({"Comedy"}), year_min=2000)
+    )
+    assert result.recommendations
+    assert all("Comedy" in r.genres and r.year >= 2000 for r in result.recommendations)
+    turns = agent.session(sid)["turns"]
+    assert turns[-1]["turn_id"] == result.turn_id
+    assert [r["item_id"] for r in turns[-1]["recommendations"]] == [r.item_id for r in result.recommendations]
+
+
+def test_semantic_failure_degrades_to_a_blend_without_text(settings: Settings) -> None:
+    data = movielens()
+
+    class NoEmbeddings(SpyBlender):
+        def blend(self, request):  # type: ignore[no-untyped-def]
+            if request.text:
+                raise RuntimeError("embedding model unavailable")
+            return super().blend(request)
+
+    agent = Agent(
+        data, NoEmbeddings(data, settings), Explainer(None, settings), Store(settings.db_path), settings
+    )
+    result = agent.turn(agent.create_session(), "a heist comedy with a twist ending")
+    assert result.recommendations and all(
+        "Comedy" in r.genres or "Crime" in r.genres for r in result.recommendations
+    )

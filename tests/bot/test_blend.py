@@ -192,6 +192,14 @@ def test_cf_weight_grows_with_what_is_known(blender: Blender, settings: Settings
     assert blender.cf_weight(50, has_semantic=True, has_cf=True, has_text=True) == 0.5
 
 
+def test_rarely_rated_liked_items_move_less_weight_to_cf(blender: Blender, dataset: Dataset) -> None:
+    counts = blender.popularity
+    popular, rare = int(np.argmax(counts)), int(np.argmin(np.where(counts > 0, counts, np.inf)))
+    assert blender.cf_evidence([popular]) == 1.0
+    assert 0.0 < blender.cf_evidence([rare]) < 1.0
+    assert blender.cf_evidence([]) == 0.0
+
+
 def test_known_user_history_drives_cf(blender: Blender, dataset: Dataset) -> None:
     user = int(dataset.interactions["user_id"].value_counts().index[0])
     candidates = blender.blend(BlendRequest(user_id=user, k=4))

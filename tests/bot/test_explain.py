@@ -69,8 +69,10 @@ def test_grammar_is_sent_to_backends_that_accept_one(settings: Settings) -> None
     result = explainer.explain(ronin())
     grammar = llm.calls[0]["kwargs"]["grammar"]
     assert result.path == "llm+grammar" and grammar.startswith("root ::=")
-    no_grammar = Explainer(FakeChatModel(replies=[GOOD], accepts_grammar=True),
-                           settings.model_copy(update={"llm_grammar": False}))
+    no_grammar = Explainer(
+        FakeChatModel(replies=[GOOD], accepts_grammar=True),
+        settings.model_copy(update={"llm_grammar": False}),
+    )
     assert no_grammar.explain(ronin()).path == "llm"
 
 

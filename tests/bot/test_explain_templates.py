@@ -11,12 +11,36 @@ from bot.types import Candidate, Evidence, Neighbour
 from bot.validate import validate_facts
 from tests.bot.llm_cases import amelie, bare, ronin, terminator
 
-GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
-          "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-          "War", "Western", "(no genres listed)"]
+GENRES = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+    "(no genres listed)",
+]
 word = st.text(alphabet=st.characters(categories=["L", "N"], max_codepoint=0x24F), min_size=1, max_size=10)
-title_text = st.text(alphabet=st.characters(categories=["L", "N", "P", "Zs"], max_codepoint=0x24F),
-                     min_size=1, max_size=40).map(str.strip).filter(bool)
+title_text = (
+    st.text(
+        alphabet=st.characters(categories=["L", "N", "P", "Zs"], max_codepoint=0x24F), min_size=1, max_size=40
+    )
+    .map(str.strip)
+    .filter(lambda t: any(c.isalnum() for c in t))
+)
 year = st.integers(min_value=1900, max_value=2030)
 
 
@@ -30,10 +54,14 @@ def titles(draw) -> str:
 
 @st.composite
 def candidates(draw) -> Candidate:
-    neighbours = [Neighbour(i, t, draw(st.floats(0, 1)), "cf") for i, t in
-                  enumerate(draw(st.lists(titles(), max_size=3)))]
-    co = [{"seed_title": t, "mean": draw(st.floats(0.5, 5.0)), "n": draw(st.integers(0, 500))}
-          for t in draw(st.lists(titles(), max_size=2))]
+    neighbours = [
+        Neighbour(i, t, draw(st.floats(0, 1)), "cf")
+        for i, t in enumerate(draw(st.lists(titles(), max_size=3)))
+    ]
+    co = [
+        {"seed_title": t, "mean": draw(st.floats(0.5, 5.0)), "n": draw(st.integers(0, 500))}
+        for t in draw(st.lists(titles(), max_size=2))
+    ]
     n = draw(st.integers(0, 100_000))
     ev = Evidence(
         neighbours=neighbours,

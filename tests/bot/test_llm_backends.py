@@ -57,7 +57,9 @@ def test_openai_backend_against_a_local_server(settings: Settings) -> None:
     with running_stub(state) as url:
         llm = load_llm(settings.model_copy(update={"llm_backend": "openai", "openai_base_url": url}))
         assert llm is not None and not supports_grammar(llm)
-        chunks = list(stream_text(llm, explanation_messages(facts_from(ronin())), timeout_s=10, max_tokens=40))
+        chunks = list(
+            stream_text(llm, explanation_messages(facts_from(ronin())), timeout_s=10, max_tokens=40)
+        )
         assert len(chunks) > 5 and "".join(chunks) == state.reply
         sent = state.requests[-1]
         assert sent["stream"] is True
@@ -70,8 +72,11 @@ def test_openai_backend_against_a_local_server(settings: Settings) -> None:
 def test_openai_backend_timeout_is_an_llm_error(settings: Settings) -> None:
     state = StubState(delay_s=3.0)
     with running_stub(state) as url:
-        llm = load_llm(settings.model_copy(update={"llm_backend": "openai", "openai_base_url": url,
-                                                   "llm_timeout_s": 0.5}))
+        llm = load_llm(
+            settings.model_copy(
+                update={"llm_backend": "openai", "openai_base_url": url, "llm_timeout_s": 0.5}
+            )
+        )
         assert llm is not None
         with pytest.raises(LLMError) as info:
             complete_text(llm, explanation_messages(facts_from(ronin())), timeout_s=0.5)
@@ -81,8 +86,11 @@ def test_openai_backend_timeout_is_an_llm_error(settings: Settings) -> None:
 
 
 def test_openai_backend_dead_server_falls_back(settings: Settings) -> None:
-    llm = load_llm(settings.model_copy(update={"llm_backend": "openai", "openai_base_url": "http://127.0.0.1:9/v1",
-                                               "llm_timeout_s": 2.0}))
+    llm = load_llm(
+        settings.model_copy(
+            update={"llm_backend": "openai", "openai_base_url": "http://127.0.0.1:9/v1", "llm_timeout_s": 2.0}
+        )
+    )
     result = Explainer(llm, settings).explain(ronin())
     assert result.source == "template" and result.reason == "llm_error:failure"
 
@@ -97,8 +105,13 @@ def test_smollm2_is_found_without_importing_its_module(settings: Settings) -> No
 @pytest.mark.parametrize("model", ["gemma", "smollm2"])
 def test_real_llamacpp_model_explains_with_grammar(settings: Settings, model: str) -> None:
     """The packaged GGUF runs; under the grammar its text is made of evidence and validates."""
-    real = settings.model_copy(update={"llm_backend": "llamacpp", "llm_threads": 2,
-                                       "llm_model_path": packaged_model_path(model, settings)})  # type: ignore[arg-type]
+    real = settings.model_copy(
+        update={
+            "llm_backend": "llamacpp",
+            "llm_threads": 2,
+            "llm_model_path": packaged_model_path(model, settings),
+        }
+    )  # type: ignore[arg-type]
     llm = load_llm(real)
     assert llm is not None and supports_grammar(llm)
     # free generation streams several tokens
@@ -111,8 +124,13 @@ def test_real_llamacpp_model_explains_with_grammar(settings: Settings, model: st
         assert result.llm_text  # the model produced text
     assert sum(r.source == "llm" for r in results) >= 2, [(r.llm_text, r.reason) for r in results]
     # the grammar is a valid GBNF for llama.cpp
-    text = complete_text(llm, explanation_messages(facts_from(ronin())), timeout_s=120, max_tokens=60,
-                         grammar=explanation_grammar(facts_from(ronin())))
+    text = complete_text(
+        llm,
+        explanation_messages(facts_from(ronin())),
+        timeout_s=120,
+        max_tokens=60,
+        grammar=explanation_grammar(facts_from(ronin())),
+    )
     assert validate_facts(text.strip(), facts_from(ronin())).ok, text
 
 

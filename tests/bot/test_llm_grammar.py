@@ -45,7 +45,7 @@ def test_grammar_text_shape() -> None:
     assert grammar.startswith('root ::= " "? opener " " body "."\n')
     assert '"is rated 3.9 on average by 120 people"' in grammar
     assert '"Because you liked Heat, Ronin"' in grammar
-    assert "p0 \" and \" p1" in grammar
+    assert 'p0 " and " p1' in grammar
 
 
 def test_gbnf_literal_escapes_quotes_and_backslashes() -> None:

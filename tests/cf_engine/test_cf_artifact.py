@@ -122,6 +122,10 @@ def test_extra_interactions_are_folded_in(tiny_settings: Settings) -> None:
     artifact = CFArtifact.train(dataset, tiny_settings, extra_interactions=extra)
     assert artifact.knows_user(500) and artifact.metrics["n_extra_interactions"] == 3
     assert artifact.metrics["n_users"] == 21
+    rated = int(dataset.interactions.query("user_id == 1 and rating >= 3")["item_id"].iloc[0])
+    overruled = pd.DataFrame({"user_id": [1], "item_id": [rated], "rating": [1.0]})  # a chat dislike
+    retrained = CFArtifact.train(dataset, tiny_settings, extra_interactions=overruled)
+    assert retrained.metrics["n_positives"] == artifact.metrics["n_positives"] - 3 - 1
     with pytest.raises(DataError, match="item id 31337"):
         CFArtifact.train(
             dataset, tiny_settings, extra_interactions=pd.DataFrame({"user_id": [1], "item_id": [31337]})

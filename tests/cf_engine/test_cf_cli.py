@@ -84,3 +84,14 @@ def test_eval_cf_writes_json(movielens_folder: Path, tmp_path: Path) -> None:
     assert "ndcg@10" in report["models"]["itemknn"] and "itemknn" in result.output
     bad = runner.invoke(app, ["eval", "cf", "--models", "ease,nope"])
     assert bad.exit_code == 2 and "unknown CF model 'nope'" in bad.output
+
+
+def test_eval_cf_dataset_option(movielens_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RECBOT_DATASET")  # settings say ml-latest-small; the folder is ml-tiny
+    result = runner.invoke(app, ["eval", "cf", "--dataset", "ml-tiny", "--models", "popularity"])
+    assert result.exit_code == 0, result.output
+    assert "ml-tiny:" in result.output  # RECBOT_DATA_DIR kept: it is that dataset's folder
+    monkeypatch.setenv("RECBOT_DOWNLOAD_BASE_URL", "http://127.0.0.1:9")  # nothing listens on port 9
+    result = runner.invoke(app, ["eval", "cf", "--dataset", "ml-1m", "--models", "popularity"])
+    assert result.exit_code == 2
+    assert "dataset 'ml-1m' is not in" in result.output and "could not be downloaded" in result.output

@@ -122,3 +122,22 @@ def test_unreachable_url(tmp_path: Path) -> None:
     with pytest.raises(DatasetNotFoundError, match="could not fetch") as info:
         load_dataset(settings_for(tmp_path, f"http://127.0.0.1:{port}"))
     assert "RECBOT_DATA_DIR" in str(info.value)
+
+
+def test_known_archive_checksum_is_enforced(
+    tmp_path: Path, served: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from cf_engine.data import download
+
+    base_url, root = served
+    make_zip(root / "ml-test.zip", {"movies.csv": MOVIES.encode(), "ratings.csv": RATINGS.encode()})
+    payload = (root / "ml-test.zip").read_bytes()
+    monkeypatch.setitem(download.KNOWN_ARCHIVES, "ml-test", (len(payload), "0" * 64))
+    with pytest.raises(DatasetNotFoundError, match="SHA-256 differs"):
+        load_dataset(settings_for(tmp_path, base_url))
+    monkeypatch.setitem(
+        download.KNOWN_ARCHIVES, "ml-test", (len(payload), hashlib.sha256(payload).hexdigest())
+    )
+    assert len(load_dataset(settings_for(tmp_path, base_url)).catalog) == 2

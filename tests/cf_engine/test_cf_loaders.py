@@ -203,3 +203,22 @@ def test_shared_movielens_loads(settings: Settings, movielens_dir: Path) -> None
     assert dataset.catalog.get(1).links["imdb"] == "0114709"
     assert "pixar" in dataset.catalog.get(1).tags
     assert not (settings.home / "data").exists()  # a given data_dir is read, never copied
+
+
+@pytest.mark.parametrize(
+    ("ratings", "message"),
+    [
+        ("1::1::5::978300760::extra\n1::1::4::978300761\n", r"ratings.dat, line 1: wrong number of fields"),
+        ("1::1::5::978300760\n2::1::4::978300761::9\n", r"ratings.dat, line 2: wrong number of fields"),
+        (
+            "1::1::5::978300760\n2::x::4::978300761\n",
+            r"ratings.dat, line 2: column 'movieId' should be an integer",
+        ),
+    ],
+)
+def test_malformed_1m_ratings(tmp_path: Path, ratings: str, message: str) -> None:
+    folder = write(
+        tmp_path / "ml-1m", {"movies.dat": "1::Toy Story (1995)::Animation\n", "ratings.dat": ratings}
+    )
+    with pytest.raises(MalformedFileError, match=message):
+        load_movielens(folder)

@@ -15,8 +15,12 @@ import pytest
 
 from bot.settings import Settings
 
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +28,9 @@ def built_settings(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path
     """Template-LLM settings whose home has the CF artifact and the index built (once)."""
     from bot.runtime import Runtime
 
-    settings = Settings(home=tmp_path_factory.mktemp("ui_home"), data_dir=movielens_dir, llm_backend="template")
+    settings = Settings(
+        home=tmp_path_factory.mktemp("ui_home"), data_dir=movielens_dir, llm_backend="template"
+    )
     with pytest.MonkeyPatch.context() as mp:
         for key, value in OFFLINE.items():
             mp.setenv(key, value)

@@ -123,7 +123,7 @@ class FakeAgent:
                     title=it.title,
                     year=it.year,
                     genres=list(it.genres),
-                    explanation=f"Because you asked for {message[:20]}: {it.title} is {', '.join(it.genres)}.",
+                    explanation=f"Because you asked for {message[:20]}: {it.title} is {'/'.join(it.genres)}.",
                     explanation_source="template",
                     score=1.0 - 0.1 * k,
                     evidence={"genres": list(it.genres), "matched_tags": ["classic"], "neighbours": []},
@@ -203,4 +203,6 @@ class FakeRuntime:
         self.agent = FakeAgent(catalog, **agent_kwargs)
 
     def health(self) -> dict[str, Any]:
-        return {part: {"status": "ok", "detail": "fake"} for part in ("dataset", "cf", "index", "llm", "store")}
+        return {
+            part: {"status": "ok", "detail": "fake"} for part in ("dataset", "cf", "index", "llm", "store")
+        }

@@ -92,7 +92,9 @@ def test_gradio_chat_cards_and_feedback_fake(tmp_path: Path, page: Page) -> None
         run_gradio_flow(page, base)
 
 
-def test_gradio_chat_cards_and_feedback_real_agent(built_settings: Settings, real_runtime: Any, page: Page) -> None:
+def test_gradio_chat_cards_and_feedback_real_agent(
+    built_settings: Settings, real_runtime: Any, page: Page
+) -> None:
     """The same flow over the real agent on MovieLens; saves docs/img/ui.png."""
     with serve_app(create_app(built_settings, real_runtime)) as base:
         run_gradio_flow(page, base, screenshot=DOCS_IMG / "ui.png")
@@ -148,8 +150,9 @@ def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
         with serve_app(create_app(settings, runtime, with_gradio=False), port=app_port):
             widget = open_widget(page, site + "/")
             # Record every text the reply bubble shows, to see tokens arrive before the result.
-            page.evaluate("""() => { window.__seen = []; const log = document.querySelector('#recbot-widget')
-                .shadowRoot.querySelector('.log'); new MutationObserver(() => { const b = log.querySelectorAll('.bot');
+            page.evaluate("""() => { window.__seen = [];
+                const log = document.querySelector('#recbot-widget').shadowRoot.querySelector('.log');
+                new MutationObserver(() => { const b = log.querySelectorAll('.bot');
                 if (b.length) window.__seen.push(b[b.length - 1].textContent); })
                 .observe(log, {subtree: true, childList: true, characterData: true}); }""")
             widget_send(widget, "something funny")
@@ -183,9 +186,15 @@ def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
 def test_widget_cross_origin_real_agent(built_settings: Settings, real_runtime: Any, page: Page) -> None:
     """The widget on another origin, over the real agent; saves docs/img/widget.png."""
     app_port = free_port()
-    with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "demo-key", hostile_css=False)) as site:
-        settings = Settings(home=built_settings.home, data_dir=built_settings.data_dir, llm_backend="template",
-                            site_keys={"demo-key": [site]})
+    with serve_page(
+        host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "demo-key", hostile_css=False)
+    ) as site:
+        settings = Settings(
+            home=built_settings.home,
+            data_dir=built_settings.data_dir,
+            llm_backend="template",
+            site_keys={"demo-key": [site]},
+        )
         with serve_app(create_app(settings, real_runtime, with_gradio=False), port=app_port):
             page.set_viewport_size({"width": 900, "height": 760})
             widget = open_widget(page, site + "/")

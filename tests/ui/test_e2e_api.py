@@ -52,14 +52,21 @@ def test_turn_feedback_and_history(client: TestClient) -> None:
     shown_now = [r["item_id"] for r in nxt["recommendations"]]
     assert down not in shown_now and shown_now != [r["item_id"] for r in recs]
     history = client.get(f"/api/v1/sessions/{sid}").json()
-    assert [t["message"] for t in history["turns"]] == ["I loved Toy Story, something funny please", "more like that"]
+    assert [t["message"] for t in history["turns"]] == [
+        "I loved Toy Story, something funny please",
+        "more like that",
+    ]
     assert [(e["item_id"], e["kind"]) for e in history["feedback"]] == [(down, "down")]
 
 
 def test_sse_stream_matches_the_result(client: TestClient) -> None:
     sid = new_session(client)
-    with client.stream("POST", f"/api/v1/sessions/{sid}/messages", json={"message": "a scary movie from the 80s"},
-                       headers={"Accept": "text/event-stream"}) as r:
+    with client.stream(
+        "POST",
+        f"/api/v1/sessions/{sid}/messages",
+        json={"message": "a scary movie from the 80s"},
+        headers={"Accept": "text/event-stream"},
+    ) as r:
         assert r.status_code == 200
         events = parse_sse(r.read().decode())
     assert events[-1][0] == "result" and {k for k, _ in events[:-1]} == {"token"}
@@ -83,14 +90,17 @@ def test_real_errors_are_4xx(client: TestClient) -> None:
 def test_chat_page_filters_reach_the_agent(real_runtime: Any) -> None:
     controller = ChatController(real_runtime.agent, n_cards=3)
     filters = Filters(["Comedy"], 1990, 1999, (1902, 2018))
-    final = list(controller.respond("something to watch tonight", [], None, {}, NEW_VISITOR, None, filters))[-1]
+    final = list(controller.respond("something to watch tonight", [], None, {}, NEW_VISITOR, None, filters))[
+        -1
+    ]
     assert final.recs, final.history
     for rec in final.recs:
         assert "Comedy" in rec["genres"] and 1990 <= rec["year"] <= 1999
     gone = final.recs[0]["item_id"]
     controller.card_feedback(0, "not_interested", final.store, final.recs)
-    nxt = list(controller.respond("others", final.history, final.store, final.turn_ids, NEW_VISITOR, None,
-                                  filters))[-1]
+    nxt = list(
+        controller.respond("others", final.history, final.store, final.turn_ids, NEW_VISITOR, None, filters)
+    )[-1]
     assert gone not in [r["item_id"] for r in nxt.recs]
     assert controller.restore(final.store).history[0]["content"].startswith("something to watch tonight")
 
@@ -100,9 +110,12 @@ def test_default_llm_turn_through_the_api(built_settings: Settings, llm_runtime:
     settings = Settings(home=built_settings.home, data_dir=built_settings.data_dir)
     with TestClient(create_app(settings, llm_runtime, with_gradio=False)) as c:
         sid = new_session(c)
-        with c.stream("POST", f"/api/v1/sessions/{sid}/messages",
-                      json={"message": "I liked The Matrix, something similar"},
-                      headers={"Accept": "text/event-stream"}) as r:
+        with c.stream(
+            "POST",
+            f"/api/v1/sessions/{sid}/messages",
+            json={"message": "I liked The Matrix, something similar"},
+            headers={"Accept": "text/event-stream"},
+        ) as r:
             assert r.status_code == 200
             events = parse_sse(r.read().decode())
         result = events[-1][1]

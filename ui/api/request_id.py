@@ -43,6 +43,12 @@ class RequestIdMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                log.info("request", extra={"method": scope.get("method"), "path": scope.get("path"),
-                                           "status": status["code"],
-                                           "ms": round((time.perf_counter() - start) * 1000, 1)})
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status["code"],
+                        "ms": round((time.perf_counter() - start) * 1000, 1),
+                    },
+                )

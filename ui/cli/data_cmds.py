@@ -176,11 +176,11 @@ def eval_cf(
 
         settings = _settings()
         if dataset and dataset != settings.dataset:
+            # Another dataset: RECBOT_DATA_DIR only still applies if it is that dataset's folder.
+            from bot.settings import load_settings
+
             keep_dir = settings.data_dir is not None and settings.data_dir.name == dataset
-            settings = settings.model_copy(
-                update={"dataset": dataset, "data_dir": settings.data_dir if keep_dir else None}
-            )
-            settings.__dict__.pop("dataset_dir", None)  # drop the cached derived path
+            settings = load_settings(dataset=dataset, data_dir=settings.data_dir if keep_dir else None)
         names = [m.strip().lower() for m in models.split(",") if m.strip()] if models else None
         for name in names or []:
             engine_class(name)

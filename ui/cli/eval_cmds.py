@@ -44,6 +44,8 @@ def _finish(parts: dict[str, dict[str, Any]], json_out: Path, title: str, comman
     for kind, result in parts.items():
         header, rows = TABLES[kind](result)
         typer.echo(f"\n{kind}\n{format_table(header, rows)}")
+        for name, note in result.get("notes", {}).items():
+            typer.echo(f"  {name}: {note[:300]}")
     paths = write_report(json_out, parts, title, command)
     typer.echo(f"\nwrote {paths['json']}, {paths['markdown']}, {paths['plot']}")
 

@@ -51,12 +51,16 @@ def serve(
     runtime = Runtime.from_settings(settings, progress=True)
     warm_up(runtime)
     application = create_app(settings, runtime, with_gradio=not no_ui)
-    typer.echo(
-        f"recbot: serving on http://{settings.host}:{settings.port}/  (API: /api/v1, widget: /widget/recbot.js)"
-    )
+    url = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"recbot: serving on {url}/  (API: {url}/api/v1, widget: {url}/widget/recbot.js)")
     # log_config=None: uvicorn's loggers go through the structured handler set up above.
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                log_config=None)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+    )
 
 
 def warm_up(runtime: object) -> None:

@@ -24,8 +24,9 @@
     ".wrap{position:fixed;right:16px;bottom:16px;z-index:2147483000;text-align:left;",
     "font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1a202c}",
     "*{box-sizing:border-box;font:inherit}",
-    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#4f46e5;color:#fff;",
-    "font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);float:right}",
+    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#4f46e5;color:#fff;display:flex;",
+    "align-items:center;justify-content:center;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);",
+    "margin-left:auto}",
     ".panel{display:none;flex-direction:column;width:min(370px,calc(100vw - 32px));",
     "height:min(560px,calc(100vh - 96px));background:#fff;border-radius:14px;margin-bottom:10px;",
     "box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden}",
@@ -55,7 +56,7 @@
     "form button:disabled{opacity:.6}"
   ].join("");
 
-  var FEEDBACK = [["up", "\uD83D\uDC4D"], ["down", "\uD83D\uDC4E"], ["seen", "Seen it"],
+  var FEEDBACK = [["up", "\u25B2 Like"], ["down", "\u25BC Dislike"], ["seen", "Seen it"],
     ["not_interested", "Not interested"]];
   var REMOVING = { down: 1, seen: 1, not_interested: 1 };
 
@@ -64,6 +65,21 @@
     if (cls) node.className = cls;
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
+  }
+
+  // A speech-bubble icon drawn with SVG nodes (no emoji font needed, no markup parsing).
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    svg.appendChild(path);
+    return svg;
   }
 
   function newId() {
@@ -105,7 +121,8 @@
   panel.appendChild(head);
   panel.appendChild(log);
   panel.appendChild(form);
-  var bubble = el("button", "bubble", "\uD83D\uDCAC");
+  var bubble = el("button", "bubble");
+  bubble.appendChild(chatIcon());
   bubble.setAttribute("aria-label", "Open chat");
   wrap.appendChild(panel);
   wrap.appendChild(bubble);
