@@ -63,11 +63,12 @@ def main() -> None:
         assert artifact is not None
 
         artifact.recommend(user_id=args.user, k=10)  # warm-up
-        rec = []
+        rec, rec_cpu = [], []
         for _ in range(args.calls):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             artifact.recommend(user_id=args.user, k=10)
             rec.append(time.perf_counter() - t)
+            rec_cpu.append(time.thread_time() - c)
         liked = [int(i) for i in dataset.catalog.item_ids[:3]]
         disliked = [int(dataset.catalog.item_ids[3])]
         session = []
@@ -93,6 +94,8 @@ def main() -> None:
         "recommend_p50_ms": round(percentile_ms(rec, 50), 3),
         "recommend_p95_ms": round(percentile_ms(rec, 95), 3),
         "recommend_target_p95_ms": RECOMMEND_P95_TARGET_MS,
+        # CPU time of the calling thread: the work itself, without waiting for a busy CPU.
+        "recommend_cpu_p95_ms": round(percentile_ms(rec_cpu, 95), 3),
         "session_score_p95_ms": round(percentile_ms(session, 95), 3),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "cpu_count": os.cpu_count(),
@@ -119,6 +122,7 @@ def main() -> None:
             f"<= {RECOMMEND_P95_TARGET_MS:.0f} ms",
             "ok" if result["recommend_ok"] else "MISSED",
         ),
+        (f"recommend CPU-time p95 (user {args.user})", f"{result['recommend_cpu_p95_ms']:.2f} ms", "", ""),
         ("session score_for p95", f"{result['session_score_p95_ms']:.2f} ms", "", ""),
     ]
     width = max(len(r[0]) for r in rows)

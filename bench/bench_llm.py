@@ -109,13 +109,72 @@ def raw_speed(llm: Any, candidates: list[Any], max_tokens: int) -> dict[str, flo
     return {"ttft_p50_s": statistics.median(ttft), "tokens_per_s": statistics.median(rates)}
 
 
+def generate_samples(args: argparse.Namespace) -> None:
+    """Only generate explanations (no timing), appending each to SAMPLES as soon as it exists.
+
+    Used to build eval/data/explanations_labelled.jsonl on a busy machine: models alternate and
+    free generation comes first (that is where false claims occur), the deadline is generous.
+    """
+    from bot.explain import Explainer
+    from bot.facts import facts_from
+    from bot.llm import load_llm
+    from bot.llm.models import packaged_model_path
+    from bot.prompts import facts_line
+    from bot.settings import load_settings
+
+    candidates = realistic_candidates(args.data_dir, args.samples, seed=args.seed)
+    with tempfile.TemporaryDirectory() as home:
+        base = load_settings(
+            home=Path(home),
+            llm_backend="llamacpp",
+            llm_timeout_s=300.0,
+            explain_timeout_s=300.0,
+            llm_threads=args.threads,
+        )
+        explainers = {}
+        for model in args.models.split(","):
+            settings = base.model_copy(update={"llm_model_path": packaged_model_path(model, base)})  # type: ignore[arg-type]
+            llm = load_llm(settings)
+            for grammar in (False, True):
+                explainers[(model, grammar)] = Explainer(
+                    llm, settings.model_copy(update={"llm_grammar": grammar})
+                )
+        models = args.models.split(",")
+        SAMPLES.parent.mkdir(parents=True, exist_ok=True)
+        with (args.out or SAMPLES).open("a") as f:
+            for i, candidate in enumerate(candidates):
+                model, grammar = models[i % len(models)], i % 3 == 2  # one in three under the grammar
+                result = explainers[(model, grammar)].explain(candidate)
+                sample = {
+                    "model": model,
+                    "grammar": grammar,
+                    "item_id": candidate.item_id,
+                    "title": candidate.title,
+                    "facts": facts_line(facts_from(candidate)),
+                    "evidence": asdict(candidate.evidence),
+                    "llm_text": result.llm_text,
+                    "validated": result.source == "llm",
+                    "reason": result.reason,
+                    "shown": result.text,
+                }
+                f.write(json.dumps(sample, ensure_ascii=False) + "\n")
+                f.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=30)
     parser.add_argument("--models", default="gemma,smollm2")
     parser.add_argument("--speed-prompts", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=0, help="only generate N samples (no timing)")
+    parser.add_argument("--seed", type=int, default=11, help="seed of the sampled candidates")
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    parser.add_argument("--out", type=Path, default=None, help="samples file (default: results folder)")
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "ml-latest-small")
     args = parser.parse_args()
+    if args.samples:
+        generate_samples(args)
+        return
 
     from bot.explain import Explainer
     from bot.facts import facts_from

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -28,8 +29,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results" / "turn.json"
-TARGETS = {"turn_p50_s": 0.8, "turn_p95_s": 1.5, "first_chunk_p50_ms": 300.0, "parse_candidates_p95_ms": 40.0,
-           "peak_rss_gib": 2.0}
+TARGETS = {
+    "turn_p50_s": 0.8,
+    "turn_p95_s": 1.5,
+    "first_chunk_p50_ms": 300.0,
+    "parse_candidates_p95_ms": 40.0,
+    "peak_rss_gib": 2.0,
+}
 MESSAGES = [
     "I loved The Matrix and Inception",
     "a funny crime movie from the 90s",
@@ -63,6 +69,27 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+def parse_candidates_cpu(agent: Any, n: int) -> list[float]:
+    """Process CPU milliseconds of parse + state + policy + blend for ``n`` opening messages."""
+    from bot.blend import BlendRequest
+    from bot.state import DialogueState, apply_message
+
+    out = []
+    for i in range(n):
+        start = time.process_time()
+        state = DialogueState()
+        parsed = agent.parser.parse(MESSAGES[i % len(MESSAGES)])
+        change = apply_message(state, parsed, agent.years, agent.max_year)
+        agent.policy.decide(state, parsed, change)
+        agent.blender.blend(
+            BlendRequest(
+                liked=state.all_liked(), text=state.soft_text or None, constraints=state.constraints, k=3
+            )
+        )
+        out.append((time.process_time() - start) * 1000)
+    return out
+
+
 def run(turns: int, warmup: int) -> dict[str, Any]:
     from bot.runtime import Runtime
     from bot.settings import load_settings
@@ -75,6 +102,7 @@ def run(turns: int, warmup: int) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     health = runtime.health(load=False)
 
+    load_start = round(os.getloadavg()[0], 2)
     totals: list[float] = []
     first: list[float] = []
     parse_cand: list[float] = []
@@ -101,9 +129,11 @@ def run(turns: int, warmup: int) -> dict[str, Any]:
             stages.setdefault(key, []).append(value)
         for rec in result.recommendations:
             sources[rec.explanation_source] = sources.get(rec.explanation_source, 0) + 1
+    cpu_ms = parse_candidates_cpu(agent, turns)
     out = {
-        "command": "python bench/bench_turn.py --turns %d" % turns,
+        "command": f"python bench/bench_turn.py --turns {turns}",
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "load_average_1m": [load_start, round(os.getloadavg()[0], 2)],  # at start and end of the turns
         "llm_backend": settings.llm_backend,
         "n_recommendations": settings.n_recommendations,
         "turns": len(totals),
@@ -114,6 +144,9 @@ def run(turns: int, warmup: int) -> dict[str, Any]:
         "first_chunk_p50_ms": round(percentile(first, 0.5), 1),
         "first_chunk_p95_ms": round(percentile(first, 0.95), 1),
         "parse_candidates_p95_ms": round(percentile(parse_cand, 0.95), 1),
+        # The same work (parse, state, policy, blend) timed in process CPU time: what it costs
+        # without waiting for a CPU on a shared machine.
+        "parse_candidates_cpu_p95_ms": round(percentile(cpu_ms, 0.95), 1),
         "stage_p50_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
         "explanation_sources": sources,
         "peak_rss_gib": round(peak_rss_gib(), 2),
@@ -127,15 +160,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     result = run(args.turns, args.warmup)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     rows = [
         ("full turn p50 (s)", result["turn_p50_s"], f"<= {TARGETS['turn_p50_s']}"),
         ("full turn p95 (s)", result["turn_p95_s"], f"<= {TARGETS['turn_p95_s']}"),
-        ("first streamed chunk p50 (ms)", result["first_chunk_p50_ms"], f"<= {TARGETS['first_chunk_p50_ms']:.0f}"),
-        ("parse+candidates p95 (ms)", result["parse_candidates_p95_ms"], f"<= {TARGETS['parse_candidates_p95_ms']:.0f}"),
+        (
+            "first streamed chunk p50 (ms)",
+            result["first_chunk_p50_ms"],
+            f"<= {TARGETS['first_chunk_p50_ms']:.0f}",
+        ),
+        (
+            "parse+candidates p95 (ms)",
+            result["parse_candidates_p95_ms"],
+            f"<= {TARGETS['parse_candidates_p95_ms']:.0f}",
+        ),
+        ("  same, process CPU time p95 (ms)", result["parse_candidates_cpu_p95_ms"], ""),
         ("peak RSS (GiB)", result["peak_rss_gib"], f"<= {TARGETS['peak_rss_gib']}"),
     ]
     print(f"{'metric':<32} {'value':>10}  target")
@@ -143,7 +186,8 @@ def main() -> None:
         print(f"{name:<32} {value:>10}  {target}")
     print(f"stage p50 (ms): {result['stage_p50_ms']}")
     print(f"explanations: {result['explanation_sources']}  (llm backend: {result['llm_backend']})")
-    print(f"wrote {RESULTS}")
+    print(f"1-minute load average at start / end: {result['load_average_1m']}")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -178,7 +178,8 @@ class Agent:
             raise InvalidInputError(
                 f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}"
             )
-        text = clean_text(message)
+        # Lone surrogates (JSON "\\ud800") are not text and cannot be stored as UTF-8: dropped.
+        text = clean_text(message.encode("utf-8", "ignore").decode("utf-8"))
         if not text:
             raise InvalidInputError(
                 "message is empty: say what you'd like to watch, or name a movie you liked"

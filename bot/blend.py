@@ -148,6 +148,11 @@ class Blender:
                 self._vectors = full
         return self._vectors
 
+    def warm_up(self) -> None:
+        """Load the item vectors and the embedding model now, so the first request is not the slow one."""
+        if self.vectors() is not None:
+            self._embed_uncached("warm up")
+
     def _embed_uncached(self, text: str) -> np.ndarray:
         from retrieval.embeddings import embed_query
 

@@ -87,6 +87,7 @@ class Explainer:
         self.settings = settings
         self.limits = limits
         self.use_grammar = bool(llm is not None and settings.llm_grammar and supports_grammar(llm))
+        self.timeout_s = min(settings.llm_timeout_s, settings.explain_timeout_s)
 
     # --- public API --------------------------------------------------------------------------
     def explain(self, candidate: Candidate, context: ExplainContext = ExplainContext()) -> Explanation:
@@ -146,6 +147,15 @@ class Explainer:
         except LLMError as exc:
             reason = f"llm_error:{exc.kind}"
             log.warning("LLM failed for item %s: %s", candidate.item_id, exc)
+            # A finished sentence that arrived just before the deadline is still usable.
+            if (
+                failed is None
+                and re.search(r"[.!?]\s*$", buffer)
+                and self._accept(shown, buffer, facts) is None
+            ):
+                piece = (" " if shown else "") + clean_llm_text(buffer)
+                shown += piece
+                yield piece
         finally:
             generation.close()
         if shown:
@@ -175,9 +185,7 @@ class Explainer:
         kwargs: dict[str, object] = {"max_tokens": self.settings.explain_max_tokens}
         if self.use_grammar:
             kwargs["grammar"] = explanation_grammar(facts)
-        yield from stream_text(
-            self.llm, explanation_messages(facts), timeout_s=self.settings.llm_timeout_s, **kwargs
-        )
+        yield from stream_text(self.llm, explanation_messages(facts), timeout_s=self.timeout_s, **kwargs)
 
     def _accept(self, shown: str, sentence: str, facts: Facts) -> ValidationResult | None:
         """None when ``shown`` followed by ``sentence`` passes the validator, else the failure."""

@@ -25,6 +25,7 @@ from typing import Any
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from bot.facts import INJECTION_WORDS
 from bot.titles import COMMON_WORDS, LIKE_LEADS, TitleIndex, Token, tokenize
 
 # --- vocabularies ---------------------------------------------------------------------------------
@@ -52,6 +53,14 @@ GENRE_PHRASES: dict[str, tuple[str, ...]] = {
 NEGATORS = frozenset("no not nothing without except never none avoid skip hate hates dislike nor".split())
 NEG_BEFORE_PHRASES = (
     "anything but",
+    "cant stand",
+    "cannot stand",
+    "can not stand",
+    "couldnt stand",
+    "not a fan of",
+    "not big on",
+    "dont care for",
+    "not really into",
     "dont want",
     "do not want",
     "dont like",
@@ -125,8 +134,22 @@ CRITIQUES: dict[str, dict[str, Any]] = {
     "less long": {"note": "runtime"},
     "under two hours": {"note": "runtime"},
     "under 2 hours": {"note": "runtime"},
+    "too long": {"note": "runtime"},
+    "not long": {"note": "runtime"},
+    "quick watch": {"note": "runtime"},
 }
-OLDER_WORDS = ("older", "old", "classic", "classics", "oldies", "old school", "vintage", "golden age")
+OLDER_WORDS = (
+    "older",
+    "old",
+    "classics",
+    "classic movies",
+    "classic films",
+    "old classics",
+    "oldies",
+    "old school",
+    "vintage",
+    "golden age",
+)
 NEWER_WORDS = ("more recent", "newer", "recent", "latest", "modern", "new releases", "nothing old")
 DECADE_WORDS = {
     "twenties": 1920,
@@ -142,7 +165,7 @@ DECADE_WORDS = {
 MOVIE_WORDS = frozenset(
     """movie movies film films watch watching recommend recommendation
     recommendations suggest suggestion suggestions show flick flicks cinema genre tonight something
-    anything mood pick picks options option""".split()
+    anything mood pick picks options option bored""".split()
 )
 FILLER_EXTRA = frozenset(
     """want wanna looking look give find need id im ive
@@ -162,7 +185,7 @@ SOFT_STOP = (
     | frozenset(
         """like liked love loved watch watched seen saw good great bad best fun new old older recent classic
     more less tonight today yesterday night week weekend lot bit stuff thing things one ones know want
-    mood feel feeling think""".split()
+    mood feel feeling think mind never ok okay fine alright""".split()
     )
 )
 
@@ -177,7 +200,7 @@ _RE_RESET = re.compile(
 )
 _RE_WHY = re.compile(
     r"^\s*(why|how come|what makes|explain)\b|\bwhy (did|do|would|is|was|that|this|the|these|"
-    r"those|it|recommend)\b",
+    r"those|it|recommend)\b|\btell me (more )?about (the|that|this|it|number)\b",
     re.I,
 )
 _RE_MORE = re.compile(
@@ -249,6 +272,7 @@ class Mention:
     sentiment: str  # "like", "dislike", "seen", "neutral"
     score: float  # match score (100 exact)
     how: str  # exact / derived / fuzzy
+    alternatives: list[int] = field(default_factory=list)  # same-named items passed over by popularity
 
 
 @dataclass
@@ -351,7 +375,7 @@ class MessageParser:
             if m.ambiguous:
                 out.ambiguous.append(AmbiguousMention(m.text, m.item_ids[:3], sentiment))
             elif m.item_ids:
-                out.mentions.append(Mention(m.item_ids[0], m.text, sentiment, m.score, m.how))
+                out.mentions.append(Mention(m.item_ids[0], m.text, sentiment, m.score, m.how, m.alternatives))
         # 2. critiques, genres, tags, years, ratings
         self._critiques(text, norms, used, out)
         self._genres(tokens, norms, used, out)
@@ -457,9 +481,12 @@ class MessageParser:
             if _inside(m.span(), spans) or _is_title_year(m.start(2), tokens, used):
                 continue
             year = int(m.group(2))
-            out.year_min = (
-                year + 1 if m.group(1).lower() in ("after", "post", "later than", "newer than") else year
-            )
+            word = m.group(1).lower()
+            out.year_min = year + 1 if word in ("after", "post", "later than", "newer than") else year
+            if word == "from" and not re.match(
+                r"\s*(on|onwards|onward|and later|or later|\+)", text[m.end() :]
+            ):
+                out.year_max = year  # "something from 1994": that year
         for m in _RE_BEFORE.finditer(text):
             if _inside(m.span(), spans):
                 continue
@@ -556,7 +583,8 @@ class MessageParser:
             out.has_signal()
             and (out.genres_in or out.mentions or out.references or out.critiques or out.genres_out)
         )
-        if only_soft and not set(norms) & MOVIE_WORDS and _RE_OFF_TOPIC.search(text):
+        injected = set(out.soft_text.split()) & INJECTION_WORDS
+        if only_soft and (injected or (not set(norms) & MOVIE_WORDS and _RE_OFF_TOPIC.search(text))):
             out.soft_text = ""
             return "off_topic"
         if out.has_signal():
@@ -596,7 +624,9 @@ def _sentiment(text: str, tokens: list[Token], lo: int, hi: int) -> str:
             break
         label = _cue(tokens[j].norm)
         if label:
-            flip = any(tokens[k].norm in FLIP for k in range(max(0, j - 3), j))
+            flip = any(
+                tokens[k].norm in FLIP and not _boundary(text, tokens, k, j) for k in range(max(0, j - 3), j)
+            )
             if tokens[j].norm == "like" and j > 0 and tokens[j - 1].norm in ("nothing", "not", "unlike"):
                 return "dislike"
             return _flip(label) if flip else label
@@ -662,7 +692,26 @@ def _reference_action(lower: str) -> str | None:
 def _fuzzy_spans(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
     """Token ranges where a title is expected: after a cue word, and inside quotes."""
     spans = []
+    cue_in_sentence = False
     for i, t in enumerate(tokens):
+        if i > 0 and _boundary(text, tokens, i - 1, i):
+            cue_in_sentence = False
+        if t.norm in POSITIVE | NEGATIVE | SEEN:
+            cue_in_sentence = True
+        # "I loved the matrx and termnator 2": every item of the list after a cue may be a title
+        gap_before = text[tokens[i - 1].end : t.start] if i > 0 else ""
+        if cue_in_sentence and i > 0 and (t.norm in ("and", "or") or "," in gap_before):
+            start = i + 1 if t.norm in ("and", "or") else i
+            end = start
+            while end < len(tokens) and end - start < 8:
+                gap = text[tokens[end - 1].end : tokens[end].start] if end > start else ""
+                if end > start and (
+                    PUNCT_BREAK.search(gap) or "," in gap or tokens[end].norm in ("and", "or", "but")
+                ):
+                    break
+                end += 1
+            if end > start:
+                spans.append((start, end))
         if t.norm in CUE_FOR_TITLE and i + 1 < len(tokens):
             if t.norm == "like" and (i == 0 or tokens[i - 1].norm not in LIKE_LEADS):
                 continue  # "the weather like tomorrow": only "something like X" expects a title
@@ -736,7 +785,7 @@ def _soft_text(tokens: list[Token], used: list[bool], out: ParsedMessage) -> str
             continue
         if w in negated or (w in GENRE_PHRASES and set(GENRE_PHRASES[w]) & set(out.genres_out)):
             continue
-        if len(w) < 3 or w.isdigit():
+        if len(w) < 3 or w.isdigit() or re.fullmatch(r"\d+s", w):
             continue
         words.append(w)
     if all(w in GENRE_PHRASES for w in words):

@@ -66,9 +66,13 @@ class Policy:
             items = change.why_items or list(state.last_shown)
             if items:
                 return Decision("why", why_items=items, notes=notes)
+        if change.chose is not None:
+            return Decision("recommend", notes=notes)
         if parsed.intent == "thanks":
             return Decision("thanks", notes=notes)
         disambiguation = self.disambiguation(state) if state.pending_choice and parsed.ambiguous else None
+        if state.pending_assumed is not None and state.pending_choice:
+            disambiguation = self.assumption(state)
         has_pref = state.has_preference(known_user)
         if parsed.intent == "surprise" or (parsed.intent == "more" and state.shown):
             return Decision("recommend", question=disambiguation, popular=not has_pref, notes=notes)
@@ -132,6 +136,13 @@ class Policy:
             f"{lead}: {listed}? Or name a movie you loved, or a genre or decade you're in the mood for.",
             seeds,
         )
+
+    def assumption(self, state: DialogueState) -> str:
+        """ "I took Psycho to mean Psycho (1960); did you mean Psycho (1998)?" (the list still comes)."""
+        assumed = state.pending_assumed
+        others = [_title(self.catalog, i) for i in state.pending_choice if i != assumed][:2]
+        listed = " or ".join(others)
+        return f"I took that to mean {_title(self.catalog, assumed or 0)}; did you mean {listed} instead?"
 
     def disambiguation(self, state: DialogueState) -> str:
         names = [_title(self.catalog, i) for i in state.pending_choice[:3]]

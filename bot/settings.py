@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     llm_context: int = 1024
     # An explanation is one or two sentences; 40 tokens keep it within ~0.25 s on the 2-core CPU.
     explain_max_tokens: int = Field(default=40, ge=8, le=256)
+    # Deadline for one explanation (also capped by llm_timeout_s): past it the template is used, so
+    # a busy CPU slows a reply by at most this much per recommendation.
+    explain_timeout_s: float = Field(default=3.0, gt=0)
     # Constrain llama.cpp output with a per-candidate GBNF grammar of evidence phrases (validated
     # anyway); off = free generation, validated, template on failure.
     llm_grammar: bool = True

@@ -41,6 +41,7 @@ class DialogueState:
     focus_item: int | None = None  # the item "that one" means (last referenced, else the first shown)
     pending_choice: list[int] = field(default_factory=list)  # "Did you mean X or Y?" options
     pending_sentiment: str = "like"
+    pending_assumed: int | None = None  # the popular pick made meanwhile ("Psycho" -> the 1960 one)
     user_id: str | None = None
     turn_count: int = 0
     questions_asked: int = 0
@@ -161,6 +162,11 @@ def apply_message(
     # A pending "Did you mean X or Y?" is answered by an ordinal, a year or a title.
     if state.pending_choice:
         chosen = _answer_choice(state, parsed, years)
+        assumed = state.pending_assumed
+        if chosen is not None and assumed is not None and chosen != assumed:
+            _remove(state.liked, assumed)  # the earlier popular guess was wrong
+            _remove(state.mentioned, assumed)
+        state.pending_assumed = None
         if chosen is not None:
             _apply_sentiment(state, chosen, state.pending_sentiment, change)
             _add(state.mentioned, chosen)
@@ -170,9 +176,20 @@ def apply_message(
     for m in parsed.mentions:
         _add(state.mentioned, m.item_id)
         _apply_sentiment(state, m.item_id, m.sentiment, change)
-    if parsed.ambiguous:
-        state.pending_choice = list(parsed.ambiguous[0].options)
-        state.pending_sentiment = parsed.ambiguous[0].sentiment
+        if m.alternatives and m.sentiment in ("like", "neutral") and not state.pending_choice:
+            # Took the popular one; offer the others in a question that does not block the list.
+            state.pending_choice = [m.item_id, *m.alternatives]
+            state.pending_sentiment = m.sentiment
+            state.pending_assumed = m.item_id
+    for amb in parsed.ambiguous:
+        if amb.sentiment in ("dislike", "seen"):
+            # "I hate Star Wars": no need to ask which one; none of them should be recommended.
+            for option in amb.options:
+                _add(state.mentioned, option)
+                _apply_sentiment(state, option, amb.sentiment, change)
+        elif not state.pending_choice:
+            state.pending_choice = list(amb.options)
+            state.pending_sentiment = amb.sentiment
     for ref in parsed.references:
         for item_id in _resolve(state, ref.position, ref.all_items):
             action = ref.action
@@ -268,14 +285,15 @@ def _merge_constraints(
     if parsed.year_min is not None or parsed.year_max is not None:
         year_min, year_max = parsed.year_min, parsed.year_max
     shown_years = [y for y in (years.get(i) for i in state.last_shown) if y is not None]
-    if "older" in parsed.critiques:
+    explicit = parsed.year_min is not None or parsed.year_max is not None
+    if "older" in parsed.critiques and not explicit:
         year_max = (
             (int(median(shown_years)) - 1)
             if shown_years and state.last_list_kind == "recommendations"
             else OLD_YEAR
         )
         year_min = None if year_min is not None and year_min > year_max else year_min
-    if "newer" in parsed.critiques:
+    if "newer" in parsed.critiques and not explicit:
         year_min = (
             (int(median(shown_years)) + 1)
             if shown_years and state.last_list_kind == "recommendations"

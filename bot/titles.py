@@ -110,6 +110,7 @@ class TitleMatch:
     how: str  # "exact", "derived" (article-less / before-colon key), "fuzzy"
     resolved_by: str | None = None  # "year", "popularity" or None
     year: int | None = None  # the year written after the title, if any
+    alternatives: list[int] = field(default_factory=list)  # same-named items a popularity pick passed over
 
     @property
     def ambiguous(self) -> bool:
@@ -198,6 +199,7 @@ class TitleIndex:
                 continue
             n, key, (ids, how) = found
             year, n_year = _year_after(text, tokens, i + n)
+            all_ids = ids
             ids, resolved = self.resolve(ids, year)
             matches.append(
                 TitleMatch(
@@ -209,6 +211,7 @@ class TitleIndex:
                     how,
                     resolved,
                     year,
+                    [x for x in all_ids if x not in ids][:2] if resolved == "popularity" else [],
                 )
             )
             for k in range(i, i + n + n_year):
@@ -240,6 +243,7 @@ class TitleIndex:
         score, end, key = best
         ids, how = self.ids_for(key) or ([], "fuzzy")
         year, n_year = _year_after(text, tokens, end)
+        all_ids = ids
         ids, resolved = self.resolve(ids, year)
         return TitleMatch(
             lo,
@@ -250,6 +254,7 @@ class TitleIndex:
             "fuzzy",
             resolved,
             year,
+            [x for x in all_ids if x not in ids][:2] if resolved == "popularity" else [],
         )
 
     def _title_context(self, text: str, tokens: list[Token], lo: int, hi: int) -> bool:
@@ -267,6 +272,8 @@ class TitleIndex:
             # or right after a strong cue ("loved titanic", "something like jumanji").
             if hi - lo == len(tokens) or (tokens[lo].text[:1].isupper() and not sentence_start):
                 return True
+            if tokens[lo].text[:1].isupper() and hi < len(tokens) and tokens[hi].norm in _TITLE_FOLLOWERS:
+                return True  # "Jaws is a classic", "Jaws was great"
             return _after_cue(tokens, lo)
         if not all(w in COMMON_WORDS or w.isdigit() for w in words):
             return True
@@ -328,8 +335,15 @@ def _quoted(text: str, start: int, end: int) -> bool:
 _YEAR_AFTER = re.compile(r"\s*[\(\[]?\s*((?:19|20)\d{2})\s*[\)\]]?")
 
 
+_TITLE_FOLLOWERS = frozenset("is was were has had and".split())
+
+
 def _year_after(text: str, tokens: list[Token], pos: int) -> tuple[int | None, int]:
-    """A year written right after token ``pos`` ("Heat (1995)", "Heat 1995"): (year, tokens used)."""
+    """A year written right after token ``pos`` ("Heat (1995)", "Heat 1995", "Heat from 1995"):
+    (year, tokens used)."""
+    if pos + 1 < len(tokens) and tokens[pos].norm == "from":
+        year, used = _year_after(text, tokens, pos + 1)
+        return (year, used + 1) if year is not None else (None, 0)
     if pos >= len(tokens):
         return None, 0
     between = text[tokens[pos - 1].end : tokens[pos].start] if pos > 0 else ""

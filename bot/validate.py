@@ -62,6 +62,13 @@ _LIKED_REL = re.compile(r"\b(?:liked|enjoyed|loved|like|likes|fans? of)\s+§(\d+
 _COUNT_NEXT = {"people", "person", "ratings", "viewers", "users", "raters", "votes", "fans"}
 _YEAR_PREV = {"in", "from", "since", "year"}
 _RATING_PREV = {"rated", "rating", "average", "averaged", "scored", "at"}
+_FILM_WORDS = {"film", "films", "movie", "movies"}
+_RATING_COUNT = re.compile(
+    r"(\d+(?:\.\d+)?)\s+(?:on average\s+)?(?:by|from)\s+(?:the\s+)?(\d[\d,]*)\s+"
+    r"(?:people|person|users|viewers|raters|ratings|votes|fans)",
+    re.IGNORECASE,
+)
+_LIKED_SUBJECT = re.compile(r"§(\d+)§\s*,?\s+(?:is|was|has|are|were|came|matches|shares|stars)\b")
 
 
 @dataclass
@@ -159,28 +166,49 @@ def _rating_ok(value: float, means: list[float]) -> bool:
 
 
 def _check_numbers(masked: str, facts: Facts, problems: list[str]) -> None:
-    means = [facts.mean_rating] if facts.mean_rating is not None else []
-    means += [c.mean for c in facts.co_ratings]
+    """Every number must be an evidence number in a context that says which one it is.
+
+    A count must precede "people"/"ratings"; a year must follow "in"/"from" or sit in
+    parentheses or before "film"; a rating must follow "rated"/"average"/"rating of". A rating
+    and count said together must come from the same source (the item's overall mean and count, or
+    one co-rating), and a co-rating's mean may only be stated with "who liked"/"fans of".
+    Anything else ("tagged 1996", "a 120 film") is rejected.
+    """
+    overall = [facts.mean_rating] if facts.mean_rating is not None else []
+    co_means = [c.mean for c in facts.co_ratings]
     counts = ([facts.n_ratings] if facts.n_ratings else []) + [c.n for c in facts.co_ratings]
     years = [facts.year] if facts.year is not None else []
+    pairs = ([(facts.mean_rating, facts.n_ratings)] if facts.mean_rating is not None else []) + [
+        (c.mean, c.n) for c in facts.co_ratings
+    ]
     # "3.9 out of 5" states the rating scale, not a fact of its own.
     masked = re.sub(r"(\d)\s+out of\s+5(?:\.0)?\b", r"\1", _PLACEHOLDER.sub("§", masked))
-    for match in _NUMBER.finditer(masked):
-        literal = match.group()
-        value = float(literal.replace(",", ""))
-        before = words(masked[: match.start()])[-1:] or [""]
-        after = words(masked[match.end() :])[:1] or [""]
-        in_parens = masked[: match.start()].rstrip().endswith("(")
-        if after[0] in _COUNT_NEXT:
-            ok = value in counts
-        elif before[0] in _YEAR_PREV or in_parens:
-            ok = value in years
-        elif before[0] in _RATING_PREV:
-            ok = _rating_ok(value, means)
-        else:
-            ok = value in counts or value in years or _rating_ok(value, means)
-        if not ok:
-            problems.append(f"number:{literal}")
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z§])", masked):
+        qualified = bool(re.search(r"\bwho (?:liked|enjoyed)\b|\bfans of\b", sentence, re.IGNORECASE))
+        for match in _NUMBER.finditer(sentence):
+            literal = match.group()
+            value = float(literal.replace(",", ""))
+            before = (["", ""] + words(sentence[: match.start()]))[-2:]
+            after = words(sentence[match.end() :])[:1] or [""]
+            in_parens = sentence[: match.start()].rstrip().endswith("(")
+            if after[0] in _COUNT_NEXT:
+                ok = value in counts
+            elif before[1] in _YEAR_PREV or in_parens or after[0] in _FILM_WORDS:
+                ok = value in years
+            elif (
+                before[1] in _RATING_PREV
+                or (before[1] == "of" and before[0] in {"rating", "average"})
+                or (before[1] == "it" and before[0] == "rated")
+            ):
+                ok = _rating_ok(value, overall + co_means if qualified else overall)
+            else:
+                ok = False
+            if not ok:
+                problems.append(f"number:{literal}")
+        for rating, count in _RATING_COUNT.findall(sentence):
+            r, n = float(rating), float(count.replace(",", ""))
+            if not any(_rating_ok(r, [m]) and n == c for m, c in pairs):
+                problems.append(f"number:pair {rating}/{count}")
 
 
 def _evidence_vocabulary(facts: Facts) -> tuple[set[str], set[str]]:
@@ -228,9 +256,13 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
 
 
 def _check_liked(masked: str, roles: list[str], problems: list[str]) -> None:
+    """ "liked X" must name a liked item; a liked item must not be described (it is not the item)."""
     for match in _LIKED_REL.finditer(masked):
         if roles[int(match.group(1))] != "liked":
             problems.append("claim:item_called_liked")
+    for match in _LIKED_SUBJECT.finditer(masked):
+        if roles[int(match.group(1))] == "liked":
+            problems.append("claim:liked_item_described")
 
 
 __all__ = [

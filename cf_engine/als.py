@@ -92,14 +92,15 @@ class ALS(Recommender):
         factors x factors system is microseconds, while implicit's threaded solver pays
         thread start-up on every call (~40 ms on a busy 2-core machine)."""
         model = self._model()
-        if self.yty is None:
+        yty = getattr(self, "yty", None)  # getattr: also for engines pickled before the cache existed
+        if yty is None:
             item_factors = model.item_factors.astype(np.float64)
-            self.yty = item_factors.T @ item_factors
+            yty = self.yty = item_factors.T @ item_factors
         y = model.item_factors[columns].astype(np.float64)
         confidence = np.asarray(values, dtype=np.float64) * float(self.params["alpha"])
         weight = np.abs(confidence)
         a = (
-            self.yty
+            yty
             + float(self.params["regularization"]) * np.eye(y.shape[1])
             + (y * (weight - 1)[:, None]).T @ y
         )

@@ -84,7 +84,9 @@ def split_counts(total: int, ratios: tuple[float, ...]) -> list[int]:
 def prepare_split(dataset: Dataset, protocol: Protocol = Protocol()) -> Split:
     """Filter, k-core and split ``dataset`` as the protocol says."""
     frame = dataset.interactions
-    frame = frame[frame["rating"] >= protocol.positive_threshold][["user_id", "item_id"]]
+    if dataset.explicit_ratings:
+        frame = frame[frame["rating"] >= protocol.positive_threshold]
+    frame = frame[["user_id", "item_id"]]
     frame = frame.drop_duplicates()
     core_used, filtered = protocol.core, frame
     for core in sorted({protocol.core, 5, 2, 1}, reverse=True):

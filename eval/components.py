@@ -24,14 +24,9 @@ class ComponentUnavailable(RuntimeError):
 
 def load_dataset(settings: Settings) -> Dataset:
     """The catalog the chat uses (``cf_engine.data.load_dataset``)."""
-    from cf_engine import data
+    from cf_engine.data import load_dataset as load
 
-    loader = getattr(data, "load_dataset", None)
-    if loader is not None:
-        return loader(settings)
-    from cf_engine.data.movielens import load_movielens  # foundation not wired yet: read the folder
-
-    return load_movielens(settings.dataset_dir, settings.dataset)
+    return load(settings)
 
 
 @dataclass
@@ -48,46 +43,21 @@ class CFScorer:
         return np.asarray(self.artifact.score_for(list(liked_ids), list(disliked_ids)), dtype=np.float32)
 
 
-class _EngineArtifact:
-    """Stand-in with CFArtifact's ``score_for`` while ``cf_engine.artifact`` has not landed."""
-
-    def __init__(self, dataset: Dataset, settings: Settings) -> None:
-        from cf_engine.registry import create
-
-        matrix, _ = dataset.user_matrix(settings.positive_threshold)
-        self.engine = create(settings.cf_model).fit(matrix)
-        self.catalog = dataset.catalog
-        self.item_ids = dataset.catalog.item_ids
-        self.engine_name = settings.cf_model
-
-    def score_for(
-        self, liked_ids: Sequence[int], disliked_ids: Sequence[int] = (), user_id: int | None = None
-    ) -> np.ndarray:
-        liked = [self.catalog.index_of(i) for i in liked_ids]
-        disliked = [self.catalog.index_of(i) for i in disliked_ids]
-        return self.engine.score_profile(liked, disliked)
-
-
 def train_cf(dataset: Dataset, settings: Settings) -> Any:
     """A CF artifact trained on ``dataset`` (not saved: evaluation splits must not replace the chat's)."""
-    try:
-        from cf_engine.artifact import CFArtifact
-    except ImportError:
-        return _EngineArtifact(dataset, settings)
+    from cf_engine.artifact import CFArtifact
+
     return CFArtifact.train(dataset, settings)
 
 
 def load_cf(dataset: Dataset, settings: Settings) -> CFScorer:
-    """The saved CF artifact if there is one for this catalog, else one trained now."""
+    """The chat's saved CF artifact when it fits this catalog, else one trained now (not saved)."""
+    from cf_engine.artifact import CFArtifact
+    from cf_engine.base import RecommenderError
+
     try:
-        from cf_engine.artifact import ArtifactNotFoundError, CFArtifact
-    except ImportError:
-        return CFScorer(_EngineArtifact(dataset, settings), dataset)
-    try:
-        artifact = CFArtifact.load_latest(settings)
-        if len(artifact.item_ids) != len(dataset.catalog):
-            artifact = CFArtifact.train(dataset, settings)
-    except ArtifactNotFoundError:
+        artifact = CFArtifact.load_latest(settings, dataset.catalog)
+    except (RecommenderError, FileNotFoundError):  # none saved, or one for another catalog / format
         artifact = CFArtifact.train(dataset, settings)
     return CFScorer(artifact, dataset)
 

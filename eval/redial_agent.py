@@ -35,7 +35,15 @@ def agent_ranked_items(
     except Exception as exc:  # noqa: BLE001 - reported as "agent not run", with the reason
         raise ComponentUnavailable(f"the agent did not load: {type(exc).__name__}: {exc}") from exc
 
+    cache: dict[tuple[str, int], list[int]] = {}
+
     def ranked(sample: Sample) -> list[int]:
+        key = (sample.conversation_id, sample.message_index)
+        if key not in cache:  # the targets of one message share its context: replay it once
+            cache[key] = replay(sample)
+        return cache[key]
+
+    def replay(sample: Sample) -> list[int]:
         session = agent.create_session()
         shown: list[int] = []
         for message in sample.context:

@@ -60,11 +60,15 @@ def cf_rows(cf: CFScorer, samples: Sequence[Sample], item_of: dict[int, int]) ->
 
 
 def semantic_rows(
-    vectors: np.ndarray, embedder: Any, samples: Sequence[Sample], titles: dict[int, str]
+    item_vectors: np.ndarray, embedder: Any, samples: Sequence[Sample], titles: dict[int, str]
 ) -> np.ndarray:
     """Cosine of the seeker's words (titles included) to every item vector."""
-    queries = embed_texts(embedder, [seeker_query(s, titles) for s in samples])
-    return (queries @ vectors.T).astype(np.float32)
+    texts = [seeker_query(s, titles) for s in samples]
+    unique = list(dict.fromkeys(texts))  # samples of one message share their context: embed it once
+    embedded = embed_texts(embedder, unique)
+    row_of = {t: i for i, t in enumerate(unique)}
+    queries = embedded[[row_of[t] for t in texts]]
+    return (queries @ item_vectors.T).astype(np.float32)
 
 
 def blend_rows(
@@ -87,6 +91,7 @@ def blend_rows(
     from bot.state import DialogueState
 
     out = np.zeros((len(samples), len(dataset.catalog)), dtype=np.float32)
+    done: dict[tuple[Any, ...], int] = {}
     for r, sample in enumerate(samples):
         state = DialogueState()
         liked, disliked = liked_and_disliked(sample, item_of)
@@ -95,6 +100,11 @@ def blend_rows(
         for item_id in disliked:
             state.dislike(item_id)
         state.soft_text = seeker_query(sample, titles)
+        key = (tuple(state.all_liked()), tuple(state.all_disliked()), state.soft_text)
+        if key in done:  # another target of the same message: same request, same list
+            out[r] = out[done[key]]
+            continue
+        done[key] = r
         request = BlendRequest(
             liked=state.all_liked(),
             disliked=state.all_disliked(),

@@ -119,6 +119,7 @@ def plot_redial(result: dict[str, Any], ax: Any) -> None:
 def plot_simulation(result: dict[str, Any], ax: Any) -> None:
     for name, m in result["systems"].items():
         ax.plot(range(1, len(m["success_by_turn"]) + 1), m["success_by_turn"], marker="o", label=name)
+    ax.set_xticks(range(1, result["max_turns"] + 1))
     ax.set_xlabel("user messages")
     ax.set_ylabel("target shown (share of users)")
     ax.set_ylim(0, 1)

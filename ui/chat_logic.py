@@ -109,10 +109,10 @@ class ChatController:
                 if user_text:
                     history.append({"role": "user", "content": escape_markdown(str(user_text))})
                 if reply is not None:
-                    turn_ids[str(len(history))] = int(turn.get("turn_id", len(turn_ids) + 1))
+                    turn_ids[str(len(history))] = int(_first(turn, "turn_id", "id") or len(turn_ids) + 1)
                     history.append({"role": "assistant", "content": escape_markdown(str(reply))})
                 shown = turn.get("recommendations") or []
-                recs = [r for r in shown if isinstance(r, Mapping)]
+                recs = [dict(r) for r in shown if isinstance(r, Mapping)]
         removed = self._removed_items(store)
         recs = [r for r in recs if r.get("item_id") not in removed]
         return ChatView(history, store, recs, self._cards(recs), turn_ids)
@@ -191,7 +191,10 @@ class ChatController:
         if not store or not store.get("session_id") or slot >= len(recs):
             return recs, self._cards(recs), "That card is no longer on screen."
         rec = recs[slot]
-        self.agent.feedback(store["session_id"], int(rec["item_id"]), kind, event_id=uuid.uuid4().hex)
+        try:
+            self.agent.feedback(store["session_id"], int(rec["item_id"]), kind, event_id=uuid.uuid4().hex)
+        except (InvalidInputError, UnknownSessionError) as exc:  # a stale page: say so, keep the cards
+            return recs, self._cards(recs), f"Could not record that: {exc}"
         title = rec.get("title", "")
         if kind in REMOVING_KINDS:
             recs.pop(slot)
@@ -211,13 +214,16 @@ class ChatController:
         position = index[0] if isinstance(index, list | tuple) else index
         turn_id = (turn_ids or {}).get(str(position))
         kind = "reply_up" if liked is True or liked == "Like" else "reply_down"
-        self.agent.feedback(
-            store["session_id"],
-            None,
-            kind,
-            event_id=uuid.uuid4().hex,
-            value=float(turn_id) if turn_id is not None else None,
-        )
+        try:
+            self.agent.feedback(
+                store["session_id"],
+                None,
+                kind,
+                event_id=uuid.uuid4().hex,
+                value=float(turn_id) if turn_id is not None else None,
+            )
+        except (InvalidInputError, UnknownSessionError) as exc:
+            return f"Could not record that: {exc}"
         return "Thanks for the feedback on that reply."
 
     # --- helpers ---------------------------------------------------------------------------

@@ -164,7 +164,16 @@ def build_chat_page(settings: Settings, runtime: Any) -> gr.Blocks:
             )
             return [gr.Number(visible=who == KNOWN_USER), *render(view)]
 
-        visitor.change(on_visitor, [visitor], [user_id, *view_outputs])
-        user_id.change(lambda: render(controller.blank(empty_store())), None, view_outputs)
-        page.load(lambda st: render(controller.restore(st)), [store], view_outputs)
+        # .input (not .change): only the visitor's own edits start a new conversation, not the
+        # values the page sets when it restores a session after a reload.
+        visitor.input(on_visitor, [visitor], [user_id, *view_outputs])
+        user_id.input(lambda: render(controller.blank(empty_store())), None, view_outputs)
+
+        def on_load(st: dict[str, Any]) -> list[Any]:
+            view = controller.restore(st)
+            uid = view.store.get("user_id")
+            who = gr.Radio(value=KNOWN_USER if uid else NEW_VISITOR)
+            return [*render(view), who, gr.Number(value=uid, visible=bool(uid))]
+
+        page.load(on_load, [store], [*view_outputs, visitor, user_id])
     return page

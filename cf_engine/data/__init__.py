@@ -33,13 +33,14 @@ def load_dataset(settings: Settings, progress: bool = True) -> Dataset:
     ``progress`` shows a download progress bar on stderr. Raises :class:`DataError` (or a
     subclass) with a message naming the file and line.
     """
-    folder = settings.dataset_dir
+    # The dataset's name: as configured, else the folder's (a generic catalog in ./books is "books").
+    name = settings.dataset if "dataset" in settings.model_fields_set else None
     if settings.catalog_format == "generic":
         from cf_engine.data.generic import load_generic
 
-        return load_generic(folder, name=settings.dataset)
+        return load_generic(settings.dataset_dir, name=name)
     from cf_engine.data.download import ensure_movielens
     from cf_engine.data.movielens import load_movielens
 
     folder = ensure_movielens(settings, progress=progress)
-    return load_movielens(folder, name=settings.dataset)
+    return load_movielens(folder, name=name)

@@ -97,6 +97,9 @@ class Dataset:
     name: str
     catalog: Catalog
     interactions: pd.DataFrame
+    # False for implicit data (clicks, purchases: rating is a weight, 1.0 by default): then every
+    # interaction is a positive and a rating threshold does not apply.
+    explicit_ratings: bool = True
 
     def __post_init__(self) -> None:
         missing = set(INTERACTION_COLUMNS) - set(self.interactions.columns)
@@ -119,10 +122,11 @@ class Dataset:
     ) -> tuple[sp.csr_matrix, np.ndarray]:
         """Binary users x items CSR matrix of positive interactions, and the row -> user id array.
 
-        Rows follow ``user_ids`` (default: every user); columns follow the catalog's index.
+        Rows follow ``user_ids`` (default: every user); columns follow the catalog's index. The
+        threshold is ignored for implicit data (``explicit_ratings`` False).
         """
         frame = self.interactions
-        if positive_threshold is not None:
+        if positive_threshold is not None and self.explicit_ratings:
             frame = frame[frame["rating"] >= positive_threshold]
         users = self.user_ids if user_ids is None else np.asarray(user_ids)
         row_of = pd.Series(np.arange(len(users)), index=users)

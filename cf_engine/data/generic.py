@@ -3,7 +3,8 @@
 ``items.jsonl``: one JSON object per line with ``item_id`` (int) and ``title`` (str) and optionally
 ``year`` (int), ``genres`` and ``tags`` (lists of strings, or "a|b" strings), ``text`` (str) and
 ``links`` (object of strings). ``interactions.csv``: header with ``user_id,item_id`` and optionally
-``rating`` (default 1.0, an implicit interaction) and ``timestamp`` (default 0).
+``rating`` and ``timestamp`` (default 0). Without a ``rating`` column the data is implicit: every
+row is a positive with weight 1.0 and ``positive_threshold`` does not apply.
 """
 
 from __future__ import annotations
@@ -65,7 +66,12 @@ def load_generic(folder: Path, name: str | None = None) -> Dataset:
             line_of_row(path, row, True, ",", "utf-8"),
             f"item id {interactions['item_id'].iloc[row]} is not in {ITEMS_FILE}",
         )
-    return Dataset(name=name or folder.name, catalog=catalog, interactions=interactions)
+    return Dataset(
+        name=name or folder.name,
+        catalog=catalog,
+        interactions=interactions,
+        explicit_ratings="rating" in frame,
+    )
 
 
 def read_items(path: Path) -> list[Item]:

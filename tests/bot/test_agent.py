@@ -190,3 +190,24 @@ def test_semantic_failure_degrades_to_a_blend_without_text(settings: Settings) -
     assert result.recommendations and all(
         "Comedy" in r.genres or "Crime" in r.genres for r in result.recommendations
     )
+
+
+def test_popular_guess_is_recommended_and_can_be_corrected(agent: Agent) -> None:
+    sid = agent.create_session()
+    first = agent.turn(sid, "Psycho is one of my favourite films")
+    assert first.recommendations and first.question and "Psycho (1998)" in first.question
+    old, remake = item_id("Psycho", 1960), item_id("Psycho", 1998)
+    assert old in agent.session(sid)["state"]["liked"]
+    second = agent.turn(sid, "I meant the 1998 one")
+    state = agent.session(sid)["state"]
+    assert remake in state["liked"] and old not in state["liked"]
+    assert second.recommendations
+
+
+def test_did_you_mean_answer_recommends(agent: Agent) -> None:
+    sid = agent.create_session()
+    first = agent.turn(sid, "I liked King Kong")
+    assert not first.recommendations and first.question.startswith("Did you mean")
+    second = agent.turn(sid, "the 2005 one")
+    assert second.recommendations
+    assert item_id("King Kong", 2005) in agent.session(sid)["state"]["liked"]

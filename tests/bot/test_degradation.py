@@ -92,7 +92,9 @@ def test_llm_server_killed_mid_session_falls_back_to_templates(home: Path, runti
     assert len(state.requests) == calls_before
     explanations = assert_truthful(agent, second)
     assert all(r.explanation_source == "template" for r in second.recommendations)
-    assert all(e["reason"].startswith("llm_error") for e in explanations), explanations
+    # The first failure is the LLM's; the agent then stops asking it for the rest of the turn.
+    assert explanations[0]["reason"].startswith("llm_error"), explanations
+    assert all(e["reason"].startswith(("llm_error", "no_llm")) for e in explanations), explanations
 
 
 def test_llm_timeout_falls_back_to_templates(home: Path, runtimes: list[Runtime]) -> None:
@@ -105,7 +107,8 @@ def test_llm_timeout_falls_back_to_templates(home: Path, runtimes: list[Runtime]
         explanations = assert_truthful(runtime.agent, result)
     assert state.requests
     assert all(r.explanation_source == "template" for r in result.recommendations)
-    assert all(e["reason"].startswith("llm_error") for e in explanations), explanations
+    assert explanations[0]["reason"] == "llm_error:timeout", explanations
+    assert all(e["reason"].startswith(("llm_error", "no_llm")) for e in explanations), explanations
 
 
 def test_llm_that_does_not_load_means_templates(home: Path, runtimes: list[Runtime],
@@ -169,7 +172,6 @@ def test_missing_cf_artifact_gives_semantic_only(home: Path, runtimes: list[Runt
     turn = runtime.agent.session(result.session_id)["turns"][-1]
     assert all(c["cf_score"] == 0 for c in turn["candidates"])
     assert all(c["semantic_score"] > 0 for c in turn["candidates"])
-    assert all(n["source"] == "embedding" for c in turn["candidates"] for n in c["evidence"]["neighbours"])
 
 
 def test_missing_cf_artifact_is_retrained_when_the_runtime_may_build(home: Path,

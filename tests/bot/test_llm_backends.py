@@ -117,7 +117,7 @@ def test_real_llamacpp_model_explains_with_grammar(settings: Settings, model: st
     # free generation streams several tokens
     chunks = list(stream_text(llm, explanation_messages(facts_from(ronin())), timeout_s=120, max_tokens=12))
     assert len(chunks) >= 3
-    explainer = Explainer(llm, real.model_copy(update={"llm_timeout_s": 120.0}))
+    explainer = Explainer(llm, real.model_copy(update={"llm_timeout_s": 120.0, "explain_timeout_s": 120.0}))
     results = [explainer.explain(c) for c in (ronin(), amelie(), terminator())]
     for candidate, result in zip((ronin(), amelie(), terminator()), results, strict=True):
         assert validate_facts(result.text, facts_from(candidate)).ok
@@ -147,5 +147,7 @@ def test_transformers_bitsandbytes_nf4_on_cpu(settings: Settings) -> None:
     assert (real.models_dir / "hf" / "gemma-3-270m-q4_k_m" / "config.json").is_file()
     chunks = list(stream_text(llm, explanation_messages(facts_from(ronin())), timeout_s=600, max_tokens=12))
     assert len(chunks) >= 2 and "\n" not in "".join(chunks)
-    result = Explainer(llm, real.model_copy(update={"llm_timeout_s": 600.0})).explain(ronin())
+    result = Explainer(
+        llm, real.model_copy(update={"llm_timeout_s": 600.0, "explain_timeout_s": 600.0})
+    ).explain(ronin())
     assert validate_facts(result.text, facts_from(ronin())).ok

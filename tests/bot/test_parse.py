@@ -79,6 +79,19 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("I don't know", {"intent": "surprise"}),
     ("start over", {"intent": "reset"}),
     ("thanks!", {"intent": "thanks"}),
+    ("Jaws is a classic", {"likes": [("Jaws", 1975)], "critiques": []}),
+    ("Heat from 1995 was great", {"likes": [HEAT], "year_min": None}),
+    ("something from 1994", {"year_min": 1994, "year_max": 1994}),
+    ("nothing too long, I have work tomorrow", {"notes": ["runtime"]}),
+    ("tell me more about the first one", {"intent": "why", "refs": [(0, "why")]}),
+    ("I'm bored", {"intent": "recommend"}),
+    (
+        "my favourite movies are Alien, Aliens and The Thing",
+        {"likes": [("Alien", 1979), ("Aliens", 1986), ("Thing, The", 1982)]},
+    ),
+    ("can you suggest a good romantic comedy?", {"genres_in": ["Comedy", "Romance"]}),
+    ("not a fan of musicals", {"genres_out": ["Musical"]}),
+    ("How are you?", {"intent": "off_topic"}),
 ]
 
 

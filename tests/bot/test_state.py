@@ -75,3 +75,10 @@ def test_reset_forgets_preferences_but_keeps_user() -> None:
     state = DialogueState(liked=[1], user_id="u", constraints=Constraints(year_min=1990))
     _apply(state, "start over")
     assert state.liked == [] and state.constraints.is_empty() and state.user_id == "u"
+
+
+def test_disliked_ambiguous_name_excludes_every_option_without_asking() -> None:
+    state = DialogueState()
+    _apply(state, "I hate Star Wars")
+    assert state.pending_choice == []
+    assert item_id("Star Wars: Episode IV - A New Hope", 1977) in state.disliked

@@ -53,6 +53,11 @@ def test_accepts_text_built_from_evidence(text: str) -> None:
         ("Ronin is a crime film and it is similar to", "form:unfinished"),
         ("Ronin is similar to Heat is similar to Heat is similar to Heat.", "form:repetition"),
         ("Ronin is a crime film like Dark Knight.", "word:dark"),
+        # seen in real model output: a true number in a false slot, a liked film described
+        ("Ronin is a thriller tagged 1998, similar to Heat.", "number:1998"),
+        ("Heat is an action and crime film.", "claim:liked_item_described"),
+        ("Ronin is rated 4.0 on average.", "number:4.0"),  # the fans' mean, stated as everyone's
+        ("Ronin is rated 3.9 on average by 40 people.", "number:pair"),  # mean and count mixed up
     ],
 )
 def test_rejects_adversarial_text(text: str, problem: str) -> None:

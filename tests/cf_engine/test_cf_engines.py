@@ -177,3 +177,15 @@ def test_als_fold_in_matches_implicit_recalculate_user() -> None:
     row = profile_row(N_ITEMS, np.array([0, 1, 2]), np.array([13]), 1.0)
     expected = engine.model.recalculate_user(0, row)
     np.testing.assert_allclose(engine.fold_in(row.indices, row.data), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_ease_matches_the_closed_form() -> None:
+    """B = I - P diag(1/diag(P)) with P = (XᵀX + λI)⁻¹, computed here in float64 the textbook way."""
+    matrix = sp.random(300, 200, density=0.1, random_state=1, format="csr", dtype=np.float32)
+    matrix.data[:] = 1.0
+    engine = registry.create("ease", l2=5.0, min_item_count=1).fit(matrix)
+    gram = (matrix.T @ matrix).toarray().astype(np.float64) + 5.0 * np.eye(200)
+    inverse = np.linalg.inv(gram)
+    expected = inverse / -np.diag(inverse)
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(engine.weights, expected, atol=1e-5)

@@ -163,7 +163,11 @@ def test_generic_format(tmp_path: Path) -> None:
     )
     assert book.links == {"isbn": "123"}
     assert dataset.interactions["rating"].tolist() == [1.0, 1.0, 1.0]
+    assert not dataset.explicit_ratings  # no rating column: implicit, every row is a positive
+    assert dataset.user_matrix(positive_threshold=3.0)[0].nnz == 3
     assert dataset.name == "books"
+    unnamed = Settings(home=tmp_path / "home", data_dir=folder, catalog_format="generic")
+    assert load_dataset(unnamed).name == "books"  # no dataset configured: the folder's name
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,9 @@ def test_redial_missing_split_is_a_clear_error(tmp_path: Path, movielens_dir: Pa
     monkeypatch.setenv("RECBOT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RECBOT_DATA_DIR", str(movielens_dir))
     (tmp_path / "movies_with_mentions.csv").write_text("movieId,movieName,nbMentions\n1,Heat (1995),1\n")
-    result = CliRunner().invoke(app, ["eval", "redial", "--data", str(tmp_path), "--split", "nope",
-                                      "--systems", "popularity"])
+    result = CliRunner().invoke(
+        app, ["eval", "redial", "--data", str(tmp_path), "--split", "nope", "--systems", "popularity"]
+    )
     assert result.exit_code == 2
     assert "nope_data.jsonl" in result.output and "not found" in result.output
 

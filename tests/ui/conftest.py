@@ -7,6 +7,8 @@ every end-to-end and browser test of tests/ui shares one built home instead of t
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ import pytest
 
 from bot.settings import Settings
 
+# Read at import (the autouse fixture clears RECBOT_* later). Local runs only; CI builds from scratch.
+PREBUILT_HOME = os.environ.get("RECBOT_TEST_BUILT_HOME")
 OFFLINE = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -31,6 +35,9 @@ def built_settings(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path
     settings = Settings(
         home=tmp_path_factory.mktemp("ui_home"), data_dir=movielens_dir, llm_backend="template"
     )
+    if PREBUILT_HOME:  # a home built earlier for the same data: copied, so local runs skip the build
+        shutil.copytree(PREBUILT_HOME, settings.home, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("recbot.db*"))
     with pytest.MonkeyPatch.context() as mp:
         for key, value in OFFLINE.items():
             mp.setenv(key, value)

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -142,9 +143,9 @@ class FakeAgent:
             state["turns"].append(
                 {
                     "turn_id": result.turn_id,
-                    "user": message,
+                    "message": message,
                     "reply": result.reply,
-                    "recommendations": [r.item_id for r in recs],
+                    "recommendations": [asdict(r) for r in recs],
                 }
             )
             yield result

@@ -66,7 +66,7 @@ def test_session_turn_and_history(client: TestClient, runtime: FakeRuntime) -> N
     assert [rec["title"] for rec in turn["recommendations"]] == ["Toy Story", "Heat", "Alien"]
     assert "funny" in turn["recommendations"][0]["explanation"]
     history = client.get(f"/api/v1/sessions/{sid}").json()
-    assert history["user_id"] == 7 and history["turns"][0]["user"] == "a funny movie"
+    assert history["user_id"] == 7 and history["turns"][0]["message"] == "a funny movie"
 
 
 def test_session_body_is_optional(client: TestClient) -> None:
@@ -205,6 +205,11 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     ):
         assert path in paths, path
     assert "MessageIn" in spec["components"]["schemas"]
+
+
+def test_widget_demo_page_is_served(client: TestClient) -> None:
+    r = client.get("/widget/demo.html")
+    assert r.status_code == 200 and 'src="/widget/recbot.js"' in r.text
 
 
 def test_widget_script_is_served_and_small(client: TestClient) -> None:

@@ -84,12 +84,20 @@ def run_gradio_flow(page: Page, base: str, screenshot: Path | None = None) -> No
     # The session survives a reload: the conversation comes back from the agent's record.
     page.reload()
     expect(page.locator("#recbot-chat")).to_contain_text("more like that")
+    expect(page.locator("#recbot-card-0 .rb-card")).to_be_visible()  # the last cards come back too
+    assert card_titles(page) == second
 
 
 def test_gradio_chat_cards_and_feedback_fake(tmp_path: Path, page: Page) -> None:
     settings = Settings(home=tmp_path / "home", llm_backend="template")
-    with serve_app(create_app(settings, FakeRuntime())) as base:
+    runtime = FakeRuntime()
+    with serve_app(create_app(settings, runtime)) as base:
         run_gradio_flow(page, base)
+        # The Chatbot's own thumbs on a whole reply are recorded as reply feedback for that turn.
+        page.locator("#recbot-chat button[aria-label='Dislike']").last.click()
+        expect(page.locator("#recbot-status")).to_contain_text("Thanks for the feedback")
+        (state,) = runtime.agent.sessions.values()
+        assert [(e["kind"], e["value"]) for e in state["feedback"] if e["item_id"] is None] == [("reply_down", 2.0)]
 
 
 def test_gradio_chat_cards_and_feedback_real_agent(

@@ -64,6 +64,9 @@ def test_restore_after_reload(controller: ChatController) -> None:
     assert [m["role"] for m in view.history] == ["user", "assistant"]
     assert view.history[0]["content"] == escape_markdown("space movies")
     assert view.turn_ids == {"1": 1}
+    # The cards come back too, without the one marked "seen".
+    assert [r["item_id"] for r in view.recs] == [r["item_id"] for r in final.recs[1:]]
+    assert [c.visible for c in view.cards] == [True, True, False]
 
 
 def test_restore_of_a_vanished_session_starts_clean(controller: ChatController) -> None:

@@ -102,7 +102,10 @@ def test_chat_page_filters_reach_the_agent(real_runtime: Any) -> None:
         controller.respond("others", final.history, final.store, final.turn_ids, NEW_VISITOR, None, filters)
     )[-1]
     assert gone not in [r["item_id"] for r in nxt.recs]
-    assert controller.restore(final.store).history[0]["content"].startswith("something to watch tonight")
+    restored = controller.restore(final.store)
+    assert restored.history[0]["content"].startswith("something to watch tonight")
+    assert restored.turn_ids == nxt.turn_ids  # reply likes after a reload still name the right turn
+    assert [r["item_id"] for r in restored.recs] == [r["item_id"] for r in nxt.recs]
 
 
 def test_default_llm_turn_through_the_api(built_settings: Settings, llm_runtime: Any, tmp_path: Path) -> None:

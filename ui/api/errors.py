@@ -6,8 +6,12 @@ decides the status code and the message a client sees.
 
 from __future__ import annotations
 
+import json
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
 from bot.errors import InvalidInputError, StoreError, UnknownSessionError
 from cf_engine.data.catalog import UnknownItemError
@@ -58,3 +62,12 @@ def install_error_handlers(app: FastAPI) -> None:
         StoreError,
     ):
         app.add_exception_handler(exc_type, handle)
+
+    async def invalid_request(_request: Request, exc: Exception) -> Response:
+        # FastAPI's own answer, but ASCII-escaped JSON: an input holding a lone surrogate
+        # ("\\ud800") cannot be encoded as UTF-8 and made the default handler fail with a 500.
+        assert isinstance(exc, RequestValidationError)
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
+
+    app.add_exception_handler(RequestValidationError, invalid_request)

@@ -9,7 +9,7 @@ HTTP errors; an error after streaming began arrives as ``event: error`` (data ``
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -71,7 +71,9 @@ async def post_message(
     return StreamingResponse(_sse(first, events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-async def _sse(first: str | TurnResult | None, rest: AsyncIterator[str | TurnResult]) -> AsyncIterator[bytes]:
+async def _sse(
+    first: str | TurnResult | None, rest: AsyncGenerator[str | TurnResult, None]
+) -> AsyncIterator[bytes]:
     try:
         if first is not None:
             yield _event(first)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -66,7 +66,7 @@ class TurnPool:
         """Run ``fn(*args)`` on a worker and return its result (or raise its exception)."""
         return await asyncio.wrap_future(self._submit(fn, *args))
 
-    async def stream(self, make_iterator: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+    async def stream(self, make_iterator: Callable[[], Iterator[T]]) -> AsyncGenerator[T, None]:
         """Iterate a blocking generator on a worker, handing each item to the event loop as it comes."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()

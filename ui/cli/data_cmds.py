@@ -88,12 +88,16 @@ def train(
         )
         held_out: dict[str, Any] = {}
         if evaluate:
+            from cf_engine.data.errors import DataError
             from cf_engine.evaluation import Protocol, prepare_split, ranking_metrics
 
             protocol = Protocol(positive_threshold=settings.positive_threshold, seed=settings.seed)
-            split = prepare_split(dataset, protocol)
-            engine = create(settings.cf_model, **settings.cf_params).fit(split.train)
-            held_out = {k: round(v, 5) for k, v in ranking_metrics(engine, split, "test").items()}
+            try:
+                split = prepare_split(dataset, protocol)
+                engine = create(settings.cf_model, **settings.cf_params).fit(split.train)
+                held_out = {k: round(v, 5) for k, v in ranking_metrics(engine, split, "test").items()}
+            except DataError as exc:  # too little data to hold some out: still train on all of it
+                _echo_err(f"held-out evaluation skipped: {exc}")
         artifact = CFArtifact.train(dataset, settings)
         artifact.metrics.update({f"test_{k}": v for k, v in held_out.items()})
         path = artifact.save(settings)

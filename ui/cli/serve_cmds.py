@@ -77,3 +77,5 @@ def warm_up(runtime: object) -> None:
     if callable(health):
         for name, state in health().items():
             typer.echo(f"  {name}: {state}")
+    # The agent too (explainer, title index): a mistake there shows now, not as the first visitor's 500.
+    getattr(runtime, "agent", None)

@@ -306,11 +306,20 @@
       return res.json();
     }).then(function (data) {
       if (!data) return;
-      (data.turns || []).forEach(function (turn) {
+      var turns = data.turns || [];
+      var removed = {};
+      (data.feedback || []).forEach(function (ev) { if (REMOVING[ev.kind]) removed[ev.item_id] = 1; });
+      turns.forEach(function (turn, i) {
         var user = turn.message || turn.user_message || turn.user;
         if (user) say("user", user);
         if (turn.reply) say("bot", turn.reply);
+        if (i === turns.length - 1) {
+          (turn.recommendations || []).forEach(function (rec) {
+            if (rec && typeof rec === "object" && !removed[rec.item_id]) log.appendChild(card(rec));
+          });
+        }
       });
+      scroll();
     }).catch(function () { /* history is a nicety */ });
   }
 
