@@ -20,7 +20,6 @@ is not "dislike"); click -> recorded, and becomes the item "that one" refers to;
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import threading
 import time
@@ -54,14 +53,13 @@ from bot.reply import (
 from bot.retrain import cf_user_id
 from bot.settings import Settings
 from bot.state import DialogueState, StateChange, apply_message, merge_constraints
-from bot.store import Store
+from bot.store import Store, check_session_id
 from bot.titles import TitleIndex
 from bot.types import Candidate, Constraints, Evidence, FeedbackKind, Neighbour, Recommendation, TurnResult
 from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)
 
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 ITEM_KINDS = {
     FeedbackKind.UP,
     FeedbackKind.DOWN,
@@ -110,10 +108,7 @@ class Agent:
         self, user_id: str | int | None = None, site_key: str | None = None, session_id: str | None = None
     ) -> str:
         """A new session (unguessable id unless the caller names one), with the user's earlier preferences."""
-        if session_id is None:
-            session_id = secrets.token_urlsafe(24)
-        elif not _SESSION_ID.match(session_id):
-            raise InvalidInputError("session id must be 1-128 characters of letters, digits, '_', '-' or '.'")
+        session_id = secrets.token_urlsafe(24) if session_id is None else check_session_id(session_id)
         user = None if user_id is None or str(user_id).strip() == "" else str(user_id).strip()
         if user is not None and len(user) > 128:
             raise InvalidInputError("user id is longer than 128 characters")

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 INDEX_RETRY_S = 60.0  # an unreachable index is tried again after this long
 MMR_POOL_FACTOR = 10  # MMR re-ranks the best k * factor blended candidates
 CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the CF weight (validation-tuned)
+# Below this many items the semantic pool is an exact scan of the in-memory vectors, not a Chroma query.
+EXACT_SCAN_MAX_ITEMS = 50_000
 TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf_weight)
 
 
@@ -262,13 +264,17 @@ class Blender:
         )
 
     def _semantic_pool(self, query: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
-        """Nearest allowed items: Chroma's HNSW search, topped up exactly when filters removed many hits.
+        """Nearest allowed items: exact for small catalogs, else Chroma's HNSW topped up exactly.
 
-        Constraints are not pushed into Chroma's ``where``: a filtered HNSW query measured ~100 ms
-        against ~6 ms unfiltered plus an exact numpy pass over the allowed rows (under 1 ms).
+        Up to EXACT_SCAN_MAX_ITEMS items a dot product with every loaded vector (under 1 ms for
+        ml-latest-small) is both exact and faster than a Chroma query (6-16 ms for 200 results).
+        Constraints are not pushed into Chroma's ``where``: a filtered HNSW query measured ~100 ms.
         """
         catalog = self.dataset.catalog
         assert self.index is not None
+        vectors = self.vectors()
+        if vectors is not None and len(catalog) <= EXACT_SCAN_MAX_ITEMS:
+            return top_columns(vectors @ query, allowed, n)
         try:
             hits = self.index.search_vector(query, n)
         except Exception as exc:  # noqa: BLE001 - Chroma went away: the exact pass below still works

@@ -374,7 +374,7 @@ class MessageParser:
             sentiment = _sentiment(text, tokens, m.start, m.end)
             if m.ambiguous:
                 out.ambiguous.append(AmbiguousMention(m.text, m.item_ids[:3], sentiment))
-            elif m.item_ids:
+            elif m.item_ids and all(x.item_id != m.item_ids[0] for x in out.mentions):
                 out.mentions.append(Mention(m.item_ids[0], m.text, sentiment, m.score, m.how, m.alternatives))
         # 2. critiques, genres, tags, years, ratings
         self._critiques(text, norms, used, out)

@@ -25,12 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.errors import StoreError
+from bot.errors import InvalidInputError, StoreError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SESSION_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 BUSY_TIMEOUT_MS = 5000
 RETRIES = 5
 T = TypeVar("T")
+
+
+def check_session_id(session_id: object) -> str:
+    """``session_id`` if it is 1-128 letters, digits, '_', '-' or '.', else :class:`InvalidInputError`."""
+    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
+        raise InvalidInputError("session id must be 1-128 characters of letters, digits, '_', '-' or '.'")
+    return session_id
 
 
 def now() -> str:

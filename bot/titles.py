@@ -32,6 +32,8 @@ _TRAILING_ARTICLE = re.compile(r"^(?P<body>.+),\s*(?P<article>the|a|an)$")
 _NON_WORD = re.compile(r"[^\w\s]|_")
 _TOKEN = re.compile(r"[\w'’]+|&")
 MAX_TITLE_TOKENS = 14
+MAX_FUZZY_SPANS = 8  # fuzzy title searches per message
+MAX_FUZZY_TOKENS = 7  # longest typo'd title tried (prefixes of a span)
 FUZZY_CUTOFF = 88.0  # rapidfuzz ratio (0-100); below this typos are too often other titles
 POPULARITY_MARGIN = 3.0  # a same-named item wins outright with this many times the ratings
 
@@ -217,7 +219,11 @@ class TitleIndex:
             for k in range(i, i + n + n_year):
                 used[k] = True
             i += n + n_year
-        for lo, hi in fuzzy_spans:
+        # Fuzzy lookups cost ~1 ms each: a bounded number per message keeps a 4,000-character
+        # message full of "loved ..." from taking seconds.
+        for lo, hi in list(fuzzy_spans)[:MAX_FUZZY_SPANS]:
+            if lo >= len(tokens) or used[lo]:
+                continue
             match = self._fuzzy_in_span(text, tokens, used, lo, hi)
             if match:
                 matches.append(match)
@@ -230,7 +236,7 @@ class TitleIndex:
     ) -> TitleMatch | None:
         """The longest prefix of tokens[lo:hi] (unused ones) that fuzzily matches a title key."""
         best: tuple[float, int, str] | None = None
-        hi = min(hi, lo + MAX_TITLE_TOKENS)
+        hi = min(hi, lo + MAX_FUZZY_TOKENS)
         for end in range(hi, lo, -1):
             if any(used[lo:end]):
                 continue

@@ -68,7 +68,9 @@ _RATING_COUNT = re.compile(
     r"(?:people|person|users|viewers|raters|ratings|votes|fans)",
     re.IGNORECASE,
 )
-_LIKED_SUBJECT = re.compile(r"§(\d+)§\s*,?\s+(?:is|was|has|are|were|came|matches|shares|stars)\b")
+_LIKED_SUBJECT = re.compile(
+    r"§(\d+)§\s*,?\s+(?:(?:which|that|who)\s+)?(?:is|was|has|are|were|came|matches|shares|stars)\b"
+)
 
 
 @dataclass
@@ -112,6 +114,7 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
     _check_numbers(masked, facts, problems)
     _check_words(masked, facts, problems)
     _check_liked(masked, roles, problems)
+    _check_tags(masked, facts, problems)
     return ValidationResult(not problems, problems)
 
 
@@ -189,11 +192,12 @@ def _check_numbers(masked: str, facts: Facts, problems: list[str]) -> None:
             literal = match.group()
             value = float(literal.replace(",", ""))
             before = (["", ""] + words(sentence[: match.start()]))[-2:]
-            after = words(sentence[match.end() :])[:1] or [""]
+            following = words(sentence[match.end() :])[:3]
+            after = following[:1] or [""]
             in_parens = sentence[: match.start()].rstrip().endswith("(")
             if after[0] in _COUNT_NEXT:
                 ok = value in counts
-            elif before[1] in _YEAR_PREV or in_parens or after[0] in _FILM_WORDS:
+            elif before[1] in _YEAR_PREV or in_parens or _FILM_WORDS & set(following):  # "a 1999 action film"
                 ok = value in years
             elif (
                 before[1] in _RATING_PREV
@@ -253,6 +257,15 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
                 problems.append(f"word:{token}")
             elif raw[0].isupper() and position > 0 and token != "i" and not _known(token, vocabulary):
                 problems.append(f"title:capitalised {raw}")
+
+
+def _check_tags(masked: str, facts: Facts, problems: list[str]) -> None:
+    """What follows "tagged" must be one of the item's tags (not a title, year or other word)."""
+    tag_words = {w for tag in facts.tags for w in words(tag)}
+    for match in re.finditer(r"\btag(?:ged|s)?\s+(?:with\s+|as\s+)?(\S+)", masked, re.IGNORECASE):
+        first = words(match.group(1))[:1]
+        if not first or first[0] not in tag_words:
+            problems.append(f"claim:tag {match.group(1)!r}")
 
 
 def _check_liked(masked: str, roles: list[str], problems: list[str]) -> None:

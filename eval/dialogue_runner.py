@@ -91,6 +91,7 @@ def run_dialogue(agent: AgentLike, spec: DialogueSpec) -> DialogueOutcome:
         session = agent.create_session(user_id=spec.user)
         for step in spec.steps:
             if step.say is None:
+                assert step.feedback_item is not None and step.feedback_kind is not None  # spec checked
                 if last is None or not last.recommendations or step.feedback_item > len(last.recommendations):
                     shown = len(last.recommendations) if last else 0
                     outcome.checks.append(

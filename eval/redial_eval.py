@@ -276,14 +276,19 @@ def _mention_prior_scores(
         model = prior.fit_prior(train, column_of, n_items, side)
         scores[:] = prior.combine(prior.features(model, samples, column_of, cf_matrix), weights)
         return scores, [weights]
+    # Cross-validation over every dialogue of the split, even when only a subset is scored: the
+    # training folds are the same as in a full run, so a subset's numbers estimate the full ones.
+    pool = inputs.samples
+    pool_cf = systems.cf_rows(cf, pool, inputs.item_of) if cf is not None else None
+    pool_fold = np.array([fold_of(s.conversation_id, folds, seed) for s in pool])
     fold = np.array([fold_of(s.conversation_id, folds, seed) for s in samples])
     for f in range(folds):
         test_rows = np.flatnonzero(fold == f)
-        train_rows = np.flatnonzero(fold != f)
+        train_rows = np.flatnonzero(pool_fold != f)
         if not len(test_rows):
             continue
-        train = [samples[i] for i in train_rows]
-        train_cf = cf_matrix[train_rows] if cf_matrix is not None else None
+        train = [pool[i] for i in train_rows]
+        train_cf = pool_cf[train_rows] if pool_cf is not None else None
         weights = _tuned_weights(train, train_cf, column_of, n_items, folds - 1, seed + 1, side)
         model = prior.fit_prior(train, column_of, n_items, side)
         test_cf = cf_matrix[test_rows] if cf_matrix is not None else None

@@ -125,16 +125,16 @@ def _match(
             if " " in key
             else set()
         )
-        if not starts and (key, None) in by_base:
+        if not starts and (key, None) in by_base:  # "Anchorman" -> "Anchorman: The Legend of ..."
             starts = {by_base[(key, None)]}
         if starts:
             first = min(starts, key=lambda i: (year_of.get(i) or 9999, i))
             return first, "no-year-prefix"
         return None
     for y in (year, year - 1, year + 1):
-        hits = by_key.get((key, y))
-        if hits:
-            return hits[0], "exact"
+        exact = by_key.get((key, y))
+        if exact:
+            return exact[0], "exact"
     best: tuple[float, int] | None = None
     for y in (year, year - 1, year + 1) if len(key) >= MIN_FUZZY else ():
         choices = by_year.get(y)

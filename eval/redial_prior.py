@@ -38,7 +38,6 @@ FEATURES = (
     "mention_popularity",
     "co_mention",
     "text",
-    "text_knn",
     "cf",
     "again_seeker",
     "again_recommender",
@@ -73,7 +72,6 @@ class PriorModel:
     vectorizer: TfidfVectorizer | None
     profiles: sp.csr_matrix | None  # (n_items, vocab), rows L2-normalised
     mentioned: np.ndarray | None = None  # (n_items,) log1p dialogues that name the movie
-    knn: Any = None  # (training context TF-IDF rows, their one-hot targets) for ``text_knn``
     catalog: CatalogSide | None = None
     year_score: np.ndarray | None = None  # (n_items,) smoothed share of training targets from that year
     genre_model: Any = None  # (vectorizer, per-genre centroid matrix) of the genre_text feature
@@ -114,7 +112,8 @@ def fit_prior(
         pop[col] += 1.0
         texts.append(context_text(s))
         labels.append(col)
-    rows, cols = [], []
+    rows: list[int] = []
+    cols: list[int] = []
     for d, items in enumerate(dialogues.values()):
         rows.extend([d] * len(items))
         cols.extend(items)
@@ -124,7 +123,7 @@ def fit_prior(
     co.eliminate_zeros()
     degree = np.sqrt(np.asarray(x.sum(axis=0)).ravel()) + 1e-6
     co = sp.csr_matrix(sp.diags(1 / degree) @ co @ sp.diags(1 / degree), dtype=np.float32)
-    vectorizer, profiles, knn = None, None, None
+    vectorizer, profiles = None, None
     if texts:
         vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2, stop_words="english", ngram_range=(1, 2))
         try:
@@ -136,7 +135,6 @@ def fit_prior(
                 (np.ones(len(labels), np.float32), (labels, np.arange(len(labels)))),
                 shape=(n_items, len(labels)),
             )
-            knn = (docs.tocsr(), label_matrix.T.tocsr())  # training contexts and their targets
             profiles = (label_matrix @ docs).tocsr()
             norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1)).ravel()) + 1e-12
             profiles = sp.csr_matrix(sp.diags(1 / norms) @ profiles, dtype=np.float32)
@@ -147,7 +145,6 @@ def fit_prior(
         vectorizer=vectorizer,
         profiles=profiles,
         catalog=catalog,
-        knn=knn,
         mentioned=np.log1p(np.asarray(x.sum(axis=0), dtype=np.float32).ravel()),
     )
     if catalog is not None and labels:
@@ -215,21 +212,12 @@ def features(
         else np.zeros((n, m), np.float32),
         "co_mention": np.asarray((ctx @ model.co).todense(), dtype=np.float32),
         "text": np.zeros((n, m), np.float32),
-        "text_knn": np.zeros((n, m), np.float32),
         "cf": np.zeros((n, m), np.float32) if cf_rows is None else np.maximum(cf_rows, 0.0),
         **again,
     }
     if model.vectorizer is not None and model.profiles is not None:
         query = model.vectorizer.transform([context_text(s) for s in samples])
         out["text"] = np.asarray((query @ model.profiles.T).todense(), dtype=np.float32)
-        if model.knn is not None:
-            docs, onehot = model.knn
-            sims = np.asarray((query @ docs.T).todense(), dtype=np.float32)  # (n, n_train)
-            k = min(KNN, sims.shape[1])
-            if k:
-                cut = -np.partition(-sims, k - 1, axis=1)[:, k - 1 : k]
-                sims[sims < cut] = 0.0
-                out["text_knn"] = (sp.csr_matrix(sims) @ onehot).toarray().astype(np.float32)
     side = model.catalog
     out["ml_popularity"] = (
         np.tile(side.ml_popularity, (n, 1)) if side is not None else np.zeros((n, m), np.float32)
@@ -277,7 +265,6 @@ def objective(ranks: np.ndarray) -> float:
     return float((ranks <= 10).mean() + (ranks <= 50).mean() + 0.1 * (1.0 / ranks).mean())
 
 
-KNN = 40  # training contexts whose targets vote in ``text_knn``
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 

@@ -32,7 +32,8 @@ def liked_and_disliked(sample: Sample, item_of: dict[int, int]) -> tuple[list[in
     "Not rated" counts as liked because people mostly name movies they want more of; the
     questionnaire's explicit "did not like" is what turns a mention into a dislike.
     """
-    liked, disliked = [], []
+    liked: list[int] = []
+    disliked: list[int] = []
     for mention in sample.mentions:
         item = item_of.get(mention.movie_id)
         if item is None:

@@ -211,3 +211,28 @@ def test_did_you_mean_answer_recommends(agent: Agent) -> None:
     second = agent.turn(sid, "the 2005 one")
     assert second.recommendations
     assert item_id("King Kong", 2005) in agent.session(sid)["state"]["liked"]
+
+
+def test_turns_from_many_threads(agent: Agent) -> None:
+    import threading
+
+    shared = agent.create_session()
+    own = [agent.create_session() for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def chat(session_id: str) -> None:
+        try:
+            for message in ("a comedy", "more", "something older"):
+                agent.turn(session_id, message)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=chat, args=(s,)) for s in [*own, shared, shared]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(agent.session(shared)["turns"]) == 6
+    shown = [i for turn in agent.session(shared)["turns"] for i in turn["shown"]]
+    assert len(shown) == len(set(shown)), "the same session's turns interleaved and repeated an item"

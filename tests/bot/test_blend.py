@@ -253,3 +253,23 @@ def test_unknown_liked_item_is_a_clear_error(blender: Blender) -> None:
 
     with pytest.raises(UnknownItemError, match="999999999"):
         blender.blend(BlendRequest(liked=[999999999]))
+
+
+def test_chroma_candidate_path_agrees_with_the_exact_scan(
+    blender: Blender, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.blend as blend_module
+
+    requests = [
+        BlendRequest(text="toys come alive in a child's bedroom", k=5),
+        BlendRequest(liked=[1, 2], k=5, constraints=Constraints(genres_out=frozenset({"Comedy"}))),
+        BlendRequest(text="war drama", k=5, constraints=Constraints(year_min=1990, min_rating=3.5)),
+    ]
+    exact = [[c.item_id for c in blender.blend(r)] for r in requests]
+    monkeypatch.setattr(blend_module, "EXACT_SCAN_MAX_ITEMS", 0)  # force Chroma's HNSW search
+    for request, expected in zip(requests, exact, strict=True):
+        candidates = blender.blend(request)
+        for cand in candidates:
+            col = dataset.catalog.index_of(cand.item_id)
+            assert satisfies(dataset.catalog.get(cand.item_id), blender.stats[col], request.constraints)
+        assert [c.item_id for c in candidates] == expected  # recall is ~1.0 on 300 items

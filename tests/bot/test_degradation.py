@@ -13,6 +13,7 @@ All on the MovieLens subset home of :mod:`tests.bot.reliability_support` (real E
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -204,3 +205,46 @@ def test_nothing_but_the_dataset_still_recommends(home: Path, closed_port: int,
     result = runtime.agent.turn(runtime.agent.create_session(), "a comedy please")
     assert_truthful(runtime.agent, result)
     assert all("Comedy" in r.genres for r in result.recommendations)
+
+
+# --- recbot doctor --------------------------------------------------------------------------
+def _doctor(home: Path, **env: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from ui.cli import _register, app
+
+    _register()
+    values = {"RECBOT_HOME": str(home), "RECBOT_DATA_DIR": str(small_settings(home).dataset_dir),
+              "RECBOT_LLM_BACKEND": "template", **env}
+    result = CliRunner().invoke(app, ["doctor"], env=values)
+    return result.exit_code, result.output
+
+
+def test_doctor_on_a_good_home_says_ok(home: Path) -> None:
+    code, out = _doctor(home)
+    assert code == 0, out
+    for part in ("dataset", "cf", "index", "llm", "database"):
+        assert re.search(rf"\b{part}\s+ok\b", out, re.MULTILINE), out
+
+
+def test_doctor_names_each_problem_and_what_to_do(home: Path) -> None:
+    from bot.store import Store
+
+    shutil.rmtree(home / "models")
+    store = Store(home / "recbot.db")
+    with store.transaction() as tx:  # as if the newest migration had not been applied yet
+        tx.execute("DELETE FROM migrations WHERE version = (SELECT MAX(version) FROM migrations)")
+    store.close()
+    code, out = _doctor(home, RECBOT_HNSW_M="16")  # an index built with other settings than these
+    assert code == 1, out
+    assert re.search(r"\bcf\s+missing", out, re.MULTILINE) and "run `recbot train`" in out
+    assert re.search(r"\bindex\s+missing.*hnsw_m", out, re.MULTILINE) and "rebuild" in out
+    assert re.search(r"\bdatabase\s+degraded.*migrations not applied", out, re.MULTILINE), out
+    assert (home / "models").exists() is False  # the doctor built nothing
+
+
+def test_doctor_reports_a_broken_database(home: Path) -> None:
+    (home / "recbot.db").write_bytes(b"this is not sqlite" * 100)
+    code, out = _doctor(home)
+    assert code == 1 and re.search(r"\bdatabase\s+missing.*not a usable SQLite", out, re.MULTILINE), out
+    assert "move" in out

@@ -97,7 +97,9 @@ def test_gradio_chat_cards_and_feedback_fake(tmp_path: Path, page: Page) -> None
         page.locator("#recbot-chat button[aria-label='Dislike']").last.click()
         expect(page.locator("#recbot-status")).to_contain_text("Thanks for the feedback")
         (state,) = runtime.agent.sessions.values()
-        assert [(e["kind"], e["value"]) for e in state["feedback"] if e["item_id"] is None] == [("reply_down", 2.0)]
+        assert [(e["kind"], e["value"]) for e in state["feedback"] if e["item_id"] is None] == [
+            ("reply_down", 2.0)
+        ]
 
 
 def test_gradio_chat_cards_and_feedback_real_agent(
@@ -106,6 +108,38 @@ def test_gradio_chat_cards_and_feedback_real_agent(
     """The same flow over the real agent on MovieLens; saves docs/img/ui.png."""
     with serve_app(create_app(built_settings, real_runtime)) as base:
         run_gradio_flow(page, base, screenshot=DOCS_IMG / "ui.png")
+
+
+def test_gradio_known_user_and_filters_survive_reload(
+    built_settings: Settings, real_runtime: Any, page: Page
+) -> None:
+    """Side panel: a known MovieLens user with a genre filter; the choice and chat survive a reload."""
+    with serve_app(create_app(built_settings, real_runtime)) as base:
+        page.goto(base + "/")
+        page.locator("#recbot-sidebar button.toggle-button").click()
+        page.locator("#recbot-visitor label", has_text="MovieLens user").click()
+        page.locator("#recbot-user-id input").fill("5")
+        page.locator("#recbot-genres label", has_text="Horror").click()
+        gradio_send(page, "something good tonight")
+        wait_for_cards(page)
+        genres = page.locator("#recbot-cards .rb-card:visible .rb-genres").all_inner_texts()
+        assert genres and all("Horror" in g for g in genres)
+        page.reload()
+        expect(page.locator("#recbot-chat")).to_contain_text("something good tonight")
+        page.locator("#recbot-sidebar button.toggle-button").click()
+        expect(page.locator("#recbot-user-id input")).to_have_value("5")
+        gradio_send(page, "another one")
+        expect(page.locator("#recbot-chat")).to_contain_text("another one")
+        wait_for_cards(page)
+        # Still one conversation: both messages are in the same session of user 5.
+        sessions = real_runtime.store.all_sessions()
+        mine = [s for s in sessions if s["user_id"] == "5"]
+        assert len(mine) == 1
+        turns = real_runtime.agent.session(mine[0]["id"])["turns"]
+        assert [t["message"].split(" (filters")[0] for t in turns] == [
+            "something good tonight",
+            "another one",
+        ]
 
 
 def test_gradio_renders_hostile_text_as_text(tmp_path: Path, page: Page) -> None:

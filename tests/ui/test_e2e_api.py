@@ -59,6 +59,26 @@ def test_turn_feedback_and_history(client: TestClient) -> None:
     assert [(e["item_id"], e["kind"]) for e in history["feedback"]] == [(down, "down")]
 
 
+def test_event_id_of_another_session_is_refused_without_leaking_it(client: TestClient) -> None:
+    sessions = []
+    for _ in range(2):
+        sid = new_session(client)
+        item = say(client, sid, "I loved Heat")["recommendations"][0]["item_id"]
+        sessions.append((sid, item))
+    (a, item_a), (b, item_b) = sessions
+    event_id = "shared-id-" + a
+    assert (
+        client.post(
+            f"/api/v1/sessions/{a}/feedback", json={"item_id": item_a, "kind": "up", "event_id": event_id}
+        ).status_code
+        == 200
+    )
+    r = client.post(
+        f"/api/v1/sessions/{b}/feedback", json={"item_id": item_b, "kind": "up", "event_id": event_id}
+    )
+    assert r.status_code == 409 and a not in r.text
+
+
 def test_sse_stream_matches_the_result(client: TestClient) -> None:
     sid = new_session(client)
     with client.stream(

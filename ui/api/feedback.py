@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ui.api.deps import AgentDep, LimitedSessionIdDep
@@ -14,7 +14,13 @@ router = APIRouter(tags=["feedback"])
 @router.post(
     "/sessions/{session_id}/feedback",
     response_model=FeedbackOut,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    responses={
+        403: {"model": ErrorOut},
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+        429: {"model": ErrorOut},
+    },
 )
 async def post_feedback(session_id: LimitedSessionIdDep, body: FeedbackIn, agent: AgentDep) -> FeedbackOut:
     """Thumbs up/down, seen it, not interested, click, rating, or reply_up/reply_down.
@@ -25,4 +31,7 @@ async def post_feedback(session_id: LimitedSessionIdDep, body: FeedbackIn, agent
     event = await run_in_threadpool(
         agent.feedback, session_id, body.item_id, body.kind, body.event_id, body.value
     )
+    if event.get("session_id") not in (None, session_id):
+        # The id was already used in another session: never hand that session's event (and id) back.
+        raise HTTPException(409, "event_id is already used by another session; send a new one")
     return FeedbackOut.model_validate(event)

@@ -81,8 +81,12 @@ def chat(
 ) -> None:
     """Chat with recbot in the terminal, or run one turn with --json."""
     with _user_errors():
+        from bot.store import check_session_id
+
         if as_json and message is None:
             raise typer.BadParameter("--json needs a message")
+        if session is not None:
+            check_session_id(session)  # before loading anything
         runtime = _runtime(progress=not as_json)
         agent = runtime.agent
         session_id = _open_session(agent, session, user)
@@ -172,16 +176,18 @@ def retrain() -> None:
 
 @app.command()
 def doctor() -> None:
-    """Check every component (dataset, CF model, index, LLM, database) without building anything."""
-    from bot.runtime import Runtime
+    """Check the installation (data, CF model, index vs embedding model, LLM, database) and say what to do.
+
+    Builds, trains and migrates nothing. Exit code 1 when a part is missing.
+    """
+    from bot.doctor import run_checks
     from bot.settings import load_settings
 
     with _user_errors():
-        runtime = Runtime(load_settings(), build_missing=False)
-        report = runtime.health()
-    width = max(len(k) for k in report)
-    bad = False
-    for part, info in report.items():
-        typer.echo(f"{part:<{width}}  {info['status']:<9} {info['detail']}")
-        bad = bad or info["status"] == "missing"
-    raise typer.Exit(1 if bad else 0)
+        checks = run_checks(load_settings())
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        typer.echo(f"{c.name:<{width}}  {c.status:<9} {c.detail}")
+        if c.fix:
+            typer.echo(f"{'':<{width}}  {'':<9} -> {c.fix}")
+    raise typer.Exit(1 if any(c.status == "missing" for c in checks) else 0)
