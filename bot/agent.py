@@ -34,25 +34,13 @@ from bot.errors import InvalidInputError, StoreError, UnknownSessionError
 from bot.explain import ExplainContext, Explanation
 from bot.facts import display_title
 from bot.logs import current_request_id, new_request_id
-from bot.parse import MessageParser, ParsedMessage, clean_text
+from bot.parse import MessageParser, clean_text
 from bot.policy import Decision, Policy
-from bot.reply import (
-    GREETING,
-    NOTHING_FITS,
-    RESET,
-    RUNTIME_NOTE,
-    STEER,
-    THANKS,
-    acknowledgement,
-    describe_constraints,
-    liked_titles,
-    list_intro,
-    numbered,
-    why_text,
-)
+from bot.reply import liked_titles, numbered, why_text
+from bot.reply import opening as reply_opening
 from bot.retrain import cf_user_id
 from bot.settings import Settings
-from bot.state import DialogueState, StateChange, apply_message, merge_constraints
+from bot.state import DialogueState, apply_feedback, apply_message, merge_constraints
 from bot.store import Store, check_session_id
 from bot.titles import TitleIndex
 from bot.types import Candidate, Constraints, Evidence, FeedbackKind, Neighbour, Recommendation, TurnResult
@@ -227,7 +215,7 @@ class Agent:
             chunks: list[str] = []
             recs: list[Recommendation] = []
             explanations: list[Explanation] = []
-            opening = self._opening(state, parsed, change, decision, candidates, why)
+            opening = reply_opening(self.catalog, state, parsed, change, decision, candidates, why)
             if opening:
                 chunks.append(opening)
                 yield opening
@@ -396,59 +384,6 @@ class Agent:
                     found[c["item_id"]] = _candidate_from(c)
         return [found[i] for i in wanted if i in found]
 
-    def _opening(
-        self,
-        state: DialogueState,
-        parsed: ParsedMessage,
-        change: StateChange,
-        decision: Decision,
-        candidates: list[Candidate],
-        why: list[Candidate],
-    ) -> str:
-        lines = []
-        if "runtime" in decision.notes:
-            lines.append(RUNTIME_NOTE)
-        ack = acknowledgement(self.catalog, change)
-        if ack:
-            lines.append(ack)
-        action = decision.action
-        if change.reset:
-            lines.append(RESET)
-        if action == "ask" and parsed.greeting:
-            lines.insert(0, GREETING)
-        elif action == "steer":
-            lines.append(STEER)
-            if not decision.question:
-                lines.append('Say "more" for other picks, or tell me what you\'re in the mood for.')
-        elif action == "thanks":
-            lines.append(THANKS)
-        elif action == "why":
-            lines.append("Here is why I picked " + ("it:" if len(why) == 1 else "them:"))
-            lines.extend(why_text(c) for c in why)
-            if not why:
-                lines.append(
-                    "I haven't recommended anything yet; tell me a movie you liked and I'll explain my picks."
-                )
-        elif action == "disambiguate":
-            lines.append("Quick check before I recommend:")
-        elif action == "recommend":
-            if candidates:
-                lines.append(
-                    list_intro(
-                        self.catalog,
-                        state,
-                        change,
-                        len(candidates),
-                        decision.popular,
-                        parsed.intent == "more",
-                    )
-                )
-            else:
-                lines.append(
-                    NOTHING_FITS.format(what=describe_constraints(state.constraints) or "your request")
-                )
-        return "\n".join(lines)
-
     def _remember(self, state: DialogueState, decision: Decision, candidates: list[Candidate]) -> None:
         if candidates:
             state.last_shown = [c.item_id for c in candidates]
@@ -490,7 +425,7 @@ class Agent:
             state = DialogueState.from_json(row["state"])
             if fkind in ITEM_KINDS:
                 item_id = self._check_item(state, item_id)
-                self._apply_feedback(state, item_id, fkind, value)
+                apply_feedback(state, item_id, fkind.value, value)
             elif item_id is not None:
                 item_id = self._check_item(state, item_id)
             stored, new = self.store.add_feedback(
@@ -506,23 +441,6 @@ class Agent:
         if item not in state.shown and item not in state.offered_seeds:
             raise InvalidInputError(f"item {item} was never shown in this session")
         return item
-
-    def _apply_feedback(
-        self, state: DialogueState, item_id: int, kind: FeedbackKind, value: float | None
-    ) -> None:
-        if kind == FeedbackKind.RATING:
-            if value is None or not 0.5 <= float(value) <= 5.0:
-                raise InvalidInputError("a rating needs a value between 0.5 and 5")
-            kind = FeedbackKind.UP if value >= 4 else FeedbackKind.DOWN if value <= 2 else FeedbackKind.SEEN
-        if kind == FeedbackKind.UP:
-            state.like(item_id)
-        elif kind == FeedbackKind.DOWN:
-            state.dislike(item_id)
-        elif kind == FeedbackKind.SEEN:
-            state.mark_seen(item_id)
-        elif kind == FeedbackKind.NOT_INTERESTED:
-            state.reject(item_id)
-        state.focus_item = item_id
 
 
 def _ms(a: float, b: float) -> float:

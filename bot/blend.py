@@ -69,6 +69,15 @@ def minmax(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo)
 
 
+def dot_rows(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix @ vector`` on one thread.
+
+    einsum runs its own loop instead of multi-threaded BLAS: on a busy small CPU OpenBLAS threads
+    spin against other processes (measured p50 17 ms for the 9,742 x 384 scan vs 0.6 ms here).
+    """
+    return np.einsum("ij,j->i", matrix, vector.astype(matrix.dtype, copy=False))
+
+
 def top_columns(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
     """The ``n`` best allowed columns of ``scores`` (best first)."""
     cols = np.flatnonzero(allowed)
@@ -248,7 +257,7 @@ class Blender:
             return []
 
         cf_part = minmax(cf_scores[cols]) if cf_scores is not None else np.zeros(cols.size)
-        sem_part = minmax(vectors[cols] @ query) if query is not None else np.zeros(cols.size)
+        sem_part = minmax(dot_rows(vectors[cols], query)) if query is not None else np.zeros(cols.size)
         a = self.cf_weight(n_known, query is not None, cf_scores is not None, has_text=bool(text))
         pop_part = minmax(np.log1p(self.popularity[cols]))
         if cf_scores is None and query is None:
@@ -274,7 +283,7 @@ class Blender:
         assert self.index is not None
         vectors = self.vectors()
         if vectors is not None and len(catalog) <= EXACT_SCAN_MAX_ITEMS:
-            return top_columns(vectors @ query, allowed, n)
+            return top_columns(dot_rows(vectors, query), allowed, n)
         try:
             hits = self.index.search_vector(query, n)
         except Exception as exc:  # noqa: BLE001 - Chroma went away: the exact pass below still works
@@ -285,7 +294,7 @@ class Blender:
         if cols.size < min(n, int(allowed.sum())) // 2:
             vectors = self.vectors()
             assert vectors is not None
-            cols = np.union1d(cols, top_columns(vectors @ query, allowed, n))
+            cols = np.union1d(cols, top_columns(dot_rows(vectors, query), allowed, n))
         return cols
 
     def _candidates(

@@ -37,7 +37,9 @@ def pending_migrations(db_path: Path) -> list[str]:
         return files
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='migrations'").fetchone():
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='migrations'"
+        ).fetchone():
             return files
         applied = {int(row[0]) for row in conn.execute("SELECT version FROM migrations")}
     finally:
@@ -57,16 +59,29 @@ def check_database(settings: Settings) -> Check:
             conn.close()
         pending = pending_migrations(path)
     except sqlite3.DatabaseError as exc:
-        return Check("database", "missing", f"{path} is not a usable SQLite database: {exc}",
-                     f"move {path} aside (it holds the chat history); a new one is created on next start")
+        return Check(
+            "database",
+            "missing",
+            f"{path} is not a usable SQLite database: {exc}",
+            f"move {path} aside (it holds the chat history); a new one is created on next start",
+        )
     if verdict != "ok":
-        return Check("database", "missing", f"{path} failed its integrity check: {verdict}",
-                     f"restore {path} from a backup, or move it aside to start a new one")
+        return Check(
+            "database",
+            "missing",
+            f"{path} failed its integrity check: {verdict}",
+            f"restore {path} from a backup, or move it aside to start a new one",
+        )
     if pending:
-        return Check("database", "degraded", f"{path}: migrations not applied yet: {', '.join(pending)}",
-                     f"back up {path}, then start `recbot serve` (or any chat command): it applies them")
-    return Check("database", "ok", f"{path}: intact, all {len(list(MIGRATIONS_DIR.glob('*.sql')))} migrations "
-                                   "applied")
+        return Check(
+            "database",
+            "degraded",
+            f"{path}: migrations not applied yet: {', '.join(pending)}",
+            f"back up {path}, then start `recbot serve` (or any chat command): it applies them",
+        )
+    return Check(
+        "database", "ok", f"{path}: intact, all {len(list(MIGRATIONS_DIR.glob('*.sql')))} migrations applied"
+    )
 
 
 def check_index(settings: Settings) -> Check:
@@ -79,14 +94,29 @@ def check_index(settings: Settings) -> Check:
         if mismatch is not None:
             return Check("index", "missing", mismatch, "run `recbot index` to rebuild it for this model")
         if not index.is_ready():
-            return Check("index", "missing", f"no item index {settings.chroma_collection!r} in "
-                         f"{settings.chroma_url or settings.chroma_dir}", "run `recbot index`")
-        return Check("index", "ok", f"collection {settings.chroma_collection!r} matches "
-                     f"{index.expected_metadata()['embedding_model']}")
+            return Check(
+                "index",
+                "missing",
+                f"no item index {settings.chroma_collection!r} in "
+                f"{settings.chroma_url or settings.chroma_dir}",
+                "run `recbot index`",
+            )
+        return Check(
+            "index",
+            "ok",
+            f"collection {settings.chroma_collection!r} matches "
+            f"{index.expected_metadata()['embedding_model']}",
+        )
     except Exception as exc:  # noqa: BLE001 - a check reports, it does not raise
-        where = f"the Chroma server at {settings.chroma_url}" if settings.chroma_url else str(settings.chroma_dir)
-        return Check("index", "missing", f"cannot open {where}: {exc}",
-                     "start the Chroma server" if settings.chroma_url else "run `recbot index`")
+        where = (
+            f"the Chroma server at {settings.chroma_url}" if settings.chroma_url else str(settings.chroma_dir)
+        )
+        return Check(
+            "index",
+            "missing",
+            f"cannot open {where}: {exc}",
+            "start the Chroma server" if settings.chroma_url else "run `recbot index`",
+        )
 
 
 FIXES = {
@@ -109,8 +139,11 @@ def run_checks(settings: Settings) -> list[Check]:
             runtime._set(part, "missing", str(exc))
         info = runtime.health(load=False)[part]
         status = info["status"] if info["status"] in ("ok", "degraded") else "missing"
-        checks.append(Check(part, status, info["detail"],
-                            "" if status == "ok" else FIXES[part].format(settings=settings)))
+        checks.append(
+            Check(
+                part, status, info["detail"], "" if status == "ok" else FIXES[part].format(settings=settings)
+            )
+        )
         if part == "dataset" and status != "ok":
             break  # nothing else can be checked against a catalog that does not load
     checks.append(check_index(settings))

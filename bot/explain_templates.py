@@ -105,7 +105,8 @@ def _v_plain(facts: Facts) -> str:
     bits = [f"{facts.title} is {g}" if g else f"{facts.title} is worth a try"]
     if facts.year is not None:
         bits[0] += f" from {facts.year}"
-    second = query_phrase(facts) or (_details(facts, skip_genre=True) or [None])[0]
+    details = _details(facts, skip_genre=True)
+    second = query_phrase(facts) or (details[0] if details else None)
     if facts.liked and not second:
         second = f"it is similar to {join(facts.liked)}, which you liked"
     return " ".join(_sentence(s) for s in (bits[0], second) if s)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.facts import display_genre, display_title, facts_from, format_rating
+from bot.parse import ParsedMessage
+from bot.policy import Decision
 from bot.state import DialogueState, StateChange
 from bot.types import Candidate, Constraints
 from cf_engine.data.catalog import Catalog
@@ -122,3 +124,56 @@ def numbered(index: int, title: str, year: int | None) -> str:
 
 def liked_titles(catalog: Catalog, ids: Iterable[int]) -> tuple[str, ...]:
     return tuple(catalog.get(i).display_title for i in ids if i in catalog)
+
+
+def opening(
+    catalog: Catalog,
+    state: DialogueState,
+    parsed: ParsedMessage,
+    change: StateChange,
+    decision: Decision,
+    candidates: list[Candidate],
+    why: list[Candidate],
+) -> str:
+    """The text before the list: notes, acknowledgement, and the line that fits the decision."""
+    lines = []
+    if "runtime" in decision.notes:
+        lines.append(RUNTIME_NOTE)
+    ack = acknowledgement(catalog, change)
+    if ack:
+        lines.append(ack)
+    action = decision.action
+    if change.reset:
+        lines.append(RESET)
+    if action == "ask" and parsed.greeting:
+        lines.insert(0, GREETING)
+    elif action == "steer":
+        lines.append(STEER)
+        if not decision.question:
+            lines.append('Say "more" for other picks, or tell me what you\'re in the mood for.')
+    elif action == "thanks":
+        lines.append(THANKS)
+    elif action == "why":
+        lines.append("Here is why I picked " + ("it:" if len(why) == 1 else "them:"))
+        lines.extend(why_text(c) for c in why)
+        if not why:
+            lines.append(
+                "I haven't recommended anything yet; tell me a movie you liked and I'll explain my picks."
+            )
+    elif action == "disambiguate":
+        lines.append("Quick check before I recommend:")
+    elif action == "recommend":
+        if candidates:
+            lines.append(
+                list_intro(
+                    catalog,
+                    state,
+                    change,
+                    len(candidates),
+                    decision.popular,
+                    parsed.intent == "more",
+                )
+            )
+        else:
+            lines.append(NOTHING_FITS.format(what=describe_constraints(state.constraints) or "your request"))
+    return "\n".join(lines)

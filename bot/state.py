@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from statistics import median
 from typing import Any
 
+from bot.errors import InvalidInputError
 from bot.parse import ParsedMessage
 from bot.types import Constraints
 
@@ -209,6 +210,23 @@ def apply_message(
     if parsed.soft_text:
         state.soft_text = parsed.soft_text
     return change
+
+
+def apply_feedback(state: DialogueState, item_id: int, kind: str, value: float | None = None) -> None:
+    """What feedback on a shown item does to the session (see :mod:`bot.agent` for the rules)."""
+    if kind == "rating":
+        if value is None or not 0.5 <= float(value) <= 5.0:
+            raise InvalidInputError("a rating needs a value between 0.5 and 5")
+        kind = "up" if value >= 4 else "down" if value <= 2 else "seen"
+    if kind == "up":
+        state.like(item_id)
+    elif kind == "down":
+        state.dislike(item_id)
+    elif kind == "seen":
+        state.mark_seen(item_id)
+    elif kind == "not_interested":
+        state.reject(item_id)
+    state.focus_item = item_id
 
 
 def merge_constraints(base: Constraints, override: Constraints) -> Constraints:

@@ -279,7 +279,10 @@ def _mention_prior_scores(
     # Cross-validation over every dialogue of the split, even when only a subset is scored: the
     # training folds are the same as in a full run, so a subset's numbers estimate the full ones.
     pool = inputs.samples
-    pool_cf = systems.cf_rows(cf, pool, inputs.item_of) if cf is not None else None
+    if samples is pool:
+        pool_cf = cf_matrix
+    else:
+        pool_cf = systems.cf_rows(cf, pool, inputs.item_of) if cf is not None else None
     pool_fold = np.array([fold_of(s.conversation_id, folds, seed) for s in pool])
     fold = np.array([fold_of(s.conversation_id, folds, seed) for s in samples])
     for f in range(folds):

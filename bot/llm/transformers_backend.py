@@ -21,7 +21,7 @@ from pydantic import ConfigDict
 
 from bot.llm.base import LLMError
 from bot.llm.formats import FEWSHOT_STOP, render_fewshot
-from bot.llm.models import model_path
+from bot.llm.models import model_path, packaged_model_path
 from bot.settings import Settings
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -137,7 +137,7 @@ def hf_folder(path: Path, settings: Settings) -> Path:
         raise LLMError(f"transformers could not read {path}: {exc}", "load", "transformers") from exc
     # The weights are plain float32 now; transformers still marks the model as "gguf-quantized" and
     # refuses to save it, so drop that marker first.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     target.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,12 @@ def load_transformers(settings: Settings) -> TransformersChat:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-    folder = hf_folder(model_path(settings), settings)
+    # Default here is the packaged Gemma GGUF: the dequantize-then-nf4 path tested on this machine.
+    if settings.llm_model_path is not None:
+        source = model_path(settings)
+    else:
+        source = packaged_model_path("gemma", settings)
+    folder = hf_folder(source, settings)
     cuda = torch.cuda.is_available()
     config = BitsAndBytesConfig(
         load_in_4bit=True,

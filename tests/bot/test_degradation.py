@@ -79,8 +79,9 @@ def assert_truthful(agent: Any, result: TurnResult) -> list[dict[str, Any]]:
 def test_llm_server_killed_mid_session_falls_back_to_templates(home: Path, runtimes: list[Runtime]) -> None:
     state = StubState(reply="It is close to Toy Story, which you liked.")
     with running_stub(state) as url:
-        runtime = Runtime.from_settings(small_settings(home, llm_backend="openai", openai_base_url=url,
-                                                       llm_timeout_s=10.0))
+        runtime = Runtime.from_settings(
+            small_settings(home, llm_backend="openai", openai_base_url=url, llm_timeout_s=10.0)
+        )
         runtimes.append(runtime)
         agent = runtime.agent
         sid = agent.create_session()
@@ -101,8 +102,9 @@ def test_llm_server_killed_mid_session_falls_back_to_templates(home: Path, runti
 def test_llm_timeout_falls_back_to_templates(home: Path, runtimes: list[Runtime]) -> None:
     state = StubState(reply="It is close to Toy Story, which you liked.", delay_s=3.0)
     with running_stub(state) as url:
-        runtime = Runtime.from_settings(small_settings(home, llm_backend="openai", openai_base_url=url,
-                                                       llm_timeout_s=0.5))
+        runtime = Runtime.from_settings(
+            small_settings(home, llm_backend="openai", openai_base_url=url, llm_timeout_s=0.5)
+        )
         runtimes.append(runtime)
         result = runtime.agent.turn(runtime.agent.create_session(), MESSAGE)
         explanations = assert_truthful(runtime.agent, result)
@@ -112,10 +114,12 @@ def test_llm_timeout_falls_back_to_templates(home: Path, runtimes: list[Runtime]
     assert all(e["reason"].startswith(("llm_error", "no_llm")) for e in explanations), explanations
 
 
-def test_llm_that_does_not_load_means_templates(home: Path, runtimes: list[Runtime],
-                                                caplog: pytest.LogCaptureFixture) -> None:
-    runtime = Runtime.from_settings(small_settings(home, llm_backend="llamacpp",
-                                                   llm_model_path=home / "no-such-model.gguf"))
+def test_llm_that_does_not_load_means_templates(
+    home: Path, runtimes: list[Runtime], caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = Runtime.from_settings(
+        small_settings(home, llm_backend="llamacpp", llm_model_path=home / "no-such-model.gguf")
+    )
     runtimes.append(runtime)
     with caplog.at_level(logging.WARNING):
         health = runtime.health()
@@ -127,8 +131,9 @@ def test_llm_that_does_not_load_means_templates(home: Path, runtimes: list[Runti
 
 
 # --- Chroma ---------------------------------------------------------------------------------
-def test_chroma_unreachable_at_start_gives_cf_only(home: Path, closed_port: int, runtimes: list[Runtime],
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_chroma_unreachable_at_start_gives_cf_only(
+    home: Path, closed_port: int, runtimes: list[Runtime], caplog: pytest.LogCaptureFixture
+) -> None:
     runtime = Runtime.from_settings(small_settings(home, chroma_url=f"http://127.0.0.1:{closed_port}"))
     runtimes.append(runtime)
     with caplog.at_level(logging.WARNING):
@@ -145,9 +150,9 @@ def test_chroma_unreachable_at_start_gives_cf_only(home: Path, closed_port: int,
     assert any(c["cf_score"] > 0 for c in turn["candidates"])
 
 
-def test_chroma_going_away_under_a_built_blender_gives_cf_only(home: Path, closed_port: int,
-                                                               runtimes: list[Runtime],
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_chroma_going_away_under_a_built_blender_gives_cf_only(
+    home: Path, closed_port: int, runtimes: list[Runtime], caplog: pytest.LogCaptureFixture
+) -> None:
     """A blender whose index points at a dead server (as after Chroma crashed) still blends."""
     settings = small_settings(home, chroma_url=f"http://127.0.0.1:{closed_port}")
     runtime = Runtime.from_settings(small_settings(home))
@@ -160,8 +165,9 @@ def test_chroma_going_away_under_a_built_blender_gives_cf_only(home: Path, close
 
 
 # --- the CF artifact ------------------------------------------------------------------------
-def test_missing_cf_artifact_gives_semantic_only(home: Path, runtimes: list[Runtime],
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_cf_artifact_gives_semantic_only(
+    home: Path, runtimes: list[Runtime], caplog: pytest.LogCaptureFixture
+) -> None:
     shutil.rmtree(home / "models")
     runtime = Runtime(small_settings(home), build_missing=False)
     runtimes.append(runtime)
@@ -175,8 +181,9 @@ def test_missing_cf_artifact_gives_semantic_only(home: Path, runtimes: list[Runt
     assert all(c["semantic_score"] > 0 for c in turn["candidates"])
 
 
-def test_missing_cf_artifact_is_retrained_when_the_runtime_may_build(home: Path,
-                                                                     runtimes: list[Runtime]) -> None:
+def test_missing_cf_artifact_is_retrained_when_the_runtime_may_build(
+    home: Path, runtimes: list[Runtime]
+) -> None:
     shutil.rmtree(home / "models")
     runtime = Runtime.from_settings(small_settings(home))
     runtimes.append(runtime)
@@ -194,8 +201,9 @@ def test_corrupt_cf_artifact_never_crashes_a_turn(home: Path, runtimes: list[Run
     assert_truthful(runtime.agent, runtime.agent.turn(runtime.agent.create_session(), MESSAGE))
 
 
-def test_nothing_but_the_dataset_still_recommends(home: Path, closed_port: int,
-                                                  runtimes: list[Runtime]) -> None:
+def test_nothing_but_the_dataset_still_recommends(
+    home: Path, closed_port: int, runtimes: list[Runtime]
+) -> None:
     """No CF, no index, no LLM: popularity within the constraints, template explanations."""
     shutil.rmtree(home / "models")
     runtime = Runtime(small_settings(home, chroma_url=f"http://127.0.0.1:{closed_port}"), build_missing=False)
@@ -214,8 +222,12 @@ def _doctor(home: Path, **env: str) -> tuple[int, str]:
     from ui.cli import _register, app
 
     _register()
-    values = {"RECBOT_HOME": str(home), "RECBOT_DATA_DIR": str(small_settings(home).dataset_dir),
-              "RECBOT_LLM_BACKEND": "template", **env}
+    values = {
+        "RECBOT_HOME": str(home),
+        "RECBOT_DATA_DIR": str(small_settings(home).dataset_dir),
+        "RECBOT_LLM_BACKEND": "template",
+        **env,
+    }
     result = CliRunner().invoke(app, ["doctor"], env=values)
     return result.exit_code, result.output
 

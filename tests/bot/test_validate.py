@@ -57,7 +57,10 @@ def test_accepts_text_built_from_evidence(text: str) -> None:
         ("Ronin is a thriller tagged 1998, similar to Heat.", "number:1998"),
         ("Heat is an action and crime film.", "claim:liked_item_described"),
         ("Ronin is a crime film tagged heat, similar to Heat.", "claim:tag"),
-        ("Ronin is rated 4.0 by people who liked Heat, which came out in 1998.", "claim:liked_item_described"),
+        (
+            "Ronin is rated 4.0 by people who liked Heat, which came out in 1998.",
+            "claim:liked_item_described",
+        ),
         ("Ronin is rated 4.0 on average.", "number:4.0"),  # the fans' mean, stated as everyone's
         ("Ronin is rated 3.9 on average by 40 people.", "number:pair"),  # mean and count mixed up
     ],

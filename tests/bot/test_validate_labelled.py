@@ -54,7 +54,10 @@ def test_validated_llm_rate_is_reported(capsys) -> None:
     rate = len(accepted) / len(rows)
     recall = sum(r["label"] == "true" for r in accepted) / max(1, len(true_rows))
     with capsys.disabled():
-        print(f"\nvalidated-LLM rate {rate:.0%} of {len(rows)}; true texts accepted {recall:.0%} of {len(true_rows)}")
+        print(
+            f"\nvalidated-LLM rate {rate:.0%} of {len(rows)}; "
+            f"true texts accepted {recall:.0%} of {len(true_rows)}"
+        )
     by_mode: dict[str, list[bool]] = {}
     for r in rows:
         by_mode.setdefault(f"{r['model']}{'+grammar' if r['grammar'] else ''}", []).append(r in accepted)

@@ -36,8 +36,14 @@ def copy_home(built: Path, dst: Path) -> Path:
 class RecbotServer:
     """One ``recbot serve`` process; :meth:`start` again after :meth:`kill` restarts it on the same port."""
 
-    def __init__(self, home: Path, data_dir: Path, log_path: Path, port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        data_dir: Path,
+        log_path: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.home, self.data_dir, self.log_path = home, data_dir, log_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -47,12 +53,18 @@ class RecbotServer:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RECBOT_")}
-        env.update({
-            "RECBOT_HOME": str(self.home), "RECBOT_DATA_DIR": str(self.data_dir),
-            "RECBOT_LLM_BACKEND": "template", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-            "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False",
-            "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-        })
+        env.update(
+            {
+                "RECBOT_HOME": str(self.home),
+                "RECBOT_DATA_DIR": str(self.data_dir),
+                "RECBOT_LLM_BACKEND": "template",
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "ANONYMIZED_TELEMETRY": "False",
+                "GRADIO_ANALYTICS_ENABLED": "False",
+                "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+            }
+        )
         env.update(self.extra_env)
         return env
 
@@ -60,9 +72,22 @@ class RecbotServer:
         """Start the server and wait until it answers (it loads every component before listening)."""
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill/stop
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from ui.cli import main; main()", "serve", "--no-ui",
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=REPO, env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-c",
+                "from ui.cli import main; main()",
+                "serve",
+                "--no-ui",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=REPO,
+            env=self.environment(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def client(built_settings: Settings, real_runtime: Any) -> Iterator[TestClient]:
     settings = built_settings.model_copy(update={"rate_limit_per_session_per_minute": 0})
-    with TestClient(create_app(settings, real_runtime, with_gradio=False), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(settings, real_runtime, with_gradio=False), raise_server_exceptions=False
+    ) as c:
         yield c
 
 
@@ -60,32 +62,66 @@ def assert_clear_4xx(r: Any, status: int | tuple[int, ...], *needles: str) -> No
     ],
     ids=["empty", "whitespace", "control-only", "100kB", "over-100kB", "long-words"],
 )
-def test_bad_messages_are_422(client: TestClient, shown: tuple[str, list[int]], message: str, needle: str) -> None:
+def test_bad_messages_are_422(
+    client: TestClient, shown: tuple[str, list[int]], message: str, needle: str
+) -> None:
     sid, _ = shown
     for accept in ("application/json", "text/event-stream"):
-        r = client.post(f"/api/v1/sessions/{sid}/messages", json={"message": message}, headers={"Accept": accept})
+        r = client.post(
+            f"/api/v1/sessions/{sid}/messages", json={"message": message}, headers={"Accept": accept}
+        )
         assert_clear_4xx(r, 422, needle)
 
 
-def test_control_characters_inside_a_real_message_are_stripped(client: TestClient,
-                                                               shown: tuple[str, list[int]]) -> None:
+def test_control_characters_inside_a_real_message_are_stripped(
+    client: TestClient, shown: tuple[str, list[int]]
+) -> None:
     sid, _ = shown
-    r = client.post(f"/api/v1/sessions/{sid}/messages", json={"message": "some\x00thing\x07 funny\u202e please"})
+    r = client.post(
+        f"/api/v1/sessions/{sid}/messages", json={"message": "some\x00thing\x07 funny\u202e please"}
+    )
     assert r.status_code == 200, r.text
     assert "\x00" not in r.json()["reply"] and "\x07" not in r.json()["reply"]
 
 
 @pytest.mark.parametrize(
     "raw",
-    [b'{"message": "\xff\xfe bad utf-8"}', b"\xc3\x28", b'{"message": "unterminated', b"", b"null",
-     b"[]", b'{"message": "a", "extra": 1}', b'{"message": 42}', b'{"message": null}',
-     b'{"message": ["a"]}', b'{"message": {"text": "a"}}', b'{"message": "\\ud800 lone surrogate"}'],
-    ids=["bad-utf8", "bad-utf8-bare", "truncated", "no-body", "null", "list", "extra-field", "int",
-         "json-null", "list-field", "object-field", "lone-surrogate"],
+    [
+        b'{"message": "\xff\xfe bad utf-8"}',
+        b"\xc3\x28",
+        b'{"message": "unterminated',
+        b"",
+        b"null",
+        b"[]",
+        b'{"message": "a", "extra": 1}',
+        b'{"message": 42}',
+        b'{"message": null}',
+        b'{"message": ["a"]}',
+        b'{"message": {"text": "a"}}',
+        b'{"message": "\\ud800 lone surrogate"}',
+    ],
+    ids=[
+        "bad-utf8",
+        "bad-utf8-bare",
+        "truncated",
+        "no-body",
+        "null",
+        "list",
+        "extra-field",
+        "int",
+        "json-null",
+        "list-field",
+        "object-field",
+        "lone-surrogate",
+    ],
 )
-def test_malformed_message_bodies_are_4xx(client: TestClient, shown: tuple[str, list[int]], raw: bytes) -> None:
+def test_malformed_message_bodies_are_4xx(
+    client: TestClient, shown: tuple[str, list[int]], raw: bytes
+) -> None:
     sid, _ = shown
-    r = client.post(f"/api/v1/sessions/{sid}/messages", content=raw, headers={"Content-Type": "application/json"})
+    r = client.post(
+        f"/api/v1/sessions/{sid}/messages", content=raw, headers={"Content-Type": "application/json"}
+    )
     if r.status_code == 200:  # a lone surrogate may be accepted and cleaned: then it is a normal turn
         assert "reply" in r.json()
         return
@@ -94,8 +130,11 @@ def test_malformed_message_bodies_are_4xx(client: TestClient, shown: tuple[str, 
 
 def test_wrong_content_type_is_4xx(client: TestClient, shown: tuple[str, list[int]]) -> None:
     sid, _ = shown
-    r = client.post(f"/api/v1/sessions/{sid}/messages", content=b"message=hi",
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        f"/api/v1/sessions/{sid}/messages",
+        content=b"message=hi",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert_clear_4xx(r, (415, 422))
 
 
@@ -105,7 +144,13 @@ def test_wrong_content_type_is_4xx(client: TestClient, shown: tuple[str, list[in
     [
         ("get", "/api/v1/sessions/nope-not-a-session", None, 404, "unknown session"),
         ("post", "/api/v1/sessions/nope-not-a-session/messages", {"message": "hi"}, 404, "unknown session"),
-        ("post", "/api/v1/sessions/nope-not-a-session/feedback", {"item_id": 1, "kind": "up"}, 404, "unknown session"),
+        (
+            "post",
+            "/api/v1/sessions/nope-not-a-session/feedback",
+            {"item_id": 1, "kind": "up"},
+            404,
+            "unknown session",
+        ),
         ("get", "/api/v1/sessions/" + "x" * 129, None, 422, ""),
         ("get", "/api/v1/sessions/%00%01", None, (404, 422), ""),
         ("get", "/api/v1/items/999999999", None, 404, "999999999"),
@@ -119,8 +164,9 @@ def test_wrong_content_type_is_4xx(client: TestClient, shown: tuple[str, list[in
         ("get", "/api/v1/no-such-route", None, 404, ""),
     ],
 )
-def test_unknown_ids_and_wrong_types(client: TestClient, method: str, path: str, body: Any,
-                                     status: int | tuple[int, ...], needle: str) -> None:
+def test_unknown_ids_and_wrong_types(
+    client: TestClient, method: str, path: str, body: Any, status: int | tuple[int, ...], needle: str
+) -> None:
     r = client.request(method.upper(), path, json=body)
     assert_clear_4xx(r, status, needle)
 
@@ -150,8 +196,9 @@ def test_unknown_movielens_user_is_a_new_visitor(client: TestClient) -> None:
         ({"item_id": 1, "kind": "up", "colour": "red"}, "colour"),
     ],
 )
-def test_bad_feedback_is_422(client: TestClient, shown: tuple[str, list[int]], body: dict[str, Any],
-                             needle: str) -> None:
+def test_bad_feedback_is_422(
+    client: TestClient, shown: tuple[str, list[int]], body: dict[str, Any], needle: str
+) -> None:
     sid, items = shown
     if body.get("item_id") == 1:
         body = {**body, "item_id": items[0]}  # a shown item, so only the named field is wrong
@@ -162,16 +209,19 @@ def test_bad_feedback_is_422(client: TestClient, shown: tuple[str, list[int]], b
 def test_rating_out_of_range_on_a_shown_item(client: TestClient, shown: tuple[str, list[int]]) -> None:
     sid, items = shown
     for value in (0, 9, -1, None):
-        r = client.post(f"/api/v1/sessions/{sid}/feedback", json={"item_id": items[0], "kind": "rating",
-                                                                   "value": value})
+        r = client.post(
+            f"/api/v1/sessions/{sid}/feedback", json={"item_id": items[0], "kind": "rating", "value": value}
+        )
         assert_clear_4xx(r, 422, "rating")
 
 
 def test_nothing_bad_was_recorded(client: TestClient, shown: tuple[str, list[int]]) -> None:
     sid, _ = shown
     session = client.get(f"/api/v1/sessions/{sid}").json()
-    assert all(e["kind"] in ("up", "down", "seen", "not_interested", "click", "rating", "reply_up", "reply_down")
-               for e in session["feedback"])
+    assert all(
+        e["kind"] in ("up", "down", "seen", "not_interested", "click", "rating", "reply_up", "reply_down")
+        for e in session["feedback"]
+    )
     assert all(t["message"].strip() for t in session["turns"])
 
 
@@ -193,7 +243,9 @@ def test_malformed_ratings_csv_names_file_and_line(tmp_path: Path) -> None:
 
     folder = tmp_path / "ml"
     folder.mkdir()
-    (folder / "movies.csv").write_text("movieId,title,genres\n1,Toy Story (1995),Comedy\n2,Heat (1995),Crime\n")
+    (folder / "movies.csv").write_text(
+        "movieId,title,genres\n1,Toy Story (1995),Comedy\n2,Heat (1995),Crime\n"
+    )
     (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,not-a-number,2\n")
     with pytest.raises(DataError) as err:
         load_dataset(Settings(home=tmp_path / "home", data_dir=folder))

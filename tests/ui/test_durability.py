@@ -41,7 +41,9 @@ KINDS = ("click", "up", "seen")
 
 def _session_with_shown_items(client: httpx.Client) -> tuple[str, list[int]]:
     sid = client.post("/api/v1/sessions", json={}).json()["session_id"]
-    turn = client.post(f"/api/v1/sessions/{sid}/messages", json={"message": "I loved Toy Story, something funny"})
+    turn = client.post(
+        f"/api/v1/sessions/{sid}/messages", json={"message": "I loved Toy Story, something funny"}
+    )
     assert turn.status_code == 200, turn.text
     items = [r["item_id"] for r in turn.json()["recommendations"]]
     assert items
@@ -66,14 +68,18 @@ class Writers:
         sid, items = self.sessions[writer % len(self.sessions)]
         with httpx.Client(base_url=self.url, timeout=30) as client:
             for n in range(EVENTS_PER_WRITER):
-                event = {"item_id": items[n % len(items)], "kind": KINDS[(writer + n) % len(KINDS)],
-                         "event_id": f"w{writer:02d}-e{n:02d}"}
+                event = {
+                    "item_id": items[n % len(items)],
+                    "kind": KINDS[(writer + n) % len(KINDS)],
+                    "event_id": f"w{writer:02d}-e{n:02d}",
+                }
                 self._send_until_acked(client, sid, event)
                 if n % 5 == 0:  # a client retry after a lost answer: must not double-count
                     self._send_until_acked(client, sid, event, expect_duplicate=True)
 
-    def _send_until_acked(self, client: httpx.Client, sid: str, event: dict[str, Any],
-                          expect_duplicate: bool = False) -> None:
+    def _send_until_acked(
+        self, client: httpx.Client, sid: str, event: dict[str, Any], expect_duplicate: bool = False
+    ) -> None:
         while time.monotonic() < self.deadline:
             try:
                 r = client.post(f"/api/v1/sessions/{sid}/feedback", json=event)
@@ -97,10 +103,16 @@ class Writers:
         raise AssertionError(f"event {event['event_id']} was never acknowledged")
 
 
-def test_acknowledged_feedback_survives_sigkill_exactly_once(built_settings: Settings, tmp_path: Path) -> None:
+def test_acknowledged_feedback_survives_sigkill_exactly_once(
+    built_settings: Settings, tmp_path: Path
+) -> None:
     home = copy_home(built_settings.home, tmp_path / "home")
-    server = RecbotServer(home, built_settings.dataset_dir, tmp_path / "serve.log",
-                          env={"RECBOT_RATE_LIMIT_PER_SESSION_PER_MINUTE": "0"})
+    server = RecbotServer(
+        home,
+        built_settings.dataset_dir,
+        tmp_path / "serve.log",
+        env={"RECBOT_RATE_LIMIT_PER_SESSION_PER_MINUTE": "0"},
+    )
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=60) as client:
@@ -147,13 +159,20 @@ def test_store_is_wal_with_full_sync(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def locked_app(real_runtime: Any, built_settings: Settings, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch) -> Any:
+def locked_app(
+    real_runtime: Any, built_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     """The real agent over a fresh database whose busy timeout is short (so the test is short)."""
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
     store = Store(tmp_path / "recbot.db")
-    agent = Agent(real_runtime.dataset, real_runtime.blender, real_runtime.explainer, store, built_settings,
-                  cf=real_runtime.cf)
+    agent = Agent(
+        real_runtime.dataset,
+        real_runtime.blender,
+        real_runtime.explainer,
+        store,
+        built_settings,
+        cf=real_runtime.cf,
+    )
     runtime = SimpleNamespace(agent=agent, dataset=real_runtime.dataset, health=lambda: {})
     settings = built_settings.model_copy(update={"rate_limit_per_session_per_minute": 0})
     with TestClient(create_app(settings, runtime, with_gradio=False)) as client:
@@ -171,23 +190,28 @@ def _hold_write_lock(path: Path, seconds: float, started: threading.Event) -> No
 
 
 @pytest.mark.parametrize(("hold_s", "expected"), [(0.6, 200), (8.0, 503)])
-def test_a_locked_database_is_waited_out_or_a_503_never_a_500(locked_app: Any, hold_s: float,
-                                                               expected: int) -> None:
+def test_a_locked_database_is_waited_out_or_a_503_never_a_500(
+    locked_app: Any, hold_s: float, expected: int
+) -> None:
     client, store = locked_app
     sid = client.post("/api/v1/sessions", json={}).json()["session_id"]
-    item = client.post(f"/api/v1/sessions/{sid}/messages",
-                       json={"message": "I loved Toy Story"}).json()["recommendations"][0]["item_id"]
+    item = client.post(f"/api/v1/sessions/{sid}/messages", json={"message": "I loved Toy Story"}).json()[
+        "recommendations"
+    ][0]["item_id"]
     started = threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(store.path, hold_s, started))
     holder.start()
     started.wait(10)
-    r = client.post(f"/api/v1/sessions/{sid}/feedback", json={"item_id": item, "kind": "up", "event_id": "x1"})
+    r = client.post(
+        f"/api/v1/sessions/{sid}/feedback", json={"item_id": item, "kind": "up", "event_id": "x1"}
+    )
     holder.join()
     assert r.status_code == expected, r.text
     if expected == 503:
         assert int(r.headers["retry-after"]) > 0 and "locked" in r.json()["detail"]
-        again = client.post(f"/api/v1/sessions/{sid}/feedback", json={"item_id": item, "kind": "up",
-                                                                       "event_id": "x1"})
+        again = client.post(
+            f"/api/v1/sessions/{sid}/feedback", json={"item_id": item, "kind": "up", "event_id": "x1"}
+        )
         assert again.status_code == 200 and again.json()["duplicate"] is False  # the retry records it once
     events = client.get(f"/api/v1/sessions/{sid}").json()["feedback"]
     assert [e["event_id"] for e in events] == ["x1"]

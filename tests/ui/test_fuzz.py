@@ -34,8 +34,9 @@ MIN_REQUESTS = 2000
 def app(built_settings: Settings, real_runtime: Any) -> Any:
     real_runtime.agent  # noqa: B018 - loaded before the first generated request
     # Rate limits off: a fuzzer is one very busy client, and a 429 would hide what comes after it.
-    app_settings = built_settings.model_copy(update={"rate_limit_per_session_per_minute": 0,
-                                                     "rate_limit_per_key_per_minute": 0})
+    app_settings = built_settings.model_copy(
+        update={"rate_limit_per_session_per_minute": 0, "rate_limit_per_key_per_minute": 0}
+    )
     return create_app(app_settings, real_runtime, with_gradio=False)
 
 
@@ -45,7 +46,9 @@ def real_sessions(app: Any) -> Iterator[list[str]]:
         sids = []
         for message in ("I loved Toy Story", "a dark thriller from the 90s", "hi"):
             sid = client.post("/api/v1/sessions", json={}).json()["session_id"]
-            assert client.post(f"/api/v1/sessions/{sid}/messages", json={"message": message}).status_code == 200
+            assert (
+                client.post(f"/api/v1/sessions/{sid}/messages", json={"message": message}).status_code == 200
+            )
             sids.append(sid)
         yield sids
 
@@ -54,16 +57,26 @@ def test_generated_requests_never_get_a_5xx(app: Any, real_sessions: list[str]) 
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} >= {
-        ("POST", "/sessions"), ("GET", "/sessions/{session_id}"), ("POST", "/sessions/{session_id}/messages"),
-        ("POST", "/sessions/{session_id}/feedback"), ("GET", "/items/{item_id}"), ("GET", "/health")}
+        ("POST", "/sessions"),
+        ("GET", "/sessions/{session_id}"),
+        ("POST", "/sessions/{session_id}/messages"),
+        ("POST", "/sessions/{session_id}/feedback"),
+        ("GET", "/items/{item_id}"),
+        ("GET", "/health"),
+    }
 
     statuses: Counter[int] = Counter()
     failures: list[str] = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=EXAMPLES_PER_OPERATION_AND_MODE, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck), derandomize=True)
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+            )
             @given(case=operation.as_strategy(generation_mode=mode), real=st.integers(0, 5))
             def run(case: Any, real: int) -> None:
                 params = case.path_parameters or {}
@@ -72,8 +85,10 @@ def test_generated_requests_never_get_a_5xx(app: Any, real_sessions: list[str]) 
                 response = case.call()
                 statuses[response.status_code] += 1
                 if response.status_code >= 500:
-                    failures.append(f"{response.status_code} {case.method} {case.formatted_path} "
-                                    f"body={case.body!r:.200} -> {response.text[:200]}")
+                    failures.append(
+                        f"{response.status_code} {case.method} {case.formatted_path} "
+                        f"body={case.body!r:.200} -> {response.text[:200]}"
+                    )
 
             try:
                 run()

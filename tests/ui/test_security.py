@@ -30,8 +30,9 @@ BLOG_H = {"Origin": BLOG, "X-Recbot-Key": "key-blog"}
 
 @pytest.fixture(scope="module")
 def client(built_settings: Settings, real_runtime: Any) -> Iterator[TestClient]:
-    settings = built_settings.model_copy(update={"site_keys": KEYS, "rate_limit_per_session_per_minute": 0,
-                                                 "rate_limit_per_key_per_minute": 0})
+    settings = built_settings.model_copy(
+        update={"site_keys": KEYS, "rate_limit_per_session_per_minute": 0, "rate_limit_per_key_per_minute": 0}
+    )
     with TestClient(create_app(settings, real_runtime, with_gradio=False)) as c:
         yield c
 
@@ -57,8 +58,9 @@ def widget_routes(sid: str, item: int) -> list[tuple[str, str, dict[str, Any] | 
 
 
 @pytest.mark.parametrize("route", range(6))
-def test_every_widget_route_enforces_key_and_origin(client: TestClient, shop_session: tuple[str, int],
-                                                    route: int) -> None:
+def test_every_widget_route_enforces_key_and_origin(
+    client: TestClient, shop_session: tuple[str, int], route: int
+) -> None:
     sid, item = shop_session
     method, path, body = widget_routes(sid, item)[route]
     refused = [
@@ -78,7 +80,10 @@ def test_every_widget_route_enforces_key_and_origin(client: TestClient, shop_ses
     assert ok.headers["access-control-allow-origin"] == SITE
 
     # Preflight: answered for origins some key allows, refused (without CORS headers) otherwise.
-    pre = {"Access-Control-Request-Method": method, "Access-Control-Request-Headers": "content-type,x-recbot-key"}
+    pre = {
+        "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "content-type,x-recbot-key",
+    }
     good = client.options(path, headers={"Origin": SITE, **pre})
     assert good.status_code == 204 and good.headers["access-control-allow-origin"] == SITE
     assert "x-recbot-key" in good.headers["access-control-allow-headers"].lower()
@@ -100,16 +105,18 @@ def test_session_ids_are_unguessable(client: TestClient) -> None:
     assert len({sid[:2] for sid in ids}) > 150
 
 
-def test_one_visitor_cannot_read_or_write_another_sites_session(client: TestClient,
-                                                                shop_session: tuple[str, int]) -> None:
+def test_one_visitor_cannot_read_or_write_another_sites_session(
+    client: TestClient, shop_session: tuple[str, int]
+) -> None:
     sid, item = shop_session
     before = client.get(f"/api/v1/sessions/{sid}", headers=SHOP).json()
     for headers in (BLOG_H, {}):
         assert client.get(f"/api/v1/sessions/{sid}", headers=headers).status_code == 403
         r = client.post(f"/api/v1/sessions/{sid}/messages", json={"message": "hi"}, headers=headers)
         assert r.status_code == 403
-        r = client.post(f"/api/v1/sessions/{sid}/feedback", json={"item_id": item, "kind": "down"},
-                        headers=headers)
+        r = client.post(
+            f"/api/v1/sessions/{sid}/feedback", json={"item_id": item, "kind": "down"}, headers=headers
+        )
         assert r.status_code == 403
     after = client.get(f"/api/v1/sessions/{sid}", headers=SHOP).json()
     assert len(after["turns"]) == len(before["turns"]) and after["feedback"] == before["feedback"]
@@ -119,13 +126,16 @@ def test_one_visitor_cannot_read_or_write_another_sites_session(client: TestClie
 
 
 def test_rate_limits_answer_429_with_retry_after(built_settings: Settings, real_runtime: Any) -> None:
-    settings = built_settings.model_copy(update={"site_keys": KEYS, "rate_limit_per_key_per_minute": 6,
-                                                 "rate_limit_per_session_per_minute": 3})
+    settings = built_settings.model_copy(
+        update={"site_keys": KEYS, "rate_limit_per_key_per_minute": 6, "rate_limit_per_session_per_minute": 3}
+    )
     with TestClient(create_app(settings, real_runtime, with_gradio=False)) as c:
         sid = c.post("/api/v1/sessions", headers=SHOP).json()["session_id"]  # key hit 1
         codes = [c.get(f"/api/v1/sessions/{sid}", headers=SHOP).status_code for _ in range(2)]  # 2, 3
-        msgs = [c.post(f"/api/v1/sessions/{sid}/messages", json={"message": "a comedy"}, headers=SHOP)
-                for _ in range(4)]  # key hits 4..6 pass the key limit; the session allows 3 turns
+        msgs = [
+            c.post(f"/api/v1/sessions/{sid}/messages", json={"message": "a comedy"}, headers=SHOP)
+            for _ in range(4)
+        ]  # key hits 4..6 pass the key limit; the session allows 3 turns
         assert codes == [200, 200]
         assert [m.status_code for m in msgs[:3]] == [200, 200, 200]
         assert msgs[3].status_code == 429 and 1 <= int(msgs[3].headers["retry-after"]) <= 60
@@ -169,12 +179,23 @@ def _markup(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
 
 @pytest.mark.parametrize("payload", HOSTILE)
 def test_cards_render_catalog_and_model_text_as_text(payload: str) -> None:
-    rec = {"item_id": payload, "title": payload, "year": payload, "genres": [payload, "Comedy"],
-           "explanation": payload, "explanation_source": "llm"}
-    evidence = {"neighbours": [{"title": payload, "similarity": payload, "source": "cf"}],
-                "co_ratings": [{"seed_title": payload, "mean": payload, "n": payload}],
-                "matched_genres": [payload], "matched_tags": [payload], "query_terms": [payload],
-                "mean_rating": payload, "n_ratings": payload}
+    rec = {
+        "item_id": payload,
+        "title": payload,
+        "year": payload,
+        "genres": [payload, "Comedy"],
+        "explanation": payload,
+        "explanation_source": "llm",
+    }
+    evidence = {
+        "neighbours": [{"title": payload, "similarity": payload, "source": "cf"}],
+        "co_ratings": [{"seed_title": payload, "mean": payload, "n": payload}],
+        "matched_genres": [payload],
+        "matched_tags": [payload],
+        "query_terms": [payload],
+        "mean_rating": payload,
+        "n_ratings": payload,
+    }
     for html in (card_html(rec, note=payload), evidence_html(evidence)):
         for tag, attrs in _markup(html):
             assert tag in ALLOWED_TAGS, (tag, html)
@@ -193,8 +214,14 @@ def test_chat_text_is_escaped_for_the_markdown_renderer(payload: str) -> None:
 def test_real_catalog_text_through_the_cards(real_runtime: Any) -> None:
     """Every title and genre of the real catalog renders without producing a tag of its own."""
     for item in real_runtime.dataset.catalog:
-        rec = {"item_id": item.item_id, "title": item.title, "year": item.year, "genres": list(item.genres),
-               "explanation": item.text[:200], "explanation_source": "template"}
+        rec = {
+            "item_id": item.item_id,
+            "title": item.title,
+            "year": item.year,
+            "genres": list(item.genres),
+            "explanation": item.text[:200],
+            "explanation_source": "template",
+        }
         plain = dict(rec, title="T", explanation="E", genres=["G"] * len(item.genres))
         # The same tags as the card of plain text: the real text added no element of its own.
         assert _markup(card_html(rec)) == _markup(card_html(plain)), item.title

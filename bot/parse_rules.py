@@ -1,0 +1,222 @@
+"""The parser's rules on token level: sentiment of a mention, negation, references, title spans, soft text.
+
+Pure functions over the tokens of one message (:func:`bot.titles.tokenize`), used by
+:class:`bot.parse.MessageParser`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from bot.parse_vocab import (
+    CLAUSE_BREAK,
+    CUE_FOR_TITLE,
+    FLIP,
+    GENRE_PHRASES,
+    NEG_AFTER_PHRASES,
+    NEG_BEFORE_PHRASES,
+    NEGATIVE,
+    NEGATORS,
+    POSITIVE,
+    PUNCT_BREAK,
+    SEEN,
+    SOFT_STOP,
+)
+from bot.titles import LIKE_LEADS, Token
+
+if TYPE_CHECKING:
+    from bot.parse import ParsedMessage
+
+
+def boundary(text: str, tokens: list[Token], a: int, b: int) -> bool:
+    """Whether a sentence break lies between token a and token b (a < b)."""
+    return bool(PUNCT_BREAK.search(text[tokens[a].end : tokens[b].start]))
+
+
+def sentiment(text: str, tokens: list[Token], lo: int, hi: int) -> str:
+    """What the user feels about the title at tokens[lo:hi]: like, dislike, seen or neutral."""
+    # After the title, within its clause: "X was boring", "X is my favourite", "X and loved it"
+    for j in range(hi, min(len(tokens), hi + 6)):
+        if j > hi and (boundary(text, tokens, j - 1, j) or "," in text[tokens[j - 1].end : tokens[j].start]):
+            break
+        word = tokens[j].norm
+        if word in CLAUSE_BREAK:
+            break
+        label = cue_label(word)
+        if label and label != "seen" and word != "like":
+            flip = any(tokens[k].norm in FLIP for k in range(max(hi, j - 3), j))
+            return flipped(label) if flip else label
+    # Before the title, back to the sentence start or a "but": the nearest cue wins
+    for j in range(lo - 1, -1, -1):
+        if boundary(text, tokens, j, j + 1) or tokens[j].norm in CLAUSE_BREAK:
+            break
+        label = cue_label(tokens[j].norm)
+        if label:
+            flip = any(
+                tokens[k].norm in FLIP and not boundary(text, tokens, k, j) for k in range(max(0, j - 3), j)
+            )
+            if tokens[j].norm == "like" and j > 0 and tokens[j - 1].norm in ("nothing", "not", "unlike"):
+                return "dislike"
+            return flipped(label) if flip else label
+    return "neutral"
+
+
+def cue_label(word: str) -> str | None:
+    if word in POSITIVE:
+        return "like"
+    if word in NEGATIVE:
+        return "dislike"
+    if word in SEEN:
+        return "seen"
+    return None
+
+
+def flipped(label: str) -> str:
+    return {"like": "dislike", "dislike": "like"}.get(label, label)
+
+
+def negated(norms: list[str], lo: int, hi: int, window: int = 4) -> bool:
+    """Whether the phrase at [lo, hi) is negated: "no horror", "nothing too scary", "horror is not for me"."""
+    before = norms[max(0, lo - window) : lo]
+    joined_before = " ".join(norms[max(0, lo - 6) : lo])
+    if any(w in NEGATORS for w in before) or any(
+        joined_before.endswith(p) or f"{p} " in joined_before for p in NEG_BEFORE_PHRASES
+    ):
+        # "not that one, I want horror" is handled by the caller's clause split; here a positive
+        # verb after the negator ("no, I love horror") cancels it.
+        last_neg = (
+            max(i for i, w in enumerate(before) if w in NEGATORS)
+            if any(w in NEGATORS for w in before)
+            else -1
+        )
+        after_neg = before[last_neg + 1 :]
+        if last_neg >= 0 and any(
+            w in ("want", "love", "like", "prefer", "loved", "liked", "need") for w in after_neg
+        ):
+            return False
+        return True
+    after = " ".join(norms[hi : hi + 5])
+    return any(after.startswith(p) or f" {p}" in f" {after}"[: len(p) + 8] for p in NEG_AFTER_PHRASES)
+
+
+def reference_action(lower: str) -> str | None:
+    if re.search(r"\b(seen|watched|saw)\b", lower):
+        return "seen"
+    if re.search(r"\bwhy\b", lower):
+        return "why"
+    if re.search(r"\bmore like\b", lower):
+        return "more_like"
+    if re.search(r"\b(hated|hate|boring|awful|terrible|don'?t like|didn'?t like|dislike)\b", lower):
+        return "dislike"
+    if re.search(
+        r"\b(not (that|this|the)|no to|skip|not interested|nah|pass on|not for me|not in the mood)\b", lower
+    ):
+        return "not_interested"
+    if re.search(r"\b(love|loved|like|liked|sounds good|looks good|great|perfect|interesting|nice)\b", lower):
+        return "like"
+    return None
+
+
+def fuzzy_spans(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
+    """Token ranges where a title is expected: after a cue word, and inside quotes."""
+    spans = []
+    cue_in_sentence = False
+    for i, t in enumerate(tokens):
+        if i > 0 and boundary(text, tokens, i - 1, i):
+            cue_in_sentence = False
+        if t.norm in POSITIVE | NEGATIVE | SEEN:
+            cue_in_sentence = True
+        # "I loved the matrx and termnator 2": every item of the list after a cue may be a title
+        gap_before = text[tokens[i - 1].end : t.start] if i > 0 else ""
+        if cue_in_sentence and i > 0 and (t.norm in ("and", "or") or "," in gap_before):
+            start = i + 1 if t.norm in ("and", "or") else i
+            end = start
+            while end < len(tokens) and end - start < 8:
+                gap = text[tokens[end - 1].end : tokens[end].start] if end > start else ""
+                if end > start and (
+                    PUNCT_BREAK.search(gap) or "," in gap or tokens[end].norm in ("and", "or", "but")
+                ):
+                    break
+                end += 1
+            if end > start:
+                spans.append((start, end))
+        if t.norm in CUE_FOR_TITLE and i + 1 < len(tokens):
+            if t.norm == "like" and (i == 0 or tokens[i - 1].norm not in LIKE_LEADS):
+                continue  # "the weather like tomorrow": only "something like X" expects a title
+            if t.norm in ("to", "of", "about", "as") and (
+                i == 0
+                or tokens[i - 1].norm
+                not in ("similar", "fan", "fans", "movies", "films", "something", "same")
+            ):
+                continue
+            end = i + 1
+            while end < len(tokens) and end - i <= 10:
+                gap = text[tokens[end - 1].end : tokens[end].start]
+                if end > i + 1 and (
+                    PUNCT_BREAK.search(gap)
+                    or "," in gap
+                    or tokens[end].norm
+                    in ("and", "but", "or", "because", "since", "last", "yesterday", "when", "with")
+                ):
+                    break
+                end += 1
+            spans.append((i + 1, end))
+    for m in re.finditer(r"[\"“]([^\"”]{2,80})[\"”]", text):
+        inside = [i for i, t in enumerate(tokens) if m.start(1) <= t.start and t.end <= m.end(1)]
+        if inside:
+            spans.append((inside[0], inside[-1] + 1))
+    return spans
+
+
+def mark_phrase(norms: list[str], used: list[bool], phrase: str) -> None:
+    words = phrase.split()
+    for i in range(len(norms) - len(words) + 1):
+        if norms[i : i + len(words)] == words:
+            for k in range(i, i + len(words)):
+                used[k] = True
+
+
+def phrase_used(norms: list[str], used: list[bool], phrase: str) -> bool:
+    words = phrase.split()
+    for i in range(len(norms) - len(words) + 1):
+        if norms[i : i + len(words)] == words and not any(used[i : i + len(words)]):
+            return False
+    return True
+
+
+def inside_spans(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(a <= span[0] < b for a, b in spans)
+
+
+def after_possessive(text: str, start: int) -> bool:
+    """'in my 30s' is an age, not a decade."""
+    return bool(re.search(r"\b(my|our|his|her|their|i'?m in)\s*$", text[:start], re.I))
+
+
+def is_title_year(char_pos: int, tokens: list[Token], used: list[bool]) -> bool:
+    """A year that belongs to a matched title ("Heat from 1995") is not a constraint."""
+    for i, t in enumerate(tokens):
+        if t.start == char_pos:
+            return used[i] or (i >= 2 and used[i - 2] and tokens[i - 1].norm in ("from", "in"))
+    return False
+
+
+def soft_text(tokens: list[Token], used: list[bool], out: ParsedMessage) -> str:
+    """Content words left for the semantic search: no titles, no negated words, no chat filler."""
+    words = []
+    negated_words = set(out.excluded_tags) | {g.lower() for g in out.genres_out}
+    for i, t in enumerate(tokens):
+        w = t.norm
+        if used[i] and w not in GENRE_PHRASES:
+            continue
+        if w in SOFT_STOP and w not in GENRE_PHRASES or w in NEGATORS or w in POSITIVE or w in NEGATIVE:
+            continue
+        if w in negated_words or (w in GENRE_PHRASES and set(GENRE_PHRASES[w]) & set(out.genres_out)):
+            continue
+        if len(w) < 3 or w.isdigit() or re.fullmatch(r"\d+s", w):
+            continue
+        words.append(w)
+    if all(w in GENRE_PHRASES for w in words):
+        return ""  # only genre words: the genre constraint says it already
+    return " ".join(dict.fromkeys(words))
