@@ -257,7 +257,10 @@ class Blender:
             return []
 
         cf_part = minmax(cf_scores[cols]) if cf_scores is not None else np.zeros(cols.size)
-        sem_part = minmax(dot_rows(vectors[cols], query)) if query is not None else np.zeros(cols.size)
+        if query is not None and vectors is not None:
+            sem_part = minmax(dot_rows(vectors[cols], query))
+        else:
+            sem_part = np.zeros(cols.size)
         a = self.cf_weight(n_known, query is not None, cf_scores is not None, has_text=bool(text))
         pop_part = minmax(np.log1p(self.popularity[cols]))
         if cf_scores is None and query is None:

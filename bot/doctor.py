@@ -138,7 +138,9 @@ def run_checks(settings: Settings) -> list[Check]:
         except Exception as exc:  # noqa: BLE001 - reported below
             runtime._set(part, "missing", str(exc))
         info = runtime.health(load=False)[part]
-        status = info["status"] if info["status"] in ("ok", "degraded") else "missing"
+        status: Status = (
+            "ok" if info["status"] == "ok" else "degraded" if info["status"] == "degraded" else "missing"
+        )
         checks.append(
             Check(
                 part, status, info["detail"], "" if status == "ok" else FIXES[part].format(settings=settings)
@@ -152,7 +154,7 @@ def run_checks(settings: Settings) -> list[Check]:
     except Exception as exc:  # noqa: BLE001
         runtime._set("llm", "degraded", str(exc))
     info = runtime.health(load=False)["llm"]
-    status = "ok" if info["status"] == "ok" else "degraded"
-    checks.append(Check("llm", status, info["detail"], "" if status == "ok" else FIXES["llm"]))
+    llm_status: Status = "ok" if info["status"] == "ok" else "degraded"
+    checks.append(Check("llm", llm_status, info["detail"], "" if llm_status == "ok" else FIXES["llm"]))
     checks.append(check_database(settings))
     return checks

@@ -64,7 +64,7 @@ def openers(facts: Facts) -> list[str]:
     return result
 
 
-def explanation_grammar(facts: Facts, max_predicates: int = 2) -> str:
+def explanation_grammar(facts: Facts, max_predicates: int = 2, max_chars: int = 150) -> str:
     """The GBNF text for one explanation of the item described by ``facts``."""
     preds = predicates(facts)
     if not preds:
@@ -72,7 +72,14 @@ def explanation_grammar(facts: Facts, max_predicates: int = 2) -> str:
     names = [f"p{i}" for i in range(len(preds))]
     bodies = list(names)
     if max_predicates >= 2:
-        bodies += [f'{a} " and " {b}' for a, b in permutations(names, 2)]
+        # Two predicates only where the sentence still fits the token budget (~4 characters a
+        # token): a sentence cut at max_tokens fails validation and wastes the LLM call.
+        room = max_chars - max(len(o) for o in openers(facts))
+        bodies += [
+            f'{names[a]} " and " {names[b]}'
+            for a, b in permutations(range(len(preds)), 2)
+            if len(preds[a]) + len(preds[b]) + 6 <= room
+        ]
     lines = [
         'root ::= " "? opener " " body "."',
         "opener ::= " + " | ".join(gbnf_literal(o) for o in openers(facts)),

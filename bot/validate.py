@@ -114,7 +114,7 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
     _check_numbers(masked, facts, problems)
     _check_words(masked, facts, problems)
     _check_liked(masked, roles, problems)
-    _check_tags(masked, facts, problems)
+    _check_tags(masked, facts, problems, _masked_forms(text, facts))
     return ValidationResult(not problems, problems)
 
 
@@ -259,11 +259,28 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
                 problems.append(f"title:capitalised {raw}")
 
 
-def _check_tags(masked: str, facts: Facts, problems: list[str]) -> None:
+def _masked_forms(text: str, facts: Facts) -> list[str]:
+    """The surface form behind each ``§k§`` of :func:`_mask_titles` (same order)."""
+    forms: list[str] = []
+    for form, _ in sorted(facts.all_title_forms(), key=lambda p: -len(p[0])):
+        if form.lower() in CONNECTIVES:
+            continue
+        pattern = re.compile(r"(?<!\w)(?<!\d[.,])" + re.escape(form) + r"(?!\w|[.,]\d)", re.IGNORECASE)
+        if pattern.search(text):
+            text = pattern.sub("§", text)
+            forms.append(form)
+    return forms
+
+
+def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]) -> None:
     """What follows "tagged" must be one of the item's tags (not a title, year or other word)."""
     tag_words = {w for tag in facts.tags for w in words(tag)}
     for match in re.finditer(r"\btag(?:ged|s)?\s+(?:with\s+|as\s+)?(\S+)", masked, re.IGNORECASE):
-        first = words(match.group(1))[:1]
+        placeholder = _PLACEHOLDER.match(match.group(1))
+        if placeholder:  # a tag that is also a title ("B") was masked as the title
+            first = words(forms[int(placeholder.group(1))])[:1]
+        else:
+            first = words(match.group(1))[:1]
         if not first or first[0] not in tag_words:
             problems.append(f"claim:tag {match.group(1)!r}")
 

@@ -93,7 +93,7 @@ def _load(path: str, batch_size: int, threads: int):  # type: ignore[no-untyped-
                 return super().embed_query(text)
 
     try:
-        return ThreadLimitedEmbeddings(
+        return ThreadLimitedEmbeddings(  # type: ignore[call-arg]  # pydantic fields of the parent
             model_name=path,
             model_kwargs={"device": "cpu", "local_files_only": True},
             encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},

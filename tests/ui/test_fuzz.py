@@ -95,6 +95,7 @@ def test_generated_requests_never_get_a_5xx(app: Any, real_sessions: list[str]) 
             except Unsatisfiable:  # nothing to violate (GET /health has no inputs)
                 assert mode == GenerationMode.NEGATIVE and operation.path == "/health"
     total = sum(statuses.values())
+    print(f"fuzz: {total} generated requests, statuses {dict(sorted(statuses.items()))}")
     assert failures == [], failures[:5]
     assert total >= MIN_REQUESTS, statuses
     # The fuzzer reached the agent, not only the validation layer.
