@@ -34,6 +34,7 @@ from bot.parse_vocab import (
     GENRE_PHRASES,
     MOVIE_WORDS,
     NEWER_WORDS,
+    NOT_NEWER_WORDS,
     OLDER_WORDS,
     ORDINALS,
     RE_AFTER,
@@ -202,7 +203,7 @@ class MessageParser:
             if "note" in effect and effect["note"] not in out.notes:
                 out.notes.append(effect["note"])
             rules.mark_phrase(norms, used, phrase)
-        for words, label in ((NEWER_WORDS, "newer"), (OLDER_WORDS, "older")):
+        for words, label in ((NOT_NEWER_WORDS, "older"), (NEWER_WORDS, "newer"), (OLDER_WORDS, "older")):
             for phrase in words:
                 if f" {phrase} " in joined and not rules.phrase_used(norms, used, phrase):
                     if label not in out.critiques and not (label == "older" and "newer" in out.critiques):

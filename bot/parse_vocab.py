@@ -134,7 +134,22 @@ OLDER_WORDS = (
     "vintage",
     "golden age",
 )
-NEWER_WORDS = ("more recent", "newer", "recent", "latest", "modern", "new releases", "nothing old")
+# Negated "new" phrases mean older; matched before NEWER_WORDS so "recent" is consumed.
+NOT_NEWER_WORDS = ("nothing too recent", "not too recent", "nothing too new", "not too new", "nothing recent")
+# Negated "old" phrases come first: they are matched before OLDER_WORDS and consume "old".
+NEWER_WORDS = (
+    "nothing too old",
+    "not too old",
+    "nothing old",
+    "not old",
+    "no old",
+    "more recent",
+    "newer",
+    "recent",
+    "latest",
+    "modern",
+    "new releases",
+)
 DECADE_WORDS = {
     "twenties": 1920,
     "thirties": 1930,

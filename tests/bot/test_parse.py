@@ -56,6 +56,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("something dark about time travel", {"soft": "time travel"}),
     ("something older", {"critiques": ["older"]}),
     ("more recent please", {"critiques": ["newer"]}),
+    ("I loved The Matrix, nothing too old", {"critiques": ["newer"]}),
+    ("not too recent please", {"critiques": ["older"]}),
     ("funnier", {"genres_in": ["Comedy"]}),
     (
         "less violent",
