@@ -44,6 +44,10 @@ CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the
 # Below this many items the semantic pool is an exact scan of the in-memory vectors, not a Chroma query.
 EXACT_SCAN_MAX_ITEMS = 50_000
 TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf_weight)
+# Soft taste signals (see Blender.blend); measured with ``recbot eval retrieval`` and the dialogues.
+CF_POP_DEBIAS = 0.5  # CF scores are divided by popularity**this before normalising (fold-in favours hits)
+GENRE_WEIGHT = 0.25  # weight of the genre-affinity term (liked items' genres and requested genres)
+LIKED_SIM_SHARE = 0.5  # share of "close to the liked items" in the semantic score when there is text
 
 
 @dataclass
@@ -129,6 +133,15 @@ class Blender:
         # Popularity (number of positive interactions) is the fallback and the tie-breaker.
         self.popularity = self.interactions.positive_counts.astype(np.float64)
         self.catalog_genres = sorted({g for item in catalog for g in item.genres})
+        # Item x genre indicator matrix (rows L2-normalised) for the soft genre-affinity term.
+        genre_col = {g: j for j, g in enumerate(self.catalog_genres)}
+        genres = np.zeros((len(catalog), max(1, len(genre_col))), dtype=np.float64)
+        for row, item in enumerate(catalog):
+            for g in item.genres:
+                genres[row, genre_col[g]] = 1.0
+        self._genre_col = {g.lower(): j for g, j in genre_col.items()}
+        self.genres = genres
+        self.genres_unit = genres / np.maximum(np.linalg.norm(genres, axis=1, keepdims=True), 1e-12)
         self._vectors: np.ndarray | None = None
         self._vectors_loaded = False
         self._embed = lru_cache(maxsize=256)(self._embed_uncached)
@@ -193,6 +206,21 @@ class Blender:
         a = n_known / (n_known + self.settings.blend_half_saturation)
         return min(a, TEXT_CF_CAP) if has_text else a
 
+    def genre_profile(self, liked_cols: Sequence[int], requested: Sequence[str] = ()) -> np.ndarray | None:
+        """Unit vector over genres: the liked items' genres, plus each requested genre weighted as strongly.
+
+        A requested genre ("more crime") counts as much as all liked items together, so a request
+        steers the list while the liked items still decide among the requested genre's films.
+        """
+        profile = np.zeros(self.genres.shape[1], dtype=np.float64)
+        if len(liked_cols):
+            profile += self.genres_unit[np.asarray(liked_cols, dtype=np.int64)].sum(axis=0)
+        req = [self._genre_col[g.lower()] for g in requested if g.lower() in self._genre_col]
+        if req:
+            profile[req] += max(1.0, float(profile.sum()) / max(1, len(req)))
+        norm = float(np.linalg.norm(profile))
+        return None if norm < 1e-12 else profile / norm
+
     def blend(self, request: BlendRequest) -> list[Candidate]:
         """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
         catalog = self.dataset.catalog
@@ -256,17 +284,25 @@ class Blender:
         if cols.size == 0:
             return []
 
-        cf_part = minmax(cf_scores[cols]) if cf_scores is not None else np.zeros(cols.size)
+        cf_part = self._cf_part(cf_scores, cols) if cf_scores is not None else np.zeros(cols.size)
         if query is not None and vectors is not None:
             sem_part = minmax(dot_rows(vectors[cols], query))
+            if text and liked:  # the text is this turn's intent; closeness to the liked items is the taste
+                centroid = vectors[liked].mean(axis=0)
+                centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+                sem_part = (1.0 - LIKED_SIM_SHARE) * sem_part + LIKED_SIM_SHARE * minmax(
+                    dot_rows(vectors[cols], centroid)
+                )
         else:
             sem_part = np.zeros(cols.size)
         a = self.cf_weight(n_known, query is not None, cf_scores is not None, has_text=bool(text))
         pop_part = minmax(np.log1p(self.popularity[cols]))
+        profile = self.genre_profile(liked, sorted(request.constraints.genres_in))
+        genre_part = self.genres_unit[cols] @ profile if profile is not None else np.zeros(cols.size)
         if cf_scores is None and query is None:
-            score = pop_part
+            score = pop_part + GENRE_WEIGHT * genre_part
         else:
-            score = a * cf_part + (1.0 - a) * sem_part + 1e-3 * pop_part  # popularity only breaks ties
+            score = a * cf_part + (1.0 - a) * sem_part + GENRE_WEIGHT * genre_part + 1e-3 * pop_part
 
         top = np.argsort(-score, kind="stable")[: max(k * MMR_POOL_FACTOR, k)]
         picks = mmr(score[top], None if vectors is None else vectors[cols[top]], k, self.settings.mmr_lambda)
@@ -274,6 +310,18 @@ class Blender:
         return self._candidates(
             request, cols, chosen, score, cf_part, sem_part, liked, vectors, user_known and a > 0
         )
+
+    def _cf_part(self, cf_scores: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """CF scores of the pool, popularity-debiased, scaled to [0, 1].
+
+        Fold-in scores grow with an item's popularity (everyone's favourites co-occur with every
+        seed), which pulls off-genre hits into every list. Positive scores are divided by
+        ``popularity ** CF_POP_DEBIAS`` so the items specifically tied to the liked ones lead.
+        """
+        raw = cf_scores[cols]
+        pop = np.maximum(self.popularity[cols], 1.0)
+        adjusted = np.where(raw > 0, raw / pop**CF_POP_DEBIAS, raw)
+        return minmax(adjusted)
 
     def _semantic_pool(self, query: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
         """Nearest allowed items: exact for small catalogs, else Chroma's HNSW topped up exactly.
