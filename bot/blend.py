@@ -45,8 +45,9 @@ CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the
 EXACT_SCAN_MAX_ITEMS = 50_000
 TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf_weight)
 # Soft taste signals (see Blender.blend); measured with ``recbot eval retrieval`` and the dialogues.
-CF_POP_DEBIAS = 0.5  # CF scores are divided by popularity**this before normalising (fold-in favours hits)
+CF_POP_DEBIAS = 0.0  # CF scores are divided by popularity**this before normalising (fold-in favours hits)
 GENRE_WEIGHT = 0.25  # weight of the genre-affinity term (liked items' genres and requested genres)
+GENRE_GATE = 0.0  # multiplicative form: score *= 1 - gate + gate * affinity
 LIKED_SIM_SHARE = 0.5  # share of "close to the liked items" in the semantic score when there is text
 
 
@@ -303,6 +304,8 @@ class Blender:
             score = pop_part + GENRE_WEIGHT * genre_part
         else:
             score = a * cf_part + (1.0 - a) * sem_part + GENRE_WEIGHT * genre_part + 1e-3 * pop_part
+            if profile is not None and GENRE_GATE > 0:
+                score = score * (1.0 - GENRE_GATE + GENRE_GATE * genre_part)
 
         top = np.argsort(-score, kind="stable")[: max(k * MMR_POOL_FACTOR, k)]
         picks = mmr(score[top], None if vectors is None else vectors[cols[top]], k, self.settings.mmr_lambda)
