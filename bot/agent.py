@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, replace
 from typing import Any
@@ -87,7 +88,9 @@ class Agent:
         tags = {t for item in self.catalog for t in item.tags}
         self.parser = MessageParser(self.titles, tags, self.max_year)
         self.policy = Policy(self.catalog, self.popularity)
-        self._locks: dict[str, threading.Lock] = {}
+        # One lock per session while someone holds or waits for it: weak values, so a session's
+        # lock disappears when its last turn/feedback call ends (a server sees unbounded sessions).
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
         self._templates: Any = None
 
@@ -132,8 +135,13 @@ class Agent:
         return row
 
     def _lock(self, session_id: str) -> threading.Lock:
+        """The session's lock; callers keep it alive (and shared) by holding it in ``with``."""
         with self._locks_guard:
-            return self._locks.setdefault(session_id, threading.Lock())
+            lock = self._locks.get(session_id)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[session_id] = lock
+            return lock
 
     def _load_history(self, state: DialogueState, user: str) -> None:
         """Liked / disliked items from this user's earlier sessions (their state JSON)."""
@@ -407,7 +415,10 @@ class Agent:
         event_id: str | None = None,
         value: float | None = None,
     ) -> dict[str, Any]:
-        """Record feedback and apply it to the session; a repeated ``event_id`` is recorded once."""
+        """Record feedback and apply it to the session; a repeated ``event_id`` is recorded once.
+
+        Event ids are scoped to the session: the same id sent in another session is a new event there.
+        """
         try:
             fkind = FeedbackKind(kind)
         except ValueError:
@@ -419,7 +430,7 @@ class Agent:
         event_id = event_id or uuid.uuid4().hex
         with self._lock(session_id):
             row = self._row(session_id)
-            old = self.store.get_feedback(event_id)
+            old = self.store.get_feedback(session_id, event_id)  # ids are idempotency keys per session
             if old is not None:
                 return _feedback_dict(old, duplicate=True)
             state = DialogueState.from_json(row["state"])

@@ -11,6 +11,8 @@ becomes a short list of :class:`~bot.types.Candidate`:
    ``a = n / (n + blend_half_saturation)`` grows with how much CF knows (n: the liked items, each
    counted fully once CF_CONFIDENT_AT people liked it, plus the known user's rated items), capped at
    0.5 when there is text; nothing known means pure semantic, and no signal at all means popularity;
+   with text and liked items, the semantic score is half the text and half closeness to the liked
+   items; then soft genre gates (the liked and requested genres) scale the score (Blender._score);
 4. maximal marginal relevance on item embeddings for diversity, then evidence for each pick.
 
 Degrades: no CF artifact -> semantic only; no index -> CF only; neither -> popularity.
@@ -44,10 +46,9 @@ CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the
 # Below this many items the semantic pool is an exact scan of the in-memory vectors, not a Chroma query.
 EXACT_SCAN_MAX_ITEMS = 50_000
 TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf_weight)
-# Soft taste signals (see Blender.blend); measured with ``recbot eval retrieval`` and the dialogues.
-CF_POP_DEBIAS = 0.0  # CF scores are divided by popularity**this before normalising (fold-in favours hits)
-GENRE_WEIGHT = 0.25  # weight of the genre-affinity term (liked items' genres and requested genres)
-GENRE_GATE = 0.0  # multiplicative form: score *= 1 - gate + gate * affinity
+# Soft taste signals (see Blender._score); chosen with ``recbot eval retrieval`` and the dialogues.
+GENRE_GATE = 0.5  # score *= 1 - gate + gate * cos(item genres, session genre profile)
+REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genres an item has)
 LIKED_SIM_SHARE = 0.5  # share of "close to the liked items" in the semantic score when there is text
 
 
@@ -112,6 +113,19 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray | None, k: int, lam: float) -
         free[best] = False
         max_sim = np.maximum(max_sim, sims[best])
     return picked
+
+
+@dataclass
+class _Signals:
+    """One request's inputs to the score (see Blender._signals)."""
+
+    allowed: np.ndarray
+    liked: list[int]
+    text: str
+    user_known: bool
+    n_known: float = 0.0
+    cf_scores: np.ndarray | None = None
+    query: np.ndarray | None = None
 
 
 class Blender:
@@ -222,13 +236,12 @@ class Blender:
         norm = float(np.linalg.norm(profile))
         return None if norm < 1e-12 else profile / norm
 
-    def blend(self, request: BlendRequest) -> list[Candidate]:
-        """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
+    def _signals(self, request: BlendRequest) -> _Signals:
+        """What the request gives the blend: allowed columns, liked items, CF scores, semantic query."""
         catalog = self.dataset.catalog
         liked = [catalog.index_of(i) for i in dict.fromkeys(request.liked)]
         disliked = [catalog.index_of(i) for i in dict.fromkeys(request.disliked)]
         excluded = [catalog.index_of(i) for i in request.exclude if i in catalog]
-        k = max(0, int(request.k))
         text = (request.text or "").strip()
 
         allowed = self.filter.mask(request.constraints)
@@ -240,16 +253,15 @@ class Blender:
             self.interactions.user_items(request.user_id) if request.user_id is not None else np.empty(0)
         )
         allowed[user_cols.astype(np.int64)] = False  # a known user's rated items are already seen
-        if k == 0 or not allowed.any():
-            return []
+        signals = _Signals(allowed=allowed, liked=liked, text=text, user_known=user_known)
+        if not allowed.any():
+            return signals
 
-        pool_n = self.settings.candidate_pool
         # CF: fold-in of the session, plus the known user's history.
-        cf_scores = None
-        n_known = self.cf_evidence(liked)
+        signals.n_known = self.cf_evidence(liked)
         if self.cf is not None and (liked or user_known):
             ids = catalog.item_ids
-            cf_scores = np.asarray(
+            signals.cf_scores = np.asarray(
                 self.cf.score_for(
                     [int(ids[c]) for c in liked],
                     [int(ids[c]) for c in disliked],
@@ -258,12 +270,12 @@ class Blender:
                 dtype=np.float64,
             )
             if user_known:
-                n_known += len(user_cols)
+                signals.n_known += len(user_cols)
 
         # Semantics: the text's vector, else the liked items' centroid.
         vectors = self.vectors()
-        query = None
         if vectors is not None:
+            query = None
             if text:
                 query = self._embed(text)
                 if liked and self.cf is None:  # without CF, the liked items steer the semantics too
@@ -271,60 +283,89 @@ class Blender:
             elif liked:
                 query = vectors[liked].mean(axis=0)
             if query is not None:
-                query = query / max(float(np.linalg.norm(query)), 1e-12)
+                signals.query = query / max(float(np.linalg.norm(query)), 1e-12)
+        return signals
 
-        pool: list[np.ndarray] = []
-        if cf_scores is not None:
-            pool.append(top_columns(cf_scores, allowed, pool_n))
-        if query is not None:
-            pool.append(self._semantic_pool(query, allowed, pool_n))
-        if not pool:  # no signal at all: the most liked items
-            pool.append(top_columns(self.popularity, allowed, pool_n))
-        cols = np.unique(np.concatenate(pool)).astype(np.int64)
-        cols = cols[allowed[cols]]
-        if cols.size == 0:
-            return []
+    def _score(
+        self, request: BlendRequest, s: _Signals, cols: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(score, CF part, semantic part, CF weight ``a``) of the columns ``cols``.
 
-        cf_part = self._cf_part(cf_scores, cols) if cf_scores is not None else np.zeros(cols.size)
-        if query is not None and vectors is not None:
-            sem_part = minmax(dot_rows(vectors[cols], query))
-            if text and liked:  # the text is this turn's intent; closeness to the liked items is the taste
-                centroid = vectors[liked].mean(axis=0)
+        ``a * CF + (1 - a) * semantic`` (each min-max scaled over ``cols``), then two soft taste
+        gates: the cosine between an item's genres and the session's genre profile (the liked
+        items' genres plus the requested ones; :data:`GENRE_GATE`) and, when several genres were
+        asked for, the share of them an item has (:data:`REQUESTED_GATE`). CF fold-in alone pulls
+        in everyone's favourites (Forrest Gump for "The Matrix and Inception"); the gates keep the
+        list in the session's taste without filtering anything out.
+        """
+        vectors = self.vectors()
+        cf_part = minmax(s.cf_scores[cols]) if s.cf_scores is not None else np.zeros(cols.size)
+        if s.query is not None and vectors is not None:
+            sem_part = minmax(dot_rows(vectors[cols], s.query))
+            if s.text and s.liked:  # the text is this turn's intent, closeness to the liked items the taste
+                centroid = vectors[s.liked].mean(axis=0)
                 centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
                 sem_part = (1.0 - LIKED_SIM_SHARE) * sem_part + LIKED_SIM_SHARE * minmax(
                     dot_rows(vectors[cols], centroid)
                 )
         else:
             sem_part = np.zeros(cols.size)
-        a = self.cf_weight(n_known, query is not None, cf_scores is not None, has_text=bool(text))
+        a = self.cf_weight(s.n_known, s.query is not None, s.cf_scores is not None, has_text=bool(s.text))
         pop_part = minmax(np.log1p(self.popularity[cols]))
-        profile = self.genre_profile(liked, sorted(request.constraints.genres_in))
-        genre_part = self.genres_unit[cols] @ profile if profile is not None else np.zeros(cols.size)
-        if cf_scores is None and query is None:
-            score = pop_part + GENRE_WEIGHT * genre_part
+        if s.cf_scores is None and s.query is None:
+            score = pop_part
         else:
-            score = a * cf_part + (1.0 - a) * sem_part + GENRE_WEIGHT * genre_part + 1e-3 * pop_part
-            if profile is not None and GENRE_GATE > 0:
-                score = score * (1.0 - GENRE_GATE + GENRE_GATE * genre_part)
+            score = a * cf_part + (1.0 - a) * sem_part + 1e-3 * pop_part  # popularity only breaks ties
+            profile = self.genre_profile(s.liked, sorted(request.constraints.genres_in))
+            if profile is not None:
+                score = score * (1.0 - GENRE_GATE + GENRE_GATE * (self.genres_unit[cols] @ profile))
+        requested = [
+            self._genre_col[g.lower()] for g in request.constraints.genres_in if g.lower() in self._genre_col
+        ]
+        if len(requested) > 1:  # "more crime" then "more drama": crime dramas first
+            share = self.genres[np.ix_(cols, requested)].mean(axis=1)
+            score = score * (1.0 - REQUESTED_GATE + REQUESTED_GATE * share)
+        return score, cf_part, sem_part, a
 
+    def blend(self, request: BlendRequest) -> list[Candidate]:
+        """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
+        k = max(0, int(request.k))
+        s = self._signals(request)
+        if k == 0 or not s.allowed.any():
+            return []
+        pool_n = self.settings.candidate_pool
+        pool: list[np.ndarray] = []
+        if s.cf_scores is not None:
+            pool.append(top_columns(s.cf_scores, s.allowed, pool_n))
+        if s.query is not None:
+            pool.append(self._semantic_pool(s.query, s.allowed, pool_n))
+        if not pool:  # no signal at all: the most liked items
+            pool.append(top_columns(self.popularity, s.allowed, pool_n))
+        cols = np.unique(np.concatenate(pool)).astype(np.int64)
+        cols = cols[s.allowed[cols]]
+        if cols.size == 0:
+            return []
+        score, cf_part, sem_part, a = self._score(request, s, cols)
+        vectors = self.vectors()
         top = np.argsort(-score, kind="stable")[: max(k * MMR_POOL_FACTOR, k)]
         picks = mmr(score[top], None if vectors is None else vectors[cols[top]], k, self.settings.mmr_lambda)
         chosen = [int(i) for i in top[picks]]
         return self._candidates(
-            request, cols, chosen, score, cf_part, sem_part, liked, vectors, user_known and a > 0
+            request, cols, chosen, score, cf_part, sem_part, s.liked, vectors, s.user_known and a > 0
         )
 
-    def _cf_part(self, cf_scores: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """CF scores of the pool, popularity-debiased, scaled to [0, 1].
+    def score_all(self, request: BlendRequest) -> np.ndarray:
+        """The blend's score of every catalog item (catalog order); 0 where the request rules it out.
 
-        Fold-in scores grow with an item's popularity (everyone's favourites co-occur with every
-        seed), which pulls off-genre hits into every list. Positive scores are divided by
-        ``popularity ** CF_POP_DEBIAS`` so the items specifically tied to the liked ones lead.
+        The same signals and formula as :meth:`blend`, scaled over the whole catalog instead of the
+        candidate pool and without MMR: for evaluations that rank the full catalog (ReDial).
         """
-        raw = cf_scores[cols]
-        pop = np.maximum(self.popularity[cols], 1.0)
-        adjusted = np.where(raw > 0, raw / pop**CF_POP_DEBIAS, raw)
-        return minmax(adjusted)
+        s = self._signals(request)
+        out = np.zeros(len(self.dataset.catalog), dtype=np.float64)
+        cols = np.flatnonzero(s.allowed)
+        if cols.size:
+            out[cols] = self._score(request, s, cols)[0]
+        return out
 
     def _semantic_pool(self, query: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
         """Nearest allowed items: exact for small catalogs, else Chroma's HNSW topped up exactly.

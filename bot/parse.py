@@ -180,8 +180,8 @@ class MessageParser:
                 out.mentions.append(Mention(m.item_ids[0], m.text, sentiment, m.score, m.how, m.alternatives))
         # 2. critiques, genres, tags, years, ratings
         self._critiques(text, norms, used, out)
-        self._genres(tokens, norms, used, out)
-        self._tags(tokens, norms, used, out)
+        self._genres(text, tokens, norms, used, out)
+        self._tags(text, tokens, norms, used, out)
         self._years(text, tokens, used, out)
         self._rating(text, tokens, used, out)
         # 3. references to the last list, requests, and the intent
@@ -210,7 +210,7 @@ class MessageParser:
                         out.critiques.append(label)
                     rules.mark_phrase(norms, used, phrase)
 
-    def _genres(self, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage) -> None:
+    def _genres(self, text: str, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage) -> None:
         i = 0
         while i < len(norms):
             hit = None
@@ -223,7 +223,7 @@ class MessageParser:
                 i += 1
                 continue
             n, genres = hit
-            negated = rules.negated(norms, i, i + n)
+            negated = rules.negated(norms, i, i + n, floor=rules.sentence_start(text, tokens, i))
             target, other = (out.genres_out, out.genres_in) if negated else (out.genres_in, out.genres_out)
             for g in genres:
                 if g not in target:
@@ -234,12 +234,12 @@ class MessageParser:
                 used[k] = True
             i += n
 
-    def _tags(self, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage) -> None:
+    def _tags(self, text: str, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage) -> None:
         """'nothing with zombies', 'no vampires', 'without gore' -> excluded tags (catalog tags only)."""
         for i, word in enumerate(norms):
             if used[i] or word in FILLER or not self._is_tag(word):
                 continue
-            if rules.negated(norms, i, i + 1, window=3):
+            if rules.negated(norms, i, i + 1, window=3, floor=rules.sentence_start(text, tokens, i)):
                 if word not in out.excluded_tags:
                     out.excluded_tags.append(word)
                 used[i] = True

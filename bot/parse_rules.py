@@ -18,10 +18,12 @@ from bot.parse_vocab import (
     NEG_BEFORE_PHRASES,
     NEGATIVE,
     NEGATORS,
+    OBJECT_PRONOUNS,
     POSITIVE,
     PUNCT_BREAK,
     SEEN,
     SOFT_STOP,
+    SUBJECTS,
 )
 from bot.titles import LIKE_LEADS, Token
 
@@ -36,15 +38,20 @@ def boundary(text: str, tokens: list[Token], a: int, b: int) -> bool:
 
 def sentiment(text: str, tokens: list[Token], lo: int, hi: int) -> str:
     """What the user feels about the title at tokens[lo:hi]: like, dislike, seen or neutral."""
-    # After the title, within its clause: "X was boring", "X is my favourite", "X and loved it"
+    # After the title, within its clause: "X was boring", "X is my favourite", "X and loved it".
+    # The clause ends at sentence punctuation or a comma (also right after the title: "Aladdin. I
+    # hated Titanic", "Titanic, loved Avatar"), at "but"/"though", and where a new subject takes a
+    # verb of its own ("Aladdin and I hated Titanic"; but "Heat and I loved it" is about Heat).
     for j in range(hi, min(len(tokens), hi + 6)):
-        if j > hi and (boundary(text, tokens, j - 1, j) or "," in text[tokens[j - 1].end : tokens[j].start]):
+        if boundary(text, tokens, j - 1, j) or "," in text[tokens[j - 1].end : tokens[j].start]:
             break
         word = tokens[j].norm
         if word in CLAUSE_BREAK:
             break
         label = cue_label(word)
         if label and label != "seen" and word != "like":
+            if new_subject(tokens, hi, j):
+                break
             flip = any(tokens[k].norm in FLIP for k in range(max(hi, j - 3), j))
             return flipped(label) if flip else label
     # Before the title, back to the sentence start or a "but": the nearest cue wins
@@ -62,6 +69,25 @@ def sentiment(text: str, tokens: list[Token], lo: int, hi: int) -> str:
     return "neutral"
 
 
+def new_subject(tokens: list[Token], hi: int, j: int) -> bool:
+    """Whether the cue at j has a subject of its own after the title ending at hi, and an object
+    other than "it"/"that": then it starts a new clause about something else."""
+    if not any(tokens[k].norm in SUBJECTS for k in range(hi, j)):
+        return False
+    return j + 1 < len(tokens) and tokens[j + 1].norm not in OBJECT_PRONOUNS
+
+
+def sentence_start(text: str, tokens: list[Token], i: int) -> int:
+    """Index of the first token of the sentence (ended by . ! ? ;) that token i belongs to.
+
+    Not split at "but": "anything but romance" negates romance.
+    """
+    for j in range(i, 0, -1):
+        if boundary(text, tokens, j - 1, j):
+            return j
+    return 0
+
+
 def cue_label(word: str) -> str | None:
     if word in POSITIVE:
         return "like"
@@ -76,10 +102,14 @@ def flipped(label: str) -> str:
     return {"like": "dislike", "dislike": "like"}.get(label, label)
 
 
-def negated(norms: list[str], lo: int, hi: int, window: int = 4) -> bool:
-    """Whether the phrase at [lo, hi) is negated: "no horror", "nothing too scary", "horror is not for me"."""
-    before = norms[max(0, lo - window) : lo]
-    joined_before = " ".join(norms[max(0, lo - 6) : lo])
+def negated(norms: list[str], lo: int, hi: int, window: int = 4, floor: int = 0) -> bool:
+    """Whether the phrase at [lo, hi) is negated: "no horror", "nothing too scary", "horror is not for me".
+
+    ``floor`` is the first token of the phrase's sentence: a negator in an earlier sentence
+    ("I hate Titanic. Comedy please") does not reach it.
+    """
+    before = norms[max(0, lo - window, floor) : lo]
+    joined_before = " ".join(norms[max(0, lo - 6, floor) : lo])
     if any(w in NEGATORS for w in before) or any(
         joined_before.endswith(p) or f"{p} " in joined_before for p in NEG_BEFORE_PHRASES
     ):

@@ -71,6 +71,10 @@ NEGATIVE = frozenset(
 SEEN = frozenset("seen watched saw rewatched".split())
 FLIP = frozenset("not dont didnt doesnt wasnt isnt never arent werent cant couldnt wont no".split())
 CLAUSE_BREAK = frozenset("but however though although whereas".split())
+# A cue verb after a title with one of these subjects in between is about its own object
+# ("Aladdin and I hated Titanic"), unless that object points back ("Heat and I loved it").
+SUBJECTS = frozenset("i we my wife husband kids".split())
+OBJECT_PRONOUNS = frozenset("it that this them those both".split())
 PUNCT_BREAK = re.compile(r"[.!?;]")
 CUE_FOR_TITLE = frozenset(POSITIVE | NEGATIVE | SEEN | {"like", "to", "of", "about", "as"})
 

@@ -5,24 +5,32 @@ across processes. :func:`apply_message` resolves what the parser could not on it
 ("the second one", "that one") against the last list shown, and relative critiques ("older",
 "more recent") against the years of that list.
 
-Merging rules: a new positive genre request replaces the previous one (moods change: "actually,
-something funny"), negative genres and excluded tags accumulate, a new year range or minimum rating
-replaces the old one, soft text is replaced only when the message has its own content words.
+Merging rules: an explicit genre request replaces the previous one (moods change: "actually, I
+want a drama"), but a critique ("funnier", "more romantic") or a message that says it adds ("more
+drama", "also some crime", "and a thriller", "... too") keeps the earlier genres and adds the new
+one; the blend then prefers items that match several requested genres. Negative genres and
+excluded tags accumulate, a new year range or minimum rating replaces the old one, soft text is
+replaced only when the message has its own content words.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from statistics import median
 from typing import Any
 
 from bot.errors import InvalidInputError
 from bot.parse import ParsedMessage
+from bot.parse_vocab import CRITIQUES
 from bot.types import Constraints
 
 RECENT_YEARS = 8  # "recent" with nothing shown yet: the catalog's last eight years
 OLD_YEAR = 1989  # "older" with nothing shown yet: before 1990
+# Words that make a genre request add to the earlier ones instead of replacing them.
+_ADDS_GENRES = re.compile(r"^\s*(and|plus)\b|\b(also|too|as well|more|add|plus|additionally)\b", re.I)
+_GENRE_CRITIQUES = tuple(phrase for phrase, effect in CRITIQUES.items() if effect.get("in"))
 
 
 @dataclass
@@ -294,7 +302,7 @@ def _merge_constraints(
     c = state.constraints
     genres_in, genres_out = set(c.genres_in), set(c.genres_out)
     if parsed.genres_in:
-        genres_in = set(parsed.genres_in)
+        genres_in = genres_in | set(parsed.genres_in) if adds_genres(parsed.text) else set(parsed.genres_in)
         genres_out -= genres_in
     if parsed.genres_out:
         genres_out |= set(parsed.genres_out)
@@ -330,6 +338,12 @@ def _merge_constraints(
     changed = new != c
     state.constraints = new
     return changed
+
+
+def adds_genres(text: str) -> bool:
+    """Whether a message's genres add to the earlier request: a critique, "more X", "also", "and ..."."""
+    lowered = " " + " ".join(re.findall(r"[a-z0-9']+", text.lower())) + " "
+    return bool(_ADDS_GENRES.search(text)) or any(f" {p} " in lowered for p in _GENRE_CRITIQUES)
 
 
 def _unique(items: list[int], drop: set[int] | None = None) -> list[int]:

@@ -154,6 +154,27 @@ class Store:
             done.append(path.name)
         return done
 
+    def ping(self, timeout_s: float = 1.0) -> int:
+        """Check the database file is still there and readable right now; returns its schema version.
+
+        A fresh connection, not this thread's: an open connection keeps working on a deleted or
+        replaced file (it holds the old inode), so only a new open sees what a restart would see.
+        ``mode=rw`` never creates a missing file, and reading ``migrations`` touches real pages
+        (``SELECT 1`` would succeed without reading the file at all). Raises :class:`StoreError`.
+        """
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=timeout_s)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            row = conn.execute("SELECT MAX(version) FROM migrations").fetchone()
+            return int(row[0] or 0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path} is not usable: {exc}") from exc
+        finally:
+            conn.close()
+
     def schema_version(self) -> int:
         row = self.connection().execute("SELECT MAX(version) FROM migrations").fetchone()
         return int(row[0] or 0)
@@ -264,16 +285,19 @@ class Store:
         value: float | None,
         state_json: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Record feedback once per ``event_id``; returns (the row, whether it was new).
+        """Record feedback once per (``session_id``, ``event_id``); returns (the row, whether it was new).
 
-        The session's new state is written in the same transaction, so a recorded event and its
+        Event ids are idempotency keys scoped to their session (migration 0003): the same id in
+        another session is a different event. The session's new state is written in the same transaction, so a recorded event and its
         effect cannot disagree after a crash.
         """
         stamp = now()
 
         def write() -> tuple[dict[str, Any], bool]:
             with self.transaction() as tx:
-                old = tx.execute("SELECT * FROM feedback WHERE event_id = ?", (event_id,)).fetchone()
+                old = tx.execute(
+                    "SELECT * FROM feedback WHERE session_id = ? AND event_id = ?", (session_id, event_id)
+                ).fetchone()
                 if old is not None:
                     return dict(old), False
                 tx.execute(
@@ -286,13 +310,20 @@ class Store:
                         "UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
                         (state_json, stamp, session_id),
                     )
-                row = tx.execute("SELECT * FROM feedback WHERE event_id = ?", (event_id,)).fetchone()
+                row = tx.execute(
+                    "SELECT * FROM feedback WHERE session_id = ? AND event_id = ?", (session_id, event_id)
+                ).fetchone()
                 return dict(row), True
 
         return self._retry(write)
 
-    def get_feedback(self, event_id: str) -> dict[str, Any] | None:
-        row = self.connection().execute("SELECT * FROM feedback WHERE event_id = ?", (event_id,)).fetchone()
+    def get_feedback(self, session_id: str, event_id: str) -> dict[str, Any] | None:
+        """The event ``event_id`` of ``session_id`` (ids are unique per session only), or None."""
+        row = (
+            self.connection()
+            .execute("SELECT * FROM feedback WHERE session_id = ? AND event_id = ?", (session_id, event_id))
+            .fetchone()
+        )
         return dict(row) if row else None
 
     def feedback(self, session_id: str) -> list[dict[str, Any]]:

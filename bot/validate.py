@@ -108,29 +108,31 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
     text = fold(text.strip())
     if not text:
         return ValidationResult(False, ["empty"])
-    masked, roles = _mask_titles(text, facts)
+    masked, roles, forms = _mask_titles(text, facts)
     _check_form(text, masked, limits, problems)
     _check_quotes(masked, problems)
     _check_numbers(masked, facts, problems)
     _check_words(masked, facts, problems)
     _check_liked(masked, roles, problems)
-    _check_tags(masked, facts, problems, _masked_forms(text, facts))
+    _check_tags(masked, facts, problems, forms)
     return ValidationResult(not problems, problems)
 
 
-def _mask_titles(text: str, facts: Facts) -> tuple[str, list[str]]:
-    """Replace every known title form by ``§k§``; roles[k] is "item" or "liked"."""
+def _mask_titles(text: str, facts: Facts) -> tuple[str, list[str], list[str]]:
+    """Replace every known title form by ``§k§``; roles[k] is "item" or "liked", forms[k] the form."""
     roles: list[str] = []
+    forms: list[str] = []
     pairs = sorted(facts.all_title_forms(), key=lambda p: -len(p[0]))
     for form, role in pairs:
         # A title that is also a connective ("It", "Up") is left as the plain word.
         if form.lower() in CONNECTIVES:
             continue
-        pattern = re.compile(r"(?<!\w)(?<!\d[.,])" + re.escape(form) + r"(?!\w|[.,]\d)", re.IGNORECASE)
+        pattern = re.compile(r"(?<![\w§])(?<!\d[.,])" + re.escape(form) + r"(?![\w§]|[.,]\d)", re.IGNORECASE)
         if pattern.search(text):
             text = pattern.sub(f"§{len(roles)}§", text)
             roles.append(role)
-    return text, roles
+            forms.append(form)
+    return text, roles, forms
 
 
 def _check_form(raw: str, masked: str, limits: Limits, problems: list[str]) -> None:
@@ -257,19 +259,6 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
                 problems.append(f"word:{token}")
             elif raw[0].isupper() and position > 0 and token != "i" and not _known(token, vocabulary):
                 problems.append(f"title:capitalised {raw}")
-
-
-def _masked_forms(text: str, facts: Facts) -> list[str]:
-    """The surface form behind each ``§k§`` of :func:`_mask_titles` (same order)."""
-    forms: list[str] = []
-    for form, _ in sorted(facts.all_title_forms(), key=lambda p: -len(p[0])):
-        if form.lower() in CONNECTIVES:
-            continue
-        pattern = re.compile(r"(?<!\w)(?<!\d[.,])" + re.escape(form) + r"(?!\w|[.,]\d)", re.IGNORECASE)
-        if pattern.search(text):
-            text = pattern.sub("§", text)
-            forms.append(form)
-    return forms
 
 
 def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]) -> None:

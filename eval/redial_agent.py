@@ -1,61 +1,66 @@
-"""The full agent on ReDial: the seeker's context messages are replayed through ``Agent.turn``.
+"""The agent on ReDial: the chat's parser, dialogue state and blend score the whole catalog.
 
-Each sample gets a fresh session; the seeker's messages of the context are sent in order with the
-``@id`` mentions replaced by ReDial's movie names, so the agent's own parser, state and policy do
-what they do in the chat. The ranking is the last turn's shown list (``n_recommendations`` raised to
-its maximum, 20); when that turn showed nothing (the seeker's last words were "thanks" or a
-question), one "What would you recommend?" is sent. Explanations do not change rankings, so the run
-uses template explanations.
+Each sample's seeker messages (``@id`` mentions replaced by ReDial's movie names) are applied in
+order to a fresh :class:`bot.state.DialogueState` with the agent's own parser and
+:func:`bot.state.apply_message`, exactly as ``Agent.turn`` does. The request is then built from
+that state as the agent builds one, except that nothing is excluded (the "all" protocol keeps
+context movies in the ranking), and :meth:`bot.blend.Blender.score_all` scores every catalog item
+with the chat's blend formula. The full "agent" system combines these scores with the learned
+mention prior (see :mod:`eval.redial_eval`): the chat is what the bot knows about the seeker, the
+prior is what ReDial's recommenders tend to say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+
+import numpy as np
 
 from bot.settings import Settings
 from eval.components import ComponentUnavailable, load_runtime
 from eval.redial_data import Sample, replace_mentions
 from eval.suite import eval_settings
 
-FOLLOW_UP = "What would you recommend?"
-MAX_LIST = 20
 
-
-def agent_ranked_items(
-    settings: Settings, titles: dict[int, str], item_of: dict[int, int]
-) -> Callable[[Sample], list[int]]:
-    """A function from a sample to the item ids the agent shows after its context, in order."""
-    run_settings = eval_settings(
-        settings.model_copy(update={"n_recommendations": MAX_LIST, "llm_backend": "template"}), "redial"
-    )
+def load_chat(settings: Settings) -> object:
+    """The chat's agent (template explanations: explanations never change a ranking)."""
+    run_settings = eval_settings(settings.model_copy(update={"llm_backend": "template"}), "redial")
     try:
-        agent = load_runtime(run_settings).agent
+        return load_runtime(run_settings).agent
     except ComponentUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - reported as "agent not run", with the reason
         raise ComponentUnavailable(f"the agent did not load: {type(exc).__name__}: {exc}") from exc
 
-    cache: dict[tuple[str, int], list[int]] = {}
 
-    def ranked(sample: Sample) -> list[int]:
+def chat_rows(agent: object, samples: Sequence[Sample], titles: dict[int, str], max_chars: int) -> np.ndarray:
+    """(samples x catalog) blend scores of the chat's state after each sample's seeker messages."""
+    from bot.blend import BlendRequest
+    from bot.state import DialogueState, apply_message
+
+    parser, blender = agent.parser, agent.blender  # type: ignore[attr-defined]
+    years, max_year = agent.years, agent.max_year  # type: ignore[attr-defined]
+    out = np.zeros((len(samples), len(blender.dataset.catalog)), dtype=np.float32)
+    done: dict[tuple[str, int], int] = {}
+    for r, sample in enumerate(samples):
         key = (sample.conversation_id, sample.message_index)
-        if key not in cache:  # the targets of one message share its context: replay it once
-            cache[key] = replay(sample)
-        return cache[key]
-
-    def replay(sample: Sample) -> list[int]:
-        session = agent.create_session()
-        shown: list[int] = []
+        if key in done:  # the targets of one message share its context
+            out[r] = out[done[key]]
+            continue
+        done[key] = r
+        state = DialogueState()
         for message in sample.context:
             if message.sender != sample.seeker:
                 continue
-            text = " ".join(replace_mentions(message.text, titles).split())
-            if not text:
-                continue
-            result = agent.turn(session, text[: settings.max_message_chars])
-            shown = [r.item_id for r in result.recommendations]
-        if not shown:
-            shown = [r.item_id for r in agent.turn(session, FOLLOW_UP).recommendations]
-        return shown
-
-    return ranked
+            text = " ".join(replace_mentions(message.text, titles).split())[:max_chars]
+            if text:
+                apply_message(state, parser.parse(text), years, max_year)
+        request = BlendRequest(
+            liked=state.all_liked(),
+            disliked=state.all_disliked(),
+            exclude=[],
+            text=state.soft_text or None,
+            constraints=state.constraints,
+        )
+        out[r] = blender.score_all(request)
+    return out

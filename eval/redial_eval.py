@@ -185,14 +185,21 @@ def evaluate_redial(
     if "agent" in systems_wanted:
         t = time.perf_counter()
         try:
-            from eval.redial_agent import agent_ranked_items
+            from eval.redial_agent import chat_rows, load_chat
 
-            subset = _subsample(len(samples), agent_samples, seed + 1)
-            ranked = agent_ranked_items(settings, inputs.titles, inputs.item_of)
-            record("agent", systems.agent_rows(ranked, [samples[i] for i in subset], inputs.dataset), subset)
+            chat_agent = load_chat(settings)
+
+            def chat_of(rows: list[Sample]) -> np.ndarray:
+                return chat_rows(chat_agent, rows, inputs.titles, settings.max_message_chars)
+
+            scores, weights = _mention_prior_scores(
+                inputs, samples, cf, cf_matrix, folds, seed, n_items, say, chat_of=chat_of
+            )
+            record("agent", scores)
             notes["agent"] = (
-                f"full agent (llm_backend=template) on a random subsample of {len(subset)} "
-                "samples; its ranking is the shown list, then popularity"
+                "the chat's parser + dialogue state + Blender.score_all over the whole catalog, combined "
+                "with the mention prior's features; weights learned on training folds only "
+                f"(the chat's weight per fold: {[w.get('chat', 0.0) for w in weights]})"
             )
         except ComponentUnavailable as exc:
             notes["agent"] = f"not run: {exc}"
@@ -263,8 +270,13 @@ def _mention_prior_scores(
     seed: int,
     n_items: int,
     say: Progress,
+    chat_of: Callable[[list[Sample]], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
-    """Out-of-fold (or train-on-dev) mention-prior scores for ``samples``."""
+    """Out-of-fold (or train-on-dev) mention-prior scores for ``samples``.
+
+    With ``chat_of`` (samples -> the chat's blend scores) the chat is one more feature whose weight
+    is tuned with the others on the training folds only.
+    """
     column_of = inputs.column_of
     side = prior.catalog_side(inputs.dataset)
     scores = np.zeros((len(samples), n_items), dtype=np.float32)
@@ -272,9 +284,11 @@ def _mention_prior_scores(
     if inputs.train_samples is not None:
         train = inputs.train_samples
         train_cf = systems.cf_rows(cf, train, inputs.item_of) if cf is not None else None
-        weights = _tuned_weights(train, train_cf, column_of, n_items, folds, seed, side)
+        train_chat = chat_of(train) if chat_of is not None else None
+        weights = _tuned_weights(train, train_cf, column_of, n_items, folds, seed, side, train_chat)
         model = prior.fit_prior(train, column_of, n_items, side)
-        scores[:] = prior.combine(prior.features(model, samples, column_of, cf_matrix), weights)
+        chat = chat_of(samples) if chat_of is not None else None
+        scores[:] = prior.combine(prior.features(model, samples, column_of, cf_matrix, chat), weights)
         return scores, [weights]
     # Cross-validation over every dialogue of the split, even when only a subset is scored: the
     # training folds are the same as in a full run, so a subset's numbers estimate the full ones.
@@ -283,6 +297,9 @@ def _mention_prior_scores(
         pool_cf = cf_matrix
     else:
         pool_cf = systems.cf_rows(cf, pool, inputs.item_of) if cf is not None else None
+    pool_chat = chat_of(pool) if chat_of is not None else None
+    row_of = {id(s): i for i, s in enumerate(pool)}
+    sample_chat = pool_chat[[row_of[id(s)] for s in samples]] if pool_chat is not None else None
     pool_fold = np.array([fold_of(s.conversation_id, folds, seed) for s in pool])
     fold = np.array([fold_of(s.conversation_id, folds, seed) for s in samples])
     for f in range(folds):
@@ -292,11 +309,13 @@ def _mention_prior_scores(
             continue
         train = [pool[i] for i in train_rows]
         train_cf = pool_cf[train_rows] if pool_cf is not None else None
-        weights = _tuned_weights(train, train_cf, column_of, n_items, folds - 1, seed + 1, side)
+        train_chat = pool_chat[train_rows] if pool_chat is not None else None
+        weights = _tuned_weights(train, train_cf, column_of, n_items, folds - 1, seed + 1, side, train_chat)
         model = prior.fit_prior(train, column_of, n_items, side)
         test_cf = cf_matrix[test_rows] if cf_matrix is not None else None
+        test_chat = sample_chat[test_rows] if sample_chat is not None else None
         scores[test_rows] = prior.combine(
-            prior.features(model, [samples[i] for i in test_rows], column_of, test_cf), weights
+            prior.features(model, [samples[i] for i in test_rows], column_of, test_cf, test_chat), weights
         )
         weights_used.append(weights)
         say(f"mention_prior fold {f + 1}/{folds}: weights {weights}")
@@ -311,6 +330,7 @@ def _tuned_weights(
     folds: int,
     seed: int,
     side: prior.CatalogSide,
+    train_chat: np.ndarray | None = None,
     max_rows: int = 1200,
 ) -> dict[str, float]:
     """Feature weights tuned on out-of-fold features of ``train`` (never on the scored samples)."""
@@ -327,7 +347,11 @@ def _tuned_weights(
         keep = rng.permutation(val)[: max(1, max_rows // folds)]
         model = prior.fit_prior([train[i] for i in fit], column_of, n_items, side)
         feats = prior.features(
-            model, [train[i] for i in keep], column_of, train_cf[keep] if train_cf is not None else None
+            model,
+            [train[i] for i in keep],
+            column_of,
+            train_cf[keep] if train_cf is not None else None,
+            train_chat[keep] if train_chat is not None else None,
         )
         for name, values in feats.items():
             parts.setdefault(name, []).append(values.astype(np.float16))

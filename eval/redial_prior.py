@@ -187,9 +187,16 @@ CFBatch = Callable[[Sequence[Sample]], np.ndarray]
 
 
 def features(
-    model: PriorModel, samples: Sequence[Sample], column_of: dict[int, int], cf_rows: np.ndarray | None
+    model: PriorModel,
+    samples: Sequence[Sample],
+    column_of: dict[int, int],
+    cf_rows: np.ndarray | None,
+    chat_rows: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per feature a (len(samples), n_items) float32 array, each row scaled to [0, 1]."""
+    """Per feature a (len(samples), n_items) float32 array, each row scaled to [0, 1].
+
+    ``chat_rows`` (the chat's own blend scores, :mod:`eval.redial_agent`) adds a ``chat`` feature.
+    """
     n, m = len(samples), model.n_items
     ctx_rows, ctx_cols, ctx_vals = [], [], []
     again = {"again_seeker": np.zeros((n, m), np.float32), "again_recommender": np.zeros((n, m), np.float32)}
@@ -215,6 +222,8 @@ def features(
         "cf": np.zeros((n, m), np.float32) if cf_rows is None else np.maximum(cf_rows, 0.0),
         **again,
     }
+    if chat_rows is not None:
+        out["chat"] = np.maximum(chat_rows, 0.0).astype(np.float32)
     if model.vectorizer is not None and model.profiles is not None:
         query = model.vectorizer.transform([context_text(s) for s in samples])
         out["text"] = np.asarray((query @ model.profiles.T).todense(), dtype=np.float32)

@@ -9,6 +9,7 @@ row is a positive with weight 1.0 and ``positive_threshold`` does not apply.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cf_engine.data.catalog import Catalog, Dataset, Item
-from cf_engine.data.errors import DataError, MalformedFileError
+from cf_engine.data.errors import DataError, MalformedFileError, read_text
 from cf_engine.data.tables import line_of_row, read_typed_table
 
 ITEMS_FILE = "items.jsonl"
@@ -77,7 +78,7 @@ def load_generic(folder: Path, name: str | None = None) -> Dataset:
 def read_items(path: Path) -> list[Item]:
     """Parse ``items.jsonl``; each bad line raises with its number and the offending field."""
     items: list[Item] = []
-    with open(path, encoding="utf-8") as fh:
+    with io.StringIO(read_text(path, "utf-8")) as fh:  # a bad byte names its line
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

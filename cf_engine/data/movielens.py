@@ -9,6 +9,7 @@ names are kept as :attr:`Item.aliases` so that chat messages can match either fo
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cf_engine.data.catalog import Catalog, Dataset, Item
-from cf_engine.data.errors import DataError, MalformedFileError
+from cf_engine.data.errors import DataError, MalformedFileError, read_text
 from cf_engine.data.tables import line_of_row, read_typed_table
 
 _TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-–]\s*(?:\d{4})?)?\)\s*$")
@@ -103,7 +104,8 @@ def _load_csv(folder: Path, name: str) -> Dataset:
 def _load_dat(folder: Path, name: str) -> Dataset:
     movies_path = folder / "movies.dat"
     items = []
-    with open(movies_path, encoding="latin-1", newline="") as fh:
+    # latin-1 maps every byte, so this cannot fail to decode (read_text keeps one path for all readers).
+    with io.StringIO(read_text(movies_path, "latin-1"), newline="") as fh:
         for number, line in enumerate(fh, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -131,7 +133,8 @@ def _load_dat(folder: Path, name: str) -> Dataset:
 
 def _read_movies_csv(path: Path) -> list[tuple[int, str, str]]:
     rows: list[tuple[int, str, str]] = []
-    with open(path, encoding="utf-8", newline="") as fh:
+    # Decoded strictly up front: a bad byte names its line instead of escaping as UnicodeDecodeError.
+    with io.StringIO(read_text(path, "utf-8"), newline="") as fh:
         reader = csv.reader(fh)
         header = [h.strip() for h in next(reader, [])]
         if header[:3] != ["movieId", "title", "genres"]:

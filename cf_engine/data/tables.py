@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cf_engine.data.errors import MalformedFileError
+from cf_engine.data.errors import MalformedFileError, read_text
 
 _PANDAS_LINE = re.compile(r"line (\d+)")
 
@@ -55,7 +55,10 @@ def read_typed_table(
             names=names,
             encoding=encoding if isinstance(source, Path) else None,
         )
-    except (pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        read_text(path, encoding)  # raises MalformedFileError naming the line of the bad byte
+        raise
+    except pd.errors.EmptyDataError as exc:
         raise MalformedFileError(path, 1, f"no readable header ({exc})") from None
     present = [str(c).strip() for c in head.columns]
     missing = [c for c in required if c not in present]
@@ -85,7 +88,10 @@ def read_typed_table(
         match = _PANDAS_LINE.search(str(exc))
         line = int(match.group(1)) if match else None
         raise MalformedFileError(path, line, f"wrong number of fields ({_short(exc)})") from None
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        read_text(path, encoding)  # raises MalformedFileError naming the line of the bad byte
+        raise
+    except (ValueError, TypeError):
         # A value that is not a number (or bad text): find the first offending row precisely.
         _diagnose(path, columns, usecols, required, header, separator, encoding)
         raise  # _diagnose always raises; this keeps type checkers satisfied
@@ -103,7 +109,7 @@ def read_typed_table(
 def _open_source(path: Path, separator: str, encoding: str) -> Path | io.StringIO:
     if separator != "::":
         return path
-    text = path.read_bytes().decode(encoding)
+    text = read_text(path, encoding)
     return io.StringIO(text.replace("::", "\t"))
 
 
@@ -129,8 +135,9 @@ def _diagnose(
             keep_default_na=False,
             encoding=encoding if separator != "::" else None,
         )
-    except UnicodeDecodeError as exc:
-        raise MalformedFileError(path, None, f"not valid {encoding} text ({exc})") from None
+    except UnicodeDecodeError:
+        read_text(path, encoding)  # raises MalformedFileError naming the line of the bad byte
+        raise
     text_frame.columns = [str(c).strip() for c in text_frame.columns]
     first_bad: tuple[int, str, str] | None = None
     for name in usecols:

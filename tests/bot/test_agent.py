@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from agent_support import SpyBlender, item_id, movielens
 
@@ -236,3 +238,33 @@ def test_turns_from_many_threads(agent: Agent) -> None:
     assert len(agent.session(shared)["turns"]) == 6
     shown = [i for turn in agent.session(shared)["turns"] for i in turn["shown"]]
     assert len(shown) == len(set(shown)), "the same session's turns interleaved and repeated an item"
+
+
+def test_event_id_reused_in_another_session_is_a_new_event(agent: Agent) -> None:
+    a, b = agent.create_session(), agent.create_session()
+    item_a = agent.turn(a, "a western").recommendations[0].item_id
+    item_b = agent.turn(b, "a comedy").recommendations[0].item_id
+    first = agent.feedback(a, item_a, "up", event_id="shared")
+    other = agent.feedback(b, item_b, "down", event_id="shared")
+    assert not first["duplicate"] and not other["duplicate"]
+    assert (other["session_id"], other["item_id"], other["kind"]) == (b, item_b, "down")
+    assert agent.feedback(b, item_b, "down", event_id="shared")["duplicate"]
+    assert [(e["item_id"], e["kind"]) for e in agent.session(a)["feedback"]] == [(item_a, "up")]
+    assert [(e["item_id"], e["kind"]) for e in agent.session(b)["feedback"]] == [(item_b, "down")]
+    assert item_b in agent.session(b)["state"]["disliked"] and item_b not in agent.session(a)["state"]["disliked"]
+
+
+def test_session_locks_do_not_accumulate(agent: Agent) -> None:
+    """A long-running server sees unbounded sessions: a session's lock lives only while in use."""
+    sessions = [agent.create_session() for _ in range(50)]
+    for sid in sessions:
+        agent.turn(sid, "a western")
+    gc.collect()
+    assert len(agent._locks) == 0
+    held = agent._lock(sessions[0])
+    assert agent._lock(sessions[0]) is held  # one lock per session while anyone holds it
+    with held:
+        assert not agent._lock(sessions[0]).acquire(blocking=False)
+    del held
+    gc.collect()
+    assert len(agent._locks) == 0

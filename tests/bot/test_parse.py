@@ -94,6 +94,22 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("can you suggest a good romantic comedy?", {"genres_in": ["Comedy", "Romance"]}),
     ("not a fan of musicals", {"genres_out": ["Musical"]}),
     ("How are you?", {"intent": "off_topic"}),
+    # sentiment stays inside its sentence or clause
+    (
+        "I loved Toy Story and Aladdin. I hated Titanic.",
+        {"likes": [("Toy Story", 1995), ("Aladdin", 1992)], "dislikes": [TITANIC]},
+    ),
+    (
+        "I loved Toy Story and Aladdin, I hated Titanic",
+        {"likes": [("Toy Story", 1995), ("Aladdin", 1992)], "dislikes": [TITANIC]},
+    ),
+    ("I hated Titanic. Loved Heat!", {"likes": [HEAT], "dislikes": [TITANIC]}),
+    ("I liked Heat but hated Casino", {"likes": [HEAT], "dislikes": [("Casino", 1995)]}),
+    ("Loved Alien; Prometheus was boring", {"likes": [("Alien", 1979)], "dislikes": [("Prometheus", 2012)]}),
+    ("not a fan of Titanic, loved Avatar though", {"likes": [("Avatar", 2009)], "dislikes": [TITANIC]}),
+    ("I didn't like Heat. But Casino was great", {"likes": [("Casino", 1995)], "dislikes": [HEAT]}),
+    ("I watched Heat and I loved it", {"likes": [HEAT]}),
+    ("I hate Titanic. Comedy please", {"dislikes": [TITANIC], "genres_in": ["Comedy"], "genres_out": []}),
 ]
 
 

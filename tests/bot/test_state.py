@@ -63,6 +63,21 @@ def test_negative_genres_accumulate_and_positive_replace() -> None:
     assert state.constraints.genres_out == frozenset({"Horror", "Romance"})
 
 
+def test_more_genre_and_critiques_add_to_the_genre_request() -> None:
+    state = DialogueState()
+    _apply(state, "more crime")
+    _apply(state, "more drama")
+    assert state.constraints.genres_in == frozenset({"Crime", "Drama"})
+    _apply(state, "funnier")  # a critique adds too
+    assert state.constraints.genres_in == frozenset({"Crime", "Drama", "Comedy"})
+    _apply(state, "I want a thriller")  # an explicit new request replaces
+    assert state.constraints.genres_in == frozenset({"Thriller"})
+    _apply(state, "also some sci-fi")
+    assert state.constraints.genres_in == frozenset({"Thriller", "Sci-Fi"})
+    _apply(state, "and a western")
+    assert state.constraints.genres_in == frozenset({"Thriller", "Sci-Fi", "Western"})
+
+
 def test_did_you_mean_is_answered_by_a_year() -> None:
     state = DialogueState()
     _apply(state, "I loved lord of the rings")

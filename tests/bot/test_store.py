@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -89,3 +90,60 @@ def test_duplicate_session_id_is_refused(tmp_path: Path) -> None:
     store.create_session("s1", None, None, "{}")
     with pytest.raises(StoreError, match="already exists"):
         store.create_session("s1", None, None, "{}")
+
+
+def test_event_ids_are_idempotency_keys_per_session(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    store.create_session("a", None, None, "{}")
+    store.create_session("b", None, None, "{}")
+    in_a, new_a = store.add_feedback("e1", "a", None, 10, "up", None)
+    in_b, new_b = store.add_feedback("e1", "b", None, 20, "down", None)
+    assert new_a and new_b and in_a["id"] != in_b["id"]
+    assert (in_b["session_id"], in_b["item_id"], in_b["kind"]) == ("b", 20, "down")
+    again, new = store.add_feedback("e1", "b", None, 99, "up", None)
+    assert not new and again["id"] == in_b["id"]
+    assert store.get_feedback("a", "e1")["item_id"] == 10  # type: ignore[index]
+    assert store.get_feedback("b", "e1")["item_id"] == 20  # type: ignore[index]
+    assert store.get_feedback("c", "e1") is None
+
+
+def test_migration_0003_keeps_every_v2_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database at schema 2 (event_id unique across sessions) with data upgrades without loss."""
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("000[12]_*.sql")):
+        (v2 / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr("bot.store.MIGRATIONS_DIR", v2)
+    old = Store(tmp_path / "db.sqlite")
+    assert old.schema_version() == 2
+    for sid, user in (("a", "7"), ("b", None)):
+        old.create_session(sid, user, None, "{}")
+    rows = [
+        ("e1", "a", "7", 10, "up", None),
+        ("e2", "a", "7", None, "reply_up", None),
+        ("e3", "b", None, 5, "rating", 4.5),
+    ]
+    for row in rows:
+        old.add_feedback(*row)
+    with pytest.raises(sqlite3.IntegrityError):  # schema 2: one id in all sessions
+        old.connection().execute(
+            "INSERT INTO feedback (event_id, session_id, kind, created) VALUES ('e1', 'b', 'up', 'now')"
+        )
+    before = [dict(r) for r in old.connection().execute("SELECT * FROM feedback ORDER BY id")]
+    old.close()
+
+    monkeypatch.setattr("bot.store.MIGRATIONS_DIR", MIGRATIONS_DIR)
+    store = Store(tmp_path / "db.sqlite")
+    assert store.schema_version() == 3
+    after = [dict(r) for r in store.connection().execute("SELECT * FROM feedback ORDER BY id")]
+    assert after == before and len(after) == 3
+    assert store.all_feedback()[0]["owner"] == "7"
+    assert store.get_feedback("a", "e1")["item_id"] == 10  # type: ignore[index]
+    # the old keys still dedupe, the same id in another session is new, new ids continue after the old
+    assert store.add_feedback("e1", "a", "7", 10, "up", None)[1] is False
+    fresh, new = store.add_feedback("e1", "b", None, 6, "down", None)
+    assert new and fresh["id"] > max(r["id"] for r in before)
+    indexes = {r["name"] for r in store.connection().execute("PRAGMA index_list(feedback)")}
+    assert {"feedback_session", "feedback_user"} <= indexes
+    assert store.connection().execute("PRAGMA foreign_key_check").fetchall() == []
+    assert store.connection().execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -59,7 +59,9 @@ def test_turn_feedback_and_history(client: TestClient) -> None:
     assert [(e["item_id"], e["kind"]) for e in history["feedback"]] == [(down, "down")]
 
 
-def test_event_id_of_another_session_is_refused_without_leaking_it(client: TestClient) -> None:
+def test_event_id_reused_in_another_session_is_a_new_event_there(client: TestClient) -> None:
+    """Event ids are idempotency keys per session: reusing one elsewhere records a separate event
+    in that session and never returns (or leaks) the first session's event."""
     sessions = []
     for _ in range(2):
         sid = new_session(client)
@@ -74,9 +76,18 @@ def test_event_id_of_another_session_is_refused_without_leaking_it(client: TestC
         == 200
     )
     r = client.post(
-        f"/api/v1/sessions/{b}/feedback", json={"item_id": item_b, "kind": "up", "event_id": event_id}
+        f"/api/v1/sessions/{b}/feedback", json={"item_id": item_b, "kind": "down", "event_id": event_id}
     )
-    assert r.status_code == 409 and a not in r.text
+    assert r.status_code == 200 and a not in r.text.replace(event_id, "")
+    assert (r.json()["item_id"], r.json()["kind"], r.json()["duplicate"]) == (item_b, "down", False)
+    history_a = client.get(f"/api/v1/sessions/{a}").json()["feedback"]
+    history_b = client.get(f"/api/v1/sessions/{b}").json()["feedback"]
+    assert [(e["event_id"], e["item_id"], e["kind"]) for e in history_a] == [(event_id, item_a, "up")]
+    assert [(e["event_id"], e["item_id"], e["kind"]) for e in history_b] == [(event_id, item_b, "down")]
+    again = client.post(
+        f"/api/v1/sessions/{b}/feedback", json={"item_id": item_b, "kind": "down", "event_id": event_id}
+    )
+    assert again.status_code == 200 and again.json()["duplicate"] is True
 
 
 def test_sse_stream_matches_the_result(client: TestClient) -> None:
