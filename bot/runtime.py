@@ -9,7 +9,15 @@ and the store. Each part degrades instead of failing the whole bot:
 * no CF artifact and training fails -> semantic only;
 * the dataset itself is required: its :class:`~cf_engine.data.errors.DataError` propagates.
 
-``health()`` reports each part as "ok", "degraded" or "missing" with a detail line.
+``health()`` reports each part as "ok", "degraded" or "missing" with a detail line. Parts that can die
+after loading are checked live on every call (a health endpoint that only remembers load time says
+"ok" while the database file is gone or the Chroma server is down):
+
+* store: a fresh connection reads the migrations table (:meth:`bot.store.Store.ping`) -> "missing";
+* index: the Chroma server's heartbeat (``chroma_url``, 1 s timeout) and the collection's count ->
+  "degraded" (turns fall back to CF only); it reports "ok" again once Chroma is back;
+* dataset, CF and LLM live in this process's memory: their load-time state is their state (the LLM
+  is loaded or not; a failing LLM call degrades that turn to templates).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+HEALTH_TIMEOUT_S = 1.0  # each live check: a health probe must answer fast even when a part hangs
 
 
 class Runtime:
@@ -163,7 +172,37 @@ class Runtime:
                     getattr(self, part)
                 except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
                     self._set(part, "missing", str(exc))
-        return {p: dict(self._health.get(p, {"status": "not loaded", "detail": ""})) for p in parts}
+        report = {p: dict(self._health.get(p, {"status": "not loaded", "detail": ""})) for p in parts}
+        if "store" in self.__dict__:
+            report["store"] = self._live_store(self.__dict__["store"])
+        if self.__dict__.get("index") is not None:
+            report["index"] = self._live_index(self.__dict__["index"])
+        return report
+
+    def _live_store(self, store: Store) -> dict[str, str]:
+        from bot.errors import StoreError
+
+        try:
+            version = store.ping(HEALTH_TIMEOUT_S)
+        except StoreError as exc:
+            return {"status": "missing", "detail": str(exc)}
+        return {"status": "ok", "detail": f"{store.path} (schema v{version})"}
+
+    def _live_index(self, index: Any) -> dict[str, str]:
+        name = self.settings.chroma_collection
+        try:
+            if self.settings.chroma_url:
+                import httpx
+
+                url = self.settings.chroma_url.rstrip("/") + "/api/v2/heartbeat"
+                httpx.get(url, timeout=HEALTH_TIMEOUT_S).raise_for_status()
+            count = index.client().get_collection(name).count()
+        except Exception as exc:  # noqa: BLE001 - any failure means turns run CF only right now
+            where = self.settings.chroma_url or str(self.settings.chroma_dir)
+            return {"status": "degraded", "detail": f"Chroma at {where} not usable: {exc}; CF only"}
+        if count == 0:
+            return {"status": "degraded", "detail": f"collection {name!r} is empty; CF only"}
+        return {"status": "ok", "detail": f"collection {name!r}: {count} items"}
 
     def close(self) -> None:
         if "store" in self.__dict__:

