@@ -47,9 +47,13 @@ CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the
 EXACT_SCAN_MAX_ITEMS = 50_000
 TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf_weight)
 # Soft taste signals (see Blender._score); chosen with ``recbot eval retrieval`` and the dialogues.
-GENRE_GATE = 0.5  # score *= 1 - gate + gate * cos(item genres, session genre profile)
+# score *= 1 - GENRE_GATE * mismatch, mismatch = 1 - cos(item genres, session genre profile) / GENRE_MATCH_AT
+# (clipped to [0, 1]): an item that shares little of the session's genres loses up to GENRE_GATE of
+# its score; one whose genre cosine reaches GENRE_MATCH_AT keeps all of it.
+GENRE_GATE = 0.5
+GENRE_MATCH_AT = 0.3
 REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genres an item has)
-LIKED_SIM_SHARE = 0.5  # share of "close to the liked items" in the semantic score when there is text
+LIKED_SIM_SHARE = 0.0  # share of "close to the liked items" in the semantic score when there is text
 
 
 @dataclass
@@ -236,6 +240,12 @@ class Blender:
         norm = float(np.linalg.norm(profile))
         return None if norm < 1e-12 else profile / norm
 
+    def _requested_cols(self, request: BlendRequest) -> list[int]:
+        """Genre columns of the request's ``genres_in`` (sorted, unknown genres dropped)."""
+        return sorted(
+            self._genre_col[g.lower()] for g in request.constraints.genres_in if g.lower() in self._genre_col
+        )
+
     def _signals(self, request: BlendRequest) -> _Signals:
         """What the request gives the blend: allowed columns, liked items, CF scores, semantic query."""
         catalog = self.dataset.catalog
@@ -318,12 +328,11 @@ class Blender:
             score = a * cf_part + (1.0 - a) * sem_part + 1e-3 * pop_part  # popularity only breaks ties
             profile = self.genre_profile(s.liked, sorted(request.constraints.genres_in))
             if profile is not None:
-                score = score * (1.0 - GENRE_GATE + GENRE_GATE * (self.genres_unit[cols] @ profile))
-        requested = [
-            self._genre_col[g.lower()] for g in request.constraints.genres_in if g.lower() in self._genre_col
-        ]
+                mismatch = np.clip(1.0 - (self.genres_unit[cols] @ profile) / GENRE_MATCH_AT, 0.0, 1.0)
+                score = score * (1.0 - GENRE_GATE * mismatch)
+        requested = self._requested_cols(request)
         if len(requested) > 1:  # "more crime" then "more drama": crime dramas first
-            share = self.genres[np.ix_(cols, requested)].mean(axis=1)
+            share = self.genres[cols][:, requested].mean(axis=1)
             score = score * (1.0 - REQUESTED_GATE + REQUESTED_GATE * share)
         return score, cf_part, sem_part, a
 
@@ -339,6 +348,10 @@ class Blender:
             pool.append(top_columns(s.cf_scores, s.allowed, pool_n))
         if s.query is not None:
             pool.append(self._semantic_pool(s.query, s.allowed, pool_n))
+        requested = self._requested_cols(request)
+        if len(requested) > 1:  # several genres asked for: the items that have most of them join the pool
+            share = self.genres[:, requested].sum(axis=1)
+            pool.append(top_columns(share + minmax(np.log1p(self.popularity)), s.allowed, pool_n))
         if not pool:  # no signal at all: the most liked items
             pool.append(top_columns(self.popularity, s.allowed, pool_n))
         cols = np.unique(np.concatenate(pool)).astype(np.int64)

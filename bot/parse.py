@@ -173,7 +173,8 @@ class MessageParser:
         for m in matches:
             for k in range(m.start, m.end):
                 used[k] = True
-            sentiment = rules.sentiment(text, tokens, m.start, m.end)
+            stop = min((o.start for o in matches if o.start >= m.end), default=len(tokens))
+            sentiment = rules.sentiment(text, tokens, m.start, m.end, stop)
             if m.ambiguous:
                 out.ambiguous.append(AmbiguousMention(m.text, m.item_ids[:3], sentiment))
             elif m.item_ids and all(x.item_id != m.item_ids[0] for x in out.mentions):
@@ -210,7 +211,9 @@ class MessageParser:
                         out.critiques.append(label)
                     rules.mark_phrase(norms, used, phrase)
 
-    def _genres(self, text: str, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage) -> None:
+    def _genres(
+        self, text: str, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage
+    ) -> None:
         i = 0
         while i < len(norms):
             hit = None
@@ -234,7 +237,9 @@ class MessageParser:
                 used[k] = True
             i += n
 
-    def _tags(self, text: str, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage) -> None:
+    def _tags(
+        self, text: str, tokens: list[Token], norms: list[str], used: list[bool], out: ParsedMessage
+    ) -> None:
         """'nothing with zombies', 'no vampires', 'without gore' -> excluded tags (catalog tags only)."""
         for i, word in enumerate(norms):
             if used[i] or word in FILLER or not self._is_tag(word):

@@ -21,6 +21,7 @@ from bot.parse_vocab import (
     OBJECT_PRONOUNS,
     POSITIVE,
     PUNCT_BREAK,
+    RELATIVE,
     SEEN,
     SOFT_STOP,
     SUBJECTS,
@@ -36,21 +37,33 @@ def boundary(text: str, tokens: list[Token], a: int, b: int) -> bool:
     return bool(PUNCT_BREAK.search(text[tokens[a].end : tokens[b].start]))
 
 
-def sentiment(text: str, tokens: list[Token], lo: int, hi: int) -> str:
-    """What the user feels about the title at tokens[lo:hi]: like, dislike, seen or neutral."""
+def sentiment(text: str, tokens: list[Token], lo: int, hi: int, stop: int | None = None) -> str:
+    """What the user feels about the title at tokens[lo:hi]: like, dislike, seen or neutral.
+
+    ``stop`` is where the next title starts: the cue after it is about that one ("Heat, and Casino
+    which was boring").
+    """
     # After the title, within its clause: "X was boring", "X is my favourite", "X and loved it".
-    # The clause ends at sentence punctuation or a comma (also right after the title: "Aladdin. I
-    # hated Titanic", "Titanic, loved Avatar"), at "but"/"though", and where a new subject takes a
-    # verb of its own ("Aladdin and I hated Titanic"; but "Heat and I loved it" is about Heat).
-    for j in range(hi, min(len(tokens), hi + 6)):
-        if boundary(text, tokens, j - 1, j) or "," in text[tokens[j - 1].end : tokens[j].start]:
+    # The clause ends at sentence punctuation ("Aladdin. I hated Titanic"), a later comma, "but" /
+    # "though", and where a new subject takes a verb about something else ("Aladdin and I hated
+    # Titanic"; but "Heat and I loved it" is about Heat). Right after a comma following the title a
+    # cue counts only when it points back: "Heat, loved it", "Heat, which I loved" ("Titanic, loved
+    # Avatar" is about Avatar).
+    after_comma = relative = False
+    for j in range(hi, min(len(tokens), hi + 6, len(tokens) if stop is None else stop)):
+        gap = text[tokens[j - 1].end : tokens[j].start]
+        if boundary(text, tokens, j - 1, j) or ("," in gap and j > hi):
             break
+        after_comma = after_comma or "," in gap
         word = tokens[j].norm
         if word in CLAUSE_BREAK:
             break
+        relative = relative or (j == hi and word in RELATIVE)
         label = cue_label(word)
         if label and label != "seen" and word != "like":
-            if new_subject(tokens, hi, j):
+            if new_subject(text, tokens, hi, j) or (
+                after_comma and not relative and not points_back(text, tokens, j)
+            ):
                 break
             flip = any(tokens[k].norm in FLIP for k in range(max(hi, j - 3), j))
             return flipped(label) if flip else label
@@ -69,12 +82,20 @@ def sentiment(text: str, tokens: list[Token], lo: int, hi: int) -> str:
     return "neutral"
 
 
-def new_subject(tokens: list[Token], hi: int, j: int) -> bool:
-    """Whether the cue at j has a subject of its own after the title ending at hi, and an object
-    other than "it"/"that": then it starts a new clause about something else."""
+def new_subject(text: str, tokens: list[Token], hi: int, j: int) -> bool:
+    """Whether the cue at j has a subject of its own after the title ending at hi and an object
+    that does not point back: then it starts a new clause about something else."""
     if not any(tokens[k].norm in SUBJECTS for k in range(hi, j)):
         return False
-    return j + 1 < len(tokens) and tokens[j + 1].norm not in OBJECT_PRONOUNS
+    return not points_back(text, tokens, j)
+
+
+def points_back(text: str, tokens: list[Token], j: int) -> bool:
+    """Whether the cue at j ends its clause or takes "it"/"that" as object ("loved it", "was great.")."""
+    if j + 1 >= len(tokens):
+        return True
+    gap = text[tokens[j].end : tokens[j + 1].start]
+    return bool(PUNCT_BREAK.search(gap)) or "," in gap or tokens[j + 1].norm in OBJECT_PRONOUNS
 
 
 def sentence_start(text: str, tokens: list[Token], i: int) -> int:

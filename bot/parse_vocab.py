@@ -75,6 +75,7 @@ CLAUSE_BREAK = frozenset("but however though although whereas".split())
 # ("Aladdin and I hated Titanic"), unless that object points back ("Heat and I loved it").
 SUBJECTS = frozenset("i we my wife husband kids".split())
 OBJECT_PRONOUNS = frozenset("it that this them those both".split())
+RELATIVE = frozenset("which that who".split())  # "Heat, which I loved": about Heat
 PUNCT_BREAK = re.compile(r"[.!?;]")
 CUE_FOR_TITLE = frozenset(POSITIVE | NEGATIVE | SEEN | {"like", "to", "of", "about", "as"})
 

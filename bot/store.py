@@ -288,8 +288,8 @@ class Store:
         """Record feedback once per (``session_id``, ``event_id``); returns (the row, whether it was new).
 
         Event ids are idempotency keys scoped to their session (migration 0003): the same id in
-        another session is a different event. The session's new state is written in the same transaction, so a recorded event and its
-        effect cannot disagree after a crash.
+        another session is a different event. The session's new state is written in the same
+        transaction, so a recorded event and its effect cannot disagree after a crash.
         """
         stamp = now()
 

@@ -31,7 +31,9 @@ class DownloadError(DataError):
     """Downloading or verifying a dataset archive failed."""
 
 
-def decoding_error(path: Path | str, data: bytes, encoding: str, exc: UnicodeDecodeError) -> MalformedFileError:
+def decoding_error(
+    path: Path | str, data: bytes, encoding: str, exc: UnicodeDecodeError
+) -> MalformedFileError:
     """A :class:`MalformedFileError` naming the line and column of the first byte that is not ``encoding``.
 
     ``data`` is the whole file's bytes and ``exc`` the error from decoding exactly those bytes, so

@@ -251,7 +251,10 @@ def test_event_id_reused_in_another_session_is_a_new_event(agent: Agent) -> None
     assert agent.feedback(b, item_b, "down", event_id="shared")["duplicate"]
     assert [(e["item_id"], e["kind"]) for e in agent.session(a)["feedback"]] == [(item_a, "up")]
     assert [(e["item_id"], e["kind"]) for e in agent.session(b)["feedback"]] == [(item_b, "down")]
-    assert item_b in agent.session(b)["state"]["disliked"] and item_b not in agent.session(a)["state"]["disliked"]
+    assert (
+        item_b in agent.session(b)["state"]["disliked"]
+        and item_b not in agent.session(a)["state"]["disliked"]
+    )
 
 
 def test_session_locks_do_not_accumulate(agent: Agent) -> None:

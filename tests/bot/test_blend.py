@@ -273,3 +273,39 @@ def test_chroma_candidate_path_agrees_with_the_exact_scan(
             col = dataset.catalog.index_of(cand.item_id)
             assert satisfies(dataset.catalog.get(cand.item_id), blender.stats[col], request.constraints)
         assert [c.item_id for c in candidates] == expected  # recall is ~1.0 on 300 items
+
+
+def test_score_all_agrees_with_blend_and_respects_the_request(blender: Blender, dataset: Dataset) -> None:
+    ids = [int(i) for i in dataset.catalog.item_ids]
+    request = BlendRequest(liked=ids[:2], disliked=ids[2:3], text="space adventure", k=1)
+    scores = blender.score_all(request)
+    assert scores.shape == (len(dataset.catalog),)
+    for item_id in ids[:3]:  # liked / disliked items are never scored
+        assert scores[dataset.catalog.index_of(item_id)] == 0.0
+    best = blender.blend(dataclasses.replace(request, k=1))[0]  # MMR's first pick is the top score
+    assert int(dataset.catalog.item_ids[int(np.argmax(scores))]) == best.item_id
+    ruled_out = blender.score_all(BlendRequest(liked=ids[:2], constraints=Constraints(year_min=2030)))
+    assert not ruled_out.any()
+
+
+def test_genre_profile_follows_liked_and_requested_genres(blender: Blender, dataset: Dataset) -> None:
+    catalog = dataset.catalog
+    col = next(i for i, item in enumerate(catalog) if item.genres)
+    profile = blender.genre_profile([col])
+    assert profile is not None and abs(float(np.linalg.norm(profile)) - 1.0) < 1e-9
+    own = blender.genres_unit[col] @ profile
+    assert own == pytest.approx(1.0)  # an item is fully in the taste of a session that liked it
+    other = next(g for g in blender.catalog_genres if g not in catalog.at(col).genres)
+    with_request = blender.genre_profile([col], [other])
+    assert with_request is not None
+    assert with_request[blender.catalog_genres.index(other)] > 0
+    assert blender.genre_profile([]) is None
+
+
+def test_several_requested_genres_prefer_items_with_all_of_them(blender: Blender, dataset: Dataset) -> None:
+    catalog = dataset.catalog
+    wanted = frozenset({"Comedy", "Romance"})
+    both = {int(item.item_id) for item in catalog if wanted <= set(item.genres)}
+    assert len(both) >= 3  # the slice has romantic comedies
+    picks = blender.blend(BlendRequest(constraints=Constraints(genres_in=wanted), text="a date night", k=3))
+    assert picks and all(c.item_id in both for c in picks)

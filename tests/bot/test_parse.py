@@ -109,6 +109,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("not a fan of Titanic, loved Avatar though", {"likes": [("Avatar", 2009)], "dislikes": [TITANIC]}),
     ("I didn't like Heat. But Casino was great", {"likes": [("Casino", 1995)], "dislikes": [HEAT]}),
     ("I watched Heat and I loved it", {"likes": [HEAT]}),
+    ("I watched Titanic and I hated Casino", {"seen": [TITANIC], "dislikes": [("Casino", 1995)]}),
+    ("I saw Heat, and Casino which was boring", {"seen": [HEAT], "dislikes": [("Casino", 1995)]}),
+    ("I watched Heat, which I loved", {"likes": [HEAT]}),
+    ("I saw Titanic, I hated it", {"dislikes": [TITANIC]}),
     ("I hate Titanic. Comedy please", {"dislikes": [TITANIC], "genres_in": ["Comedy"], "genres_out": []}),
 ]
 

@@ -147,3 +147,16 @@ def test_prior_counts_and_ranks(tmp_path: Path) -> None:
     assert model.co[0, 1] > 0 and model.co[0, 4] == 0  # 10 and 20 co-occur; column 4 never appears
     scores = np.array([[0.1, 0.5, 0.5, 0.0, 0.2], [0.9, 0.1, 0.2, 0.3, 0.4]], dtype=np.float32)
     assert target_ranks(scores, np.array([2, -1])).tolist() == [2, 10**9]
+
+
+def test_chat_scores_become_a_scaled_feature_only_when_given(tmp_path: Path) -> None:
+    from eval.redial_prior import features
+
+    samples = build_samples(read_conversations(write_jsonl(tmp_path / "x_data.jsonl", [CONVERSATION])))
+    column_of = {10: 0, 20: 1, 30: 2, 40: 3}
+    model = fit_prior(samples, column_of, n_items=5)
+    assert "chat" not in features(model, samples, column_of, None)
+    chat = np.tile(np.array([0.0, 2.0, 4.0, -1.0, 1.0], dtype=np.float32), (len(samples), 1))
+    feats = features(model, samples, column_of, None, chat)
+    assert feats["chat"].shape == (len(samples), 5)
+    assert feats["chat"][0].tolist() == pytest.approx([0.0, 0.5, 1.0, 0.0, 0.25])  # negatives clipped, max 1
