@@ -11,8 +11,7 @@ becomes a short list of :class:`~bot.types.Candidate`:
    ``a = n / (n + blend_half_saturation)`` grows with how much CF knows (n: the liked items, each
    counted fully once CF_CONFIDENT_AT people liked it, plus the known user's rated items), capped at
    0.5 when there is text; nothing known means pure semantic, and no signal at all means popularity;
-   with text and liked items, the semantic score is half the text and half closeness to the liked
-   items; then soft genre gates (the liked and requested genres) scale the score (Blender._score);
+   then soft genre gates (the liked items' and requested genres) scale the score (Blender._score);
 4. maximal marginal relevance on item embeddings for diversity, then evidence for each pick.
 
 Degrades: no CF artifact -> semantic only; no index -> CF only; neither -> popularity.
@@ -53,7 +52,6 @@ TEXT_CF_CAP = 0.5  # most CF may weigh when the request has text (see Blender.cf
 GENRE_GATE = 0.5
 GENRE_MATCH_AT = 0.3
 REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genres an item has)
-LIKED_SIM_SHARE = 0.0  # share of "close to the liked items" in the semantic score when there is text
 
 
 @dataclass
@@ -312,12 +310,6 @@ class Blender:
         cf_part = minmax(s.cf_scores[cols]) if s.cf_scores is not None else np.zeros(cols.size)
         if s.query is not None and vectors is not None:
             sem_part = minmax(dot_rows(vectors[cols], s.query))
-            if s.text and s.liked:  # the text is this turn's intent, closeness to the liked items the taste
-                centroid = vectors[s.liked].mean(axis=0)
-                centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
-                sem_part = (1.0 - LIKED_SIM_SHARE) * sem_part + LIKED_SIM_SHARE * minmax(
-                    dot_rows(vectors[cols], centroid)
-                )
         else:
             sem_part = np.zeros(cols.size)
         a = self.cf_weight(s.n_known, s.query is not None, s.cf_scores is not None, has_text=bool(s.text))

@@ -159,6 +159,23 @@ class Runtime:
             return Agent(self.dataset, self.blender, self.explainer, self.store, self.settings, cf=self.cf)
 
     # --- reporting --------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load every component and run each hot path once, so the first visitor's turn is not slow.
+
+        The first llama.cpp generation in a process costs seconds (memory mapping, buffers); one
+        four-token generation here pays that at start-up. Failures only log: the turn degrades anyway.
+        """
+        agent = self.agent
+        blender_warm_up = getattr(self.blender, "warm_up", None)
+        if callable(blender_warm_up):
+            blender_warm_up()
+        if self.llm is not None:
+            try:
+                self.llm.invoke("Hello", max_tokens=4)
+            except Exception as exc:  # noqa: BLE001 - a broken LLM is reported by health(), not here
+                log.warning("LLM warm-up failed: %s", exc)
+        del agent
+
     def health(self, load: bool = True) -> dict[str, dict[str, str]]:
         """State of every part: {"dataset": {"status": "ok", "detail": ...}, ...}.
 

@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 64
     llm_temperature: float = 0.2
     llm_timeout_s: float = 20.0
-    llm_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2)))
+    # One core is left to the rest of the process (API, blend, embeddings): llama.cpp's worker
+    # threads spin, and on 2 busy cores 2 threads measured ~10x slower than 1 (docs/benchmarks.md).
+    llm_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
     llm_context: int = 1024
     # An explanation is one or two sentences; 40 tokens keep it within ~0.25 s on the 2-core CPU.
     explain_max_tokens: int = Field(default=40, ge=8, le=256)

@@ -20,7 +20,11 @@ import pandas as pd
 
 from bot.settings import Settings
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ml-latest-small"
+# Same location as tests/conftest.py: ../shared/data beside the checkout, or RECBOT_TEST_SHARED.
+SHARED = (
+    Path(os.environ.get("RECBOT_TEST_SHARED", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+    / "ml-latest-small"
+)
 N_MOVIES = 400
 # Read at import (the autouse fixture clears RECBOT_* later): keeps the built subset between local runs.
 KEPT_DIR = os.environ.get("RECBOT_TEST_RELIABILITY_DIR")

@@ -302,10 +302,22 @@ def test_genre_profile_follows_liked_and_requested_genres(blender: Blender, data
     assert blender.genre_profile([]) is None
 
 
-def test_several_requested_genres_prefer_items_with_all_of_them(blender: Blender, dataset: Dataset) -> None:
-    catalog = dataset.catalog
+def test_several_requested_genres_prefer_items_with_all_of_them(
+    blender: Blender, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.blend
+
     wanted = frozenset({"Comedy", "Romance"})
-    both = {int(item.item_id) for item in catalog if wanted <= set(item.genres)}
-    assert len(both) >= 3  # the slice has romantic comedies
-    picks = blender.blend(BlendRequest(constraints=Constraints(genres_in=wanted), text="a date night", k=3))
-    assert picks and all(c.item_id in both for c in picks)
+    both = {int(item.item_id) for item in dataset.catalog if wanted <= set(item.genres)}
+    assert len(both) >= 10  # the slice has romantic comedies
+    request = BlendRequest(constraints=Constraints(genres_in=wanted), text="a date night", k=10)
+
+    def with_both() -> int:
+        picks = blender.blend(request)
+        assert len(picks) == 10
+        return sum(c.item_id in both for c in picks)
+
+    gated = with_both()
+    monkeypatch.setattr(bot.blend, "REQUESTED_GATE", 0.0)
+    assert gated > with_both()  # the gate moves items with both genres up
+    assert gated >= 6

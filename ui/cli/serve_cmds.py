@@ -77,5 +77,10 @@ def warm_up(runtime: object) -> None:
     if callable(health):
         for name, state in health().items():
             typer.echo(f"  {name}: {state}")
-    # The agent too (explainer, title index): a mistake there shows now, not as the first visitor's 500.
-    getattr(runtime, "agent", None)
+    # The agent too (explainer, title index): a mistake there shows now, not as the first visitor's 500;
+    # and one pass through the LLM and the blend, so the first turn is as fast as the others.
+    runtime_warm_up = getattr(runtime, "warm_up", None)
+    if callable(runtime_warm_up):
+        runtime_warm_up()
+    else:
+        getattr(runtime, "agent", None)
