@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
 from ui.cli import app
+from ui.cli.errors import user_errors
 
-EXIT_USER_ERROR = 2
 FEEDBACK_SHORTCUTS = {
     "/up": "up",
     "/down": "down",
@@ -29,21 +27,6 @@ FEEDBACK_SHORTCUTS = {
     "/skip": "not_interested",
     "/click": "click",
 }
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    from pydantic import ValidationError
-
-    from bot.errors import RecbotError
-    from cf_engine.data.errors import DataError
-
-    try:
-        yield
-    except (RecbotError, DataError, ValidationError, FileNotFoundError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(EXIT_USER_ERROR) from None
 
 
 def _runtime(progress: bool) -> Any:
@@ -80,7 +63,7 @@ def chat(
     ] = False,
 ) -> None:
     """Chat with recbot in the terminal, or run one turn with --json."""
-    with _user_errors():
+    with user_errors():
         from bot.store import check_session_id
 
         if as_json and message is None:
@@ -154,7 +137,7 @@ def feedback(
     event_id: Annotated[str | None, typer.Option("--event-id", help="Idempotency key")] = None,
 ) -> None:
     """Record feedback on a shown item; it changes the session's next turn at once."""
-    with _user_errors():
+    with user_errors():
         agent = _runtime(progress=False).agent
         result = agent.feedback(session, item, kind, event_id=event_id, value=value)
         typer.echo(json.dumps(result))
@@ -163,7 +146,7 @@ def feedback(
 @app.command()
 def retrain() -> None:
     """Fold chat feedback into the CF model (a new artifact version under models/)."""
-    with _user_errors():
+    with user_errors():
         from bot.retrain import retrain as run_retrain
         from bot.settings import load_settings
 
@@ -183,7 +166,7 @@ def doctor() -> None:
     from bot.doctor import run_checks
     from bot.settings import load_settings
 
-    with _user_errors():
+    with user_errors():
         checks = run_checks(load_settings())
     width = max(len(c.name) for c in checks)
     for c in checks:

@@ -7,44 +7,19 @@ one clear line on stderr and exit code 2 (no traceback for a user mistake or a b
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ui.cli import app, eval_app
+from ui.cli.errors import user_errors
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-EXIT_USER_ERROR = 2
 METRIC_COLUMNS = ("ndcg@10", "recall@10", "mrr@10", "hit@10", "precision@10", "coverage@10", "fit_seconds")
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the library's precise exceptions into ``error: <message>`` and exit code 2."""
-    from pydantic import ValidationError
-
-    from cf_engine.base import RecommenderError
-    from cf_engine.data.catalog import UnknownItemError, UnknownUserError
-    from cf_engine.data.errors import DataError
-
-    try:
-        yield
-    except (
-        DataError,
-        RecommenderError,
-        UnknownItemError,
-        UnknownUserError,
-        ValidationError,
-        FileNotFoundError,
-    ) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(EXIT_USER_ERROR) from None
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -60,7 +35,7 @@ def _echo_err(text: str) -> None:
 @app.command()
 def download() -> None:
     """Download the configured MovieLens dataset into RECBOT_HOME/data unless it is already there."""
-    with _user_errors():
+    with user_errors():
         from cf_engine.data.download import ensure_movielens
 
         folder = ensure_movielens(_settings())
@@ -75,7 +50,7 @@ def train(
     ] = True,
 ) -> None:
     """Fit a CF model on the whole dataset and save it as a new versioned artifact."""
-    with _user_errors():
+    with user_errors():
         from cf_engine.artifact import CFArtifact
         from cf_engine.data import load_dataset
         from cf_engine.registry import create, engine_class
@@ -121,7 +96,7 @@ def recommend(
     k: Annotated[int, typer.Option("-k", "--k", min=1, max=100, help="How many items.")] = 10,
 ) -> None:
     """Print the CF model's top-k titles for a dataset user and/or liked items."""
-    with _user_errors():
+    with user_errors():
         from cf_engine.data import load_dataset
         from cf_engine.data.catalog import UnknownUserError
 
@@ -172,7 +147,7 @@ def eval_cf(
     json_out: Annotated[Path | None, typer.Option(help="Write the full JSON report here.")] = None,
 ) -> None:
     """Tune every CF engine on validation and compare them on the same test split (RecBole protocol)."""
-    with _user_errors():
+    with user_errors():
         from cf_engine.data import load_dataset
         from cf_engine.evaluation import Protocol
         from cf_engine.model_selection import compare_models

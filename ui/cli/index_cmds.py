@@ -7,40 +7,13 @@ on stderr and exit code 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ui.cli import app, eval_app
-
-EXIT_USER_ERROR = 2
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Translate the retrieval and data errors into a clear message and exit code 2."""
-    from pydantic import ValidationError
-
-    from cf_engine.data.errors import DataError
-    from retrieval.embeddings import EmbeddingModelError
-    from retrieval.index import IndexNotReadyError
-    from retrieval.store import ChromaConnectionError
-
-    try:
-        yield
-    except (
-        DataError,
-        EmbeddingModelError,
-        IndexNotReadyError,
-        ChromaConnectionError,
-        ValidationError,
-        FileNotFoundError,
-    ) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USER_ERROR) from None
+from ui.cli.errors import user_errors
 
 
 @app.command("index")
@@ -54,7 +27,7 @@ def index_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Build or update the Chroma index of the catalog (only new or changed items are embedded)."""
-    with _user_errors():
+    with user_errors():
         from bot.settings import load_settings
         from cf_engine.data import load_dataset
         from retrieval.index import ItemIndex
@@ -92,7 +65,7 @@ def eval_retrieval_command(
     n_users: Annotated[int, typer.Option(help="Held-out users in the cold-start benchmark.")] = 200,
 ) -> None:
     """Text-query and cold-start benchmarks: semantic vs TF-IDF vs CF vs the blend."""
-    with _user_errors():
+    with user_errors():
         from bot.settings import load_settings
         from eval.retrieval_eval import format_results, run_retrieval_eval
 
