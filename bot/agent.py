@@ -177,19 +177,33 @@ class Agent:
             )
         return text
 
-    def turn(self, session_id: str, message: str, constraints: Constraints | None = None) -> TurnResult:
+    def turn(
+        self,
+        session_id: str,
+        message: str,
+        constraints: Constraints | None = None,
+        template_only: bool = False,
+    ) -> TurnResult:
         """One full turn (the streaming path, consumed)."""
         result = None
-        for chunk in self.turn_stream(session_id, message, constraints=constraints):
+        chunks = self.turn_stream(session_id, message, constraints=constraints, template_only=template_only)
+        for chunk in chunks:
             if isinstance(chunk, TurnResult):
                 result = chunk
         assert result is not None
         return result
 
     def turn_stream(
-        self, session_id: str, message: str, constraints: Constraints | None = None
+        self,
+        session_id: str,
+        message: str,
+        constraints: Constraints | None = None,
+        template_only: bool = False,
     ) -> Iterator[str | TurnResult]:
         """Text chunks of the reply as they are ready, then the :class:`TurnResult` (last).
+
+        ``template_only`` explains from templates without asking the LLM: the API sets it when many
+        turns are queued, so a burst of visitors gets fast answers instead of a long LLM queue.
 
         The message and the session are checked before the first chunk (errors raise here, at call
         time); the turn is recorded once the last chunk is produced. ``constraints`` (from a UI's
@@ -198,10 +212,14 @@ class Agent:
         """
         text = self.check_message(message)
         self._row(session_id)
-        return self._turn_gen(session_id, text, constraints)
+        return self._turn_gen(session_id, text, constraints, template_only)
 
     def _turn_gen(
-        self, session_id: str, text: str, ui_constraints: Constraints | None = None
+        self,
+        session_id: str,
+        text: str,
+        ui_constraints: Constraints | None = None,
+        template_only: bool = False,
     ) -> Generator[str | TurnResult, None, None]:
         with self._lock(session_id):
             t0 = time.perf_counter()
@@ -233,7 +251,7 @@ class Agent:
                 constraints=state.constraints,
                 seed=state.turn_count,
             )
-            llm_down = False
+            llm_down = template_only
             for n, cand in enumerate(candidates, start=1):
                 item = self.catalog.get(cand.item_id)
                 head = numbered(n, display_title(item.title), item.year)

@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     # beyond that it answers 503 with Retry-After.
     api_turn_workers: int = Field(default=1, ge=1, le=16)
     api_queue_size: int = Field(default=64, ge=1)
+    # Load shedding: a turn that arrives while this many turns are already running or waiting is
+    # explained from templates (same evidence, no LLM), so 20 concurrent visitors wait seconds, not a
+    # 20-deep LLM queue. 0 disables the LLM for every API turn; a large value never sheds.
+    api_llm_max_queue: int = Field(default=2, ge=0)
     # Logs of `recbot serve`: JSON lines (one object per record, with the request id) for machines,
     # "text" for a terminal. See bot/logs.py.
     log_format: Literal["json", "text"] = "json"

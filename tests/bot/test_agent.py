@@ -162,6 +162,20 @@ def test_a_failing_llm_costs_one_call_per_turn(settings: Settings) -> None:
     assert len(fake.calls) == 1
 
 
+def test_template_only_turn_never_asks_the_llm(settings: Settings) -> None:
+    from bot.llm.fake import FakeChatModel
+
+    data = movielens()
+    fake = FakeChatModel(replies=["It is a comedy."], cycle=True)
+    agent = Agent(
+        data, SpyBlender(data, settings), Explainer(fake, settings), Store(settings.db_path), settings
+    )
+    result = agent.turn(agent.create_session(), "a comedy", template_only=True)
+    assert len(result.recommendations) == 3
+    assert {r.explanation_source for r in result.recommendations} == {"template"}
+    assert fake.calls == []
+
+
 def test_ui_constraints_apply_and_turns_record_recommendations(agent: Agent) -> None:
     from bot.types import Constraints
 

@@ -66,6 +66,7 @@ class FakeAgent:
         self.n = n
         self.sessions: dict[str, dict[str, Any]] = {}
         self.turn_calls = 0
+        self.template_only_flags: list[bool] = []  # one per turn: did the API shed the LLM?
         self.max_parallel = 0
         self._running = 0
         self._lock = threading.Lock()
@@ -89,20 +90,25 @@ class FakeAgent:
         except KeyError:
             raise UnknownSessionError(f"unknown session {session_id!r}") from None
 
-    def turn(self, session_id: str, message: str) -> TurnResult:
+    def turn(
+        self, session_id: str, message: str, constraints: Any = None, template_only: bool = False
+    ) -> TurnResult:
         result: TurnResult | None = None
-        for part in self.turn_stream(session_id, message):
+        for part in self.turn_stream(session_id, message, constraints, template_only):
             if isinstance(part, TurnResult):
                 result = part
         assert result is not None
         return result
 
-    def turn_stream(self, session_id: str, message: str) -> Iterator[str | TurnResult]:
+    def turn_stream(
+        self, session_id: str, message: str, constraints: Any = None, template_only: bool = False
+    ) -> Iterator[str | TurnResult]:
         state = self._get(session_id)
         if not message.strip():
             raise InvalidInputError("message is empty")
         with self._lock:
             self.turn_calls += 1
+            self.template_only_flags.append(template_only)
             self._running += 1
             self.max_parallel = max(self.max_parallel, self._running)
         try:

@@ -334,6 +334,24 @@ def test_twenty_concurrent_sessions_queue_instead_of_failing(tmp_path: Path, str
     assert codes == [200] * 20
     assert runtime.agent.turn_calls == 20
     assert runtime.agent.max_parallel == 1  # api_turn_workers=1: turns ran one at a time
+    # Load shedding (api_llm_max_queue=2): only turns that found fewer than 2 ahead used the LLM.
+    flags = runtime.agent.template_only_flags
+    assert flags.count(False) >= 1 and flags.count(True) >= 15, flags
+
+
+def test_a_lone_turn_uses_the_llm_and_zero_queue_never_does(tmp_path: Path) -> None:
+    runtime = FakeRuntime()
+    client = TestClient(create_app(make_settings(tmp_path), runtime, with_gradio=False))
+    sid = new_session(client)
+    reply = client.post(f"/api/v1/sessions/{sid}/messages", json={"message": "I loved Alien"})
+    assert reply.status_code == 200
+    shedding = FakeRuntime()
+    client = TestClient(create_app(make_settings(tmp_path, api_llm_max_queue=0), shedding, with_gradio=False))
+    sid = new_session(client)
+    reply = client.post(f"/api/v1/sessions/{sid}/messages", json={"message": "I loved Alien"})
+    assert reply.status_code == 200
+    assert runtime.agent.template_only_flags == [False]
+    assert shedding.agent.template_only_flags == [True]
 
 
 def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:

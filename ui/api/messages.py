@@ -57,11 +57,13 @@ async def post_message(
         raise InvalidInputError(
             f"message is {len(message)} characters long; the limit is {settings.max_message_chars}"
         )
+    # Load shedding: behind a deep queue the LLM would make every waiting visitor slower still.
+    template_only = pool.in_flight >= settings.api_llm_max_queue
     if "text/event-stream" not in request.headers.get("accept", ""):
-        result: TurnResult = await pool.run(agent.turn, session_id, message)
+        result: TurnResult = await pool.run(agent.turn, session_id, message, None, template_only)
         return result.to_dict()
 
-    events = pool.stream(lambda: agent.turn_stream(session_id, message))
+    events = pool.stream(lambda: agent.turn_stream(session_id, message, template_only=template_only))
     # Wait for the first event before answering, so errors raised at once (unknown session,
     # bad input, pool full) become ordinary 4xx/503 answers instead of a broken stream.
     try:
