@@ -92,7 +92,6 @@ def evaluate_redial(
     folds: int = 5,
     seed: int = 0,
     systems_wanted: Sequence[str] = ALL_SYSTEMS,
-    agent_samples: int = 150,
     blend_samples: int = 600,
     max_samples: int | None = None,
     progress: Progress | None = None,

@@ -81,7 +81,6 @@ def redial_cmd(
     systems: Annotated[
         str, typer.Option(help="Comma-separated systems to run.")
     ] = "popularity,cf,semantic,blend,mention_prior,agent",
-    agent_samples: Annotated[int, typer.Option(help="Subsample size for the full agent.")] = 150,
     blend_samples: Annotated[int, typer.Option(help="Subsample size for the Blender (slow per call).")] = 600,
     max_samples: Annotated[int | None, typer.Option(help="Score a random subset of samples.")] = None,
 ) -> None:
@@ -101,7 +100,6 @@ def redial_cmd(
             folds=folds,
             seed=seed,
             systems_wanted=wanted,
-            agent_samples=agent_samples,
             blend_samples=blend_samples,
             max_samples=max_samples,
             progress=typer.echo,
@@ -169,7 +167,6 @@ def all_cmd(
                 redial_data,
                 split,
                 seed=seed,
-                agent_samples=40,
                 blend_samples=150,
                 max_samples=redial_samples,
                 progress=typer.echo,
