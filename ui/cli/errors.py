@@ -41,9 +41,12 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the library's precise exceptions into ``error: <message>`` and exit code 2."""
-    types = _user_error_types()
+def user_errors(types: tuple[type[BaseException], ...] | None = None) -> Iterator[None]:
+    """Turn the library's precise exceptions into ``error: <message>`` and exit code 2.
+
+    ``types``: the exceptions that count as the user's (default: the library's precise errors).
+    """
+    types = _user_error_types() if types is None else types
     try:
         yield
     except types as exc:

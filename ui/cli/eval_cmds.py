@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ui.cli import app, eval_app  # noqa: F401
+from ui.cli.errors import user_errors
 
 DEFAULT_DIALOGUES = Path(__file__).resolve().parents[2] / "eval" / "dialogues"
 JsonOut = Annotated[
@@ -62,10 +63,8 @@ def dialogues_cmd(
     from eval.suite import run_dialogue_suite
 
     settings = _settings(**({"llm_backend": llm} if llm else {}))
-    try:
+    with user_errors(_errors()):
         result = run_dialogue_suite(settings, path, progress=typer.echo)
-    except _errors() as exc:
-        _fail(str(exc))
     _finish({"dialogues": result}, json_out, "recbot scripted dialogues", f"recbot eval dialogues {path}")
 
 
@@ -92,7 +91,7 @@ def redial_cmd(
     if unknown:
         _fail(f"unknown systems {sorted(unknown)}; choose from {', '.join(ALL_SYSTEMS)}")
     settings = _settings(llm_backend="template")  # explanations do not change rankings
-    try:
+    with user_errors(_errors()):
         result = evaluate_redial(
             settings,
             data,
@@ -104,8 +103,6 @@ def redial_cmd(
             max_samples=max_samples,
             progress=typer.echo,
         )
-    except _errors() as exc:
-        _fail(str(exc))
     _finish(
         {"redial": result},
         json_out,
@@ -126,10 +123,8 @@ def simulate_cmd(
     from eval.suite import run_simulation
 
     settings = _settings(llm_backend="template")
-    try:
+    with user_errors(_errors()):
         result = run_simulation(settings, users, seed, progress=typer.echo)
-    except _errors() as exc:
-        _fail(str(exc))
     _finish(
         {"simulate": result},
         json_out,
@@ -158,7 +153,7 @@ def all_cmd(
 
     settings = _settings(llm_backend="template")
     parts: dict[str, dict[str, Any]] = {}
-    try:
+    with user_errors(_errors()):
         parts["dialogues"] = run_dialogue_suite(settings, DEFAULT_DIALOGUES, progress=typer.echo)
         redial_data = redial_data or settings.redial_dir or settings.home / "data" / "redial"
         if (redial_data / f"{split}_data.jsonl").is_file():
@@ -174,6 +169,4 @@ def all_cmd(
         else:
             typer.echo(f"ReDial skipped: no {split}_data.jsonl in {redial_data} (pass --redial-data DIR)")
         parts["simulate"] = run_simulation(settings, users, seed, progress=typer.echo)
-    except _errors() as exc:
-        _fail(str(exc))
     _finish(parts, json_out, "recbot evaluation", "recbot eval all")
