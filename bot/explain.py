@@ -1,7 +1,8 @@
 """Grounded explanations: the LLM phrases one candidate's evidence, the validator checks every word.
 
-Flow per candidate: evidence -> :class:`~bot.facts.Facts` -> prompt (+ GBNF grammar of evidence
-phrases when the backend supports one) -> LLM -> :func:`bot.validate.validate_facts`. Text that
+Flow per candidate: evidence -> :class:`~bot.facts.Facts` -> prompt (+ the constraint: the list of
+evidence sentences when the backend decodes choices, else a GBNF grammar of the same sentences when
+it supports one) -> LLM -> :func:`bot.validate.validate_facts`. Text that
 fails, an LLM error or timeout, or no LLM at all gives a template explanation from the same facts.
 Every returned text has passed the validator; the path each explanation took is logged and kept
 on the :class:`Explanation` (``source``, ``path``, ``reason``).
@@ -20,8 +21,8 @@ from langchain_core.language_models import BaseChatModel
 
 from bot.explain_templates import template_explanation
 from bot.facts import INJECTION_WORDS, Facts, facts_from
-from bot.grammar import explanation_grammar
-from bot.llm.base import LLMError, stream_text, supports_grammar
+from bot.grammar import explanation_choices, explanation_grammar
+from bot.llm.base import LLMError, stream_text, supports_choices, supports_grammar
 from bot.prompts import explanation_messages
 from bot.settings import Settings
 from bot.types import Candidate, Constraints
@@ -63,7 +64,7 @@ class Explanation:
 
     text: str
     source: Literal["llm", "template"]
-    path: str  # "llm+grammar", "llm" or "template"
+    path: str  # "llm+choices", "llm+grammar", "llm" or "template"
     reason: str | None = None  # why a template was used: no_llm, invalid:word:girl, llm_error:timeout
     latency_ms: float = 0.0
     llm_text: str | None = None  # the raw LLM text (accepted or rejected), for logs and evaluation
@@ -86,7 +87,15 @@ class Explainer:
         self.llm = llm
         self.settings = settings
         self.limits = limits
-        self.use_grammar = bool(llm is not None and settings.llm_grammar and supports_grammar(llm))
+        constrain = llm is not None and settings.llm_grammar
+        # How generation is constrained to evidence sentences: "choices" (finite-choice decoding,
+        # fastest), "grammar" (GBNF) or None (free text, validated afterwards).
+        self.constraint: str | None = None
+        if constrain and supports_choices(llm):
+            self.constraint = "choices"
+        elif constrain and supports_grammar(llm):
+            self.constraint = "grammar"
+        self.llm_path = f"llm+{self.constraint}" if self.constraint else "llm"
         self.timeout_s = min(settings.llm_timeout_s, settings.explain_timeout_s)
 
     # --- public API --------------------------------------------------------------------------
@@ -160,9 +169,7 @@ class Explainer:
             generation.close()
         if shown:
             return self._log(
-                Explanation(
-                    shown, "llm", "llm+grammar" if self.use_grammar else "llm", None, _ms(start), raw, []
-                ),
+                Explanation(shown, "llm", self.llm_path, None, _ms(start), raw, []),
                 candidate,
             )
         if reason is None:
@@ -183,9 +190,12 @@ class Explainer:
     def _generate(self, facts: Facts) -> Generator[str, None, None]:
         assert self.llm is not None
         kwargs: dict[str, object] = {"max_tokens": self.settings.explain_max_tokens}
-        if self.use_grammar:
+        if self.constraint == "choices":
+            kwargs["choices"] = explanation_choices(facts)
+        elif self.constraint == "grammar":
             kwargs["grammar"] = explanation_grammar(facts)
-        yield from stream_text(self.llm, explanation_messages(facts), timeout_s=self.timeout_s, **kwargs)
+        messages = explanation_messages(facts, brief=self.constraint == "choices")
+        yield from stream_text(self.llm, messages, timeout_s=self.timeout_s, **kwargs)
 
     def _accept(self, shown: str, sentence: str, facts: Facts) -> ValidationResult | None:
         """None when ``shown`` followed by ``sentence`` passes the validator, else the failure."""

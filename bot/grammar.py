@@ -64,22 +64,34 @@ def openers(facts: Facts) -> list[str]:
     return result
 
 
-def explanation_grammar(facts: Facts, max_predicates: int = 2, max_chars: int = 150) -> str:
-    """The GBNF text for one explanation of the item described by ``facts``."""
-    preds = predicates(facts)
-    if not preds:
-        preds = ["is one more pick to try"]
-    names = [f"p{i}" for i in range(len(preds))]
-    bodies = list(names)
+def _bodies(facts: Facts, max_predicates: int, max_chars: int) -> tuple[list[str], list[tuple[int, ...]]]:
+    """The predicates, and the index tuples of the sentence bodies: one predicate, or two joined by "and".
+
+    Two predicates only where the sentence still fits the token budget (~4 characters a token):
+    a sentence cut at max_tokens fails validation and wastes the LLM call.
+    """
+    preds = predicates(facts) or ["is one more pick to try"]
+    bodies: list[tuple[int, ...]] = [(i,) for i in range(len(preds))]
     if max_predicates >= 2:
-        # Two predicates only where the sentence still fits the token budget (~4 characters a
-        # token): a sentence cut at max_tokens fails validation and wastes the LLM call.
         room = max_chars - max(len(o) for o in openers(facts))
         bodies += [
-            f'{names[a]} " and " {names[b]}'
-            for a, b in permutations(range(len(preds)), 2)
-            if len(preds[a]) + len(preds[b]) + 6 <= room
+            (a, b) for a, b in permutations(range(len(preds)), 2) if len(preds[a]) + len(preds[b]) + 6 <= room
         ]
+    return preds, bodies
+
+
+def explanation_choices(facts: Facts, max_predicates: int = 2, max_chars: int = 150) -> list[str]:
+    """Every sentence :func:`explanation_grammar` admits, spelled out (for finite-choice decoding)."""
+    preds, bodies = _bodies(facts, max_predicates, max_chars)
+    texts = [" and ".join(preds[i] for i in body) for body in bodies]
+    return list(dict.fromkeys(f"{opener} {text}." for opener in openers(facts) for text in texts))
+
+
+def explanation_grammar(facts: Facts, max_predicates: int = 2, max_chars: int = 150) -> str:
+    """The GBNF text for one explanation of the item described by ``facts``."""
+    preds, index_bodies = _bodies(facts, max_predicates, max_chars)
+    names = [f"p{i}" for i in range(len(preds))]
+    bodies = [' " and " '.join(names[i] for i in body) for body in index_bodies]
     lines = [
         'root ::= " "? opener " " body "."',
         "opener ::= " + " | ".join(gbnf_literal(o) for o in openers(facts)),

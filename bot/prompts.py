@@ -33,22 +33,27 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
 )
 
 
-def facts_line(facts: Facts) -> str:
-    """One line of facts: "Movie: X | liked: A, B | genres: ... | rating: 3.9 from 120 people"."""
+def facts_line(facts: Facts, brief: bool = False) -> str:
+    """One line of facts: "Movie: X | liked: A, B | genres: ... | rating: 3.9 from 120 people".
+
+    ``brief`` keeps only what the constrained sentences can state (two genres, two tags, no
+    year): when the reply is chosen from evidence sentences the prompt only steers the choice, and
+    every prompt token costs ~3 ms of evaluation on two CPU cores.
+    """
     parts = [f"Movie: {facts.title}"]
     if facts.liked:
         parts.append("liked: " + ", ".join(facts.liked))
     if facts.genres:
-        parts.append("genres: " + ", ".join(facts.genres[:3]))
+        parts.append("genres: " + ", ".join(facts.genres[: 2 if brief else 3]))
     if facts.tags:
-        parts.append("tags: " + ", ".join(facts.tags))
+        parts.append("tags: " + ", ".join(facts.tags[:2] if brief else facts.tags))
     if facts.query_terms:
         parts.append("request words: " + ", ".join(facts.query_terms))
     if facts.mean_text is not None and facts.n_ratings > 0:
         parts.append(f"rating: {facts.mean_text} from {facts.n_ratings} people")
     for co in facts.co_ratings[:1]:
         parts.append(f"people who liked {co.seed_title}: rated it {format_rating(co.mean)} ({co.n} people)")
-    if facts.year is not None:
+    if facts.year is not None and not brief:
         parts.append(f"year: {facts.year}")
     return " | ".join(parts)
 
@@ -64,6 +69,6 @@ def _template() -> ChatPromptTemplate:
 EXPLANATION_PROMPT = _template()
 
 
-def explanation_messages(facts: Facts) -> list[BaseMessage]:
-    """The chat messages asking for an explanation of the item described by ``facts``."""
-    return EXPLANATION_PROMPT.format_messages(facts=facts_line(facts))
+def explanation_messages(facts: Facts, brief: bool = False) -> list[BaseMessage]:
+    """The chat messages asking for an explanation of the item described by ``facts`` (see facts_line)."""
+    return EXPLANATION_PROMPT.format_messages(facts=facts_line(facts, brief))

@@ -1,9 +1,9 @@
 """LLM backends behind one interface: ``load_llm(settings)`` returns a LangChain chat model or None.
 
-Backends (``settings.llm_backend``): "llamacpp" (local GGUF, per-call GBNF grammar), "transformers"
-(any local model in bitsandbytes nf4, CUDA or CPU), "openai" (an OpenAI-compatible server) and
-"template" (no LLM: explanations come from templates). Heavy libraries are imported only by the
-backend that is used. Every failure surfaces as :class:`LLMError`.
+Backends (``settings.llm_backend``): "llamacpp" (local GGUF, per-call GBNF grammar or list of
+choices), "transformers" (any local model in bitsandbytes nf4, CUDA or CPU), "openai" (an
+OpenAI-compatible server) and "template" (no LLM: explanations come from templates). Heavy
+libraries are imported only by the backend that is used. Every failure surfaces as :class:`LLMError`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bot.llm.base import (
     complete_text,
     register_backend,
     stream_text,
+    supports_choices,
     supports_grammar,
 )
 from bot.settings import Settings
@@ -75,5 +76,6 @@ __all__ = [
     "load_llm",
     "register_backend",
     "stream_text",
+    "supports_choices",
     "supports_grammar",
 ]

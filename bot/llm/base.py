@@ -56,6 +56,11 @@ def supports_grammar(llm: BaseChatModel) -> bool:
     return bool(getattr(llm, "accepts_grammar", False))
 
 
+def supports_choices(llm: BaseChatModel) -> bool:
+    """True when ``llm.stream(..., choices=[text, ...])`` replies with exactly one of the texts."""
+    return bool(getattr(llm, "accepts_choices", False))
+
+
 def stream_text(
     llm: BaseChatModel,
     messages: Sequence[BaseMessage],

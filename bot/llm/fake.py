@@ -3,7 +3,8 @@
 Shared with other owners' tests (agent, UI): ``FakeChatModel(replies=["...", ...])``. Each call
 takes the next reply (cycling when ``cycle=True``), streams it word by word, and records the
 messages and keyword arguments it was called with. ``error`` makes every call raise it, and
-``accepts_grammar=True`` makes the explainer send a grammar (recorded in ``calls``).
+``accepts_grammar=True`` / ``accepts_choices=True`` make the explainer send a grammar / a list of
+choices (recorded in ``calls``; the replies are replayed as queued either way).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class FakeChatModel(BaseChatModel):
     cycle: bool = False
     error: Exception | None = None
     accepts_grammar: bool = False
+    accepts_choices: bool = False
     calls: list[dict[str, Any]] = Field(default_factory=list)
     position: int = 0
 

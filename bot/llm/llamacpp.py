@@ -1,4 +1,9 @@
-"""The llama.cpp backend: LangChain's ``ChatLlamaCpp`` on a local GGUF, with a per-call grammar.
+"""The llama.cpp backend: LangChain's ``ChatLlamaCpp`` on a local GGUF, with per-call constraints.
+
+Each call may constrain the reply: ``grammar=<GBNF text>`` (llama.cpp's own grammar sampler) or
+``choices=[text, ...]`` (the reply is exactly one of the texts, decoded by :mod:`bot.llm.choices`
+with forced tokens evaluated in batches: several times faster than the grammar for the same
+sentences).
 
 Two things in ``ChatLlamaCpp`` need care: it ignores a ``chat_format=`` argument (it goes in
 ``model_kwargs``), and it passes ``rope_freq_base=10000`` to ``Llama`` unless told otherwise, which
@@ -8,16 +13,18 @@ file". Its default ``n_batch=8`` also makes prompt evaluation several times slow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from langchain_community.chat_models import ChatLlamaCpp
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from bot.llm.base import LLMError
+from bot.llm.choices import Choice, TokenTrie, decode_choice
 from bot.llm.formats import FEWSHOT_STOP, render_fewshot
 from bot.llm.models import chat_format, model_path
 from bot.settings import Settings
@@ -62,10 +69,92 @@ def _with_grammar(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+class _PromptCaptured(Exception):
+    def __init__(self, prompt: list[int]) -> None:
+        super().__init__("prompt captured")
+        self.prompt = prompt
+
+
+class _PromptRecorder:
+    """Stands in for the model inside a llama.cpp chat handler: keeps the prompt, generates nothing.
+
+    The handlers render the chat template and tokenize it, then call ``create_completion``; this
+    is how the choice decoder gets exactly the prompt that ordinary generation would use, for any
+    chat format (built-in, registered or the GGUF's own template).
+    """
+
+    verbose = False
+
+    def __init__(self, llama: Any) -> None:
+        self._llama = llama
+
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        return list(self._llama.tokenize(text, add_bos=add_bos, special=special))
+
+    def create_completion(self, prompt: list[int], **_: Any) -> Any:
+        raise _PromptCaptured(list(prompt))
+
+
+def chat_prompt_tokens(llama: Any, messages: list[dict[str, Any]]) -> list[int]:
+    """The tokens llama.cpp would evaluate for ``messages`` under the model's chat format."""
+    from llama_cpp import llama_chat_format
+
+    handler = (
+        llama.chat_handler
+        or getattr(llama, "_chat_handlers", {}).get(llama.chat_format)  # a GGUF-embedded template
+        or llama_chat_format.get_chat_completion_handler(llama.chat_format)
+    )
+    try:
+        handler(llama=_PromptRecorder(llama), messages=messages)
+    except _PromptCaptured as captured:
+        return captured.prompt
+    raise LLMError(f"chat format {llama.chat_format!r} produced no prompt", "failure", "llama.cpp")
+
+
+class _LlamaLogits:
+    """:class:`bot.llm.choices.LogitsModel` over a ``llama_cpp.Llama`` holding ``prompt``.
+
+    The prompt's longest prefix already in the KV cache is reused (the static instructions and
+    examples come first in every explanation prompt), as ``Llama.generate`` does; at least the last
+    prompt token is evaluated so that its logits are live.
+    """
+
+    def __init__(self, llama: Any, prompt: Sequence[int]) -> None:
+        if len(prompt) >= llama.n_ctx():
+            raise LLMError(f"prompt of {len(prompt)} tokens exceeds n_ctx", "failure", "llama.cpp")
+        common = 0
+        for cached, token in zip(llama.input_ids[: llama.n_tokens], prompt, strict=False):
+            if int(cached) != int(token):
+                break
+            common += 1
+        common = min(common, len(prompt) - 1)
+        llama.n_tokens = common
+        llama.eval(list(prompt[common:]))
+        self.llama = llama
+        self.prompt_evaluated = len(prompt) - common
+
+    def extend(self, tokens: Sequence[int]) -> None:
+        if self.llama.n_tokens + len(tokens) > self.llama.n_ctx():
+            raise LLMError("reply does not fit the context window", "failure", "llama.cpp")
+        self.llama.eval(list(tokens))
+
+    def logits(self) -> np.ndarray:
+        import llama_cpp
+
+        pointer = llama_cpp.llama_get_logits_ith(self.llama.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
+
+
+def _message_dicts(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    return [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+
 class GrammarChatLlamaCpp(ChatLlamaCpp):
-    """``ChatLlamaCpp`` that also accepts ``grammar=<GBNF text>`` on each call (compiled once)."""
+    """``ChatLlamaCpp`` that also accepts ``grammar=<GBNF text>`` or ``choices=[...]`` on each call."""
 
     accepts_grammar: bool = True
+    accepts_choices: bool = True
 
     def _generate(
         self,
@@ -74,6 +163,9 @@ class GrammarChatLlamaCpp(ChatLlamaCpp):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if kwargs.get("choices") is not None:
+            text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
         return super()._generate(messages, stop, run_manager, **_with_grammar(kwargs))
 
     def _stream(
@@ -83,7 +175,45 @@ class GrammarChatLlamaCpp(ChatLlamaCpp):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        choices = kwargs.pop("choices", None)
+        if choices is not None:
+            yield from self._stream_choice(messages, list(choices), run_manager)
+            return
         yield from super()._stream(messages, stop, run_manager, **_with_grammar(kwargs))
+
+    def _stream_choice(
+        self,
+        messages: list[BaseMessage],
+        choices: list[str],
+        run_manager: CallbackManagerForLLMRun | None,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Stream the one of ``choices`` the model prefers (see :mod:`bot.llm.choices`)."""
+        if not choices:
+            raise LLMError("choices is empty", "failure", "llama.cpp")
+        llama = self.client
+        sequences = [llama.tokenize(text.encode("utf-8"), add_bos=False, special=False) for text in choices]
+        try:
+            trie = TokenTrie.build(sequences)
+        except ValueError as exc:
+            raise LLMError(f"invalid choices: {exc}", "failure", "llama.cpp") from exc
+        model = _LlamaLogits(llama, chat_prompt_tokens(llama, _message_dicts(messages)))
+        emitted, raw = "", b""
+        temperature = float(self.temperature or 0.0)
+        for step in decode_choice(
+            model, trie, end_token=llama.token_eos(), temperature=temperature, seed=self.seed
+        ):
+            if isinstance(step, Choice):
+                text = choices[step.option]
+                piece = text[len(emitted) :] if text.startswith(emitted) else ""
+            else:
+                raw += llama.detokenize(step)
+                decoded = raw.decode("utf-8", errors="ignore")
+                piece = decoded[len(emitted) :]
+            if piece:
+                emitted += piece
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(piece)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
 
 
 def load_llamacpp(settings: Settings) -> GrammarChatLlamaCpp:

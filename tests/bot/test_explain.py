@@ -7,9 +7,10 @@ import re
 
 from bot.explain import ExplainContext, Explainer, sanitize_request
 from bot.facts import facts_from
+from bot.grammar import explanation_choices
 from bot.llm import LLMError
 from bot.llm.fake import FakeChatModel
-from bot.prompts import explanation_messages
+from bot.prompts import explanation_messages, facts_line
 from bot.settings import Settings
 from bot.validate import validate
 from tests.bot.llm_cases import amelie, bare, ronin
@@ -74,6 +75,18 @@ def test_grammar_is_sent_to_backends_that_accept_one(settings: Settings) -> None
         settings.model_copy(update={"llm_grammar": False}),
     )
     assert no_grammar.explain(ronin()).path == "llm"
+
+
+def test_choices_are_preferred_and_the_prompt_is_brief(settings: Settings) -> None:
+    facts = facts_from(ronin())
+    chosen = explanation_choices(facts)[3]
+    explainer, llm = make(settings, chosen, accepts_grammar=True, accepts_choices=True)
+    result = explainer.explain(ronin())
+    kwargs = llm.calls[0]["kwargs"]
+    assert "grammar" not in kwargs and kwargs["choices"] == explanation_choices(facts)
+    assert (result.source, result.path, result.text) == ("llm", "llm+choices", chosen)
+    prompt = llm.calls[0]["messages"][-1].content
+    assert prompt == facts_line(facts, brief=True) and "year:" not in prompt and "year:" in facts_line(facts)
 
 
 def test_stream_yields_only_validated_sentences(settings: Settings) -> None:

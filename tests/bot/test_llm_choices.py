@@ -1,0 +1,140 @@
+"""Finite-choice decoding: always one of the options, forced tokens batched, the model decides branches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from bot.explain import Explainer
+from bot.facts import facts_from
+from bot.grammar import explanation_choices, explanation_grammar, openers, predicates
+from bot.llm import load_llm, stream_text, supports_choices
+from bot.llm.choices import Choice, TokenTrie, decode_choice, pick
+from bot.llm.models import packaged_model_path
+from bot.prompts import explanation_messages
+from bot.settings import Settings
+from bot.validate import validate_facts
+from tests.bot.llm_cases import amelie, bare, ronin, terminator
+
+VOCAB = 16
+END = 15
+
+
+class ScriptedModel:
+    """Logits favour ``preferred`` tokens (else token 0); records every batch it evaluates."""
+
+    def __init__(self, preferred: Sequence[int] = ()) -> None:
+        self.preferred = set(preferred)
+        self.batches: list[list[int]] = []
+
+    def extend(self, tokens: Sequence[int]) -> None:
+        self.batches.append(list(tokens))
+
+    def logits(self) -> np.ndarray:
+        out = np.zeros(VOCAB)
+        out[0] = 5.0  # a token no option continues with: must never be chosen
+        for t in self.preferred:
+            out[t] = 10.0
+        return out
+
+
+def run(model: ScriptedModel, options: list[list[int]], **kwargs: object) -> tuple[list[int], Choice]:
+    tokens: list[int] = []
+    steps = list(decode_choice(model, TokenTrie.build(options), end_token=END, **kwargs))  # type: ignore[arg-type]
+    for step in steps[:-1]:
+        assert isinstance(step, list)
+        tokens += step
+    assert isinstance(steps[-1], Choice)
+    return tokens, steps[-1]
+
+
+def test_the_model_decides_only_where_options_differ() -> None:
+    options = [[1, 2, 3, 4, 5], [1, 2, 3, 6, 7, 8], [9, 10]]
+    model = ScriptedModel(preferred=[1, 6])
+    tokens, choice = run(model, options)
+    assert tokens == [1, 2, 3, 6, 7, 8] and choice.option == 1 and choice.tokens == tokens
+    # decisions: the first token (prompt logits) and after "1 2 3"; the forced run is one batch and
+    # the last run is never evaluated
+    assert choice.decisions == 2
+    assert model.batches == [[1, 2, 3]] and choice.model_calls == 1
+
+
+def test_output_is_always_an_option_whatever_the_logits() -> None:
+    rng = np.random.default_rng(0)
+    options = [list(rng.integers(1, 14, size=int(rng.integers(1, 6)))) for _ in range(30)]
+    options = [list(o) for o in dict.fromkeys(tuple(o) for o in options)]
+    for seed in range(20):
+        model = ScriptedModel(preferred=rng.integers(0, VOCAB, size=3).tolist())
+        tokens, choice = run(model, options, temperature=0.7, seed=seed)
+        assert tokens == options[choice.option]
+
+
+def test_an_option_that_is_a_prefix_of_another_competes_with_the_end_token() -> None:
+    options = [[1, 2], [1, 2, 3]]
+    assert run(ScriptedModel(preferred=[1, END]), options)[1].option == 0
+    assert run(ScriptedModel(preferred=[1, 3]), options)[1].option == 1
+
+
+def test_trie_rejects_empty_and_duplicate_options() -> None:
+    with pytest.raises(ValueError, match="no tokens"):
+        TokenTrie.build([[1], []])
+    with pytest.raises(ValueError, match="same tokens"):
+        TokenTrie.build([[1, 2], [1, 2]])
+
+
+def test_pick_is_greedy_at_temperature_zero_and_seeded_otherwise() -> None:
+    logits = np.array([0.0, 1.0, 3.0, 2.0])
+    assert pick(logits, [1, 3], 0.0, np.random.default_rng(0)) == 3
+    draws = [pick(logits, [1, 2, 3], 1.0, np.random.default_rng(s)) for s in range(200)]
+    assert set(draws) <= {1, 2, 3} and draws.count(2) > draws.count(1)
+    again = [pick(logits, [1, 2, 3], 1.0, np.random.default_rng(s)) for s in range(200)]
+    assert draws == again
+
+
+def test_choices_spell_out_the_grammar_and_all_validate() -> None:
+    for candidate in (ronin(), amelie(), terminator(), bare()):
+        facts = facts_from(candidate)
+        choices = explanation_choices(facts)
+        assert len(choices) == len(set(choices)) > 0
+        preds = predicates(facts) or ["is one more pick to try"]
+        bodies = set(preds) | {f"{a} and {b}" for a in preds for b in preds if a != b}
+        for text in choices:
+            problems = validate_facts(text, facts).problems
+            assert all(p.startswith("length:too_long") for p in problems), (text, problems)
+            heads = [o for o in openers(facts) if text.startswith(o + " ")]
+            assert any(text[len(o) + 1 : -1] in bodies for o in heads), text
+    assert '"is rated 3.9 on average by 120 people"' in explanation_grammar(facts_from(ronin()))
+    assert "Because you liked Heat, Ronin is rated 3.9 on average by 120 people." in explanation_choices(
+        facts_from(ronin())
+    )
+
+
+@pytest.mark.slow
+def test_real_llamacpp_model_chooses_a_validated_sentence(settings: Settings) -> None:
+    """SmolLM2 through the chat model: the reply is exactly one choice, and the explainer uses the path."""
+    real = settings.model_copy(
+        update={
+            "llm_backend": "llamacpp",
+            "llm_threads": 2,
+            "llm_model_path": packaged_model_path("smollm2", settings),
+            "llm_timeout_s": 120.0,
+            "explain_timeout_s": 120.0,
+        }
+    )  # type: ignore[arg-type]
+    llm = load_llm(real)
+    assert llm is not None and supports_choices(llm)
+    for candidate in (ronin(), amelie(), terminator(), bare()):
+        facts = facts_from(candidate)
+        choices = explanation_choices(facts)
+        messages = explanation_messages(facts, brief=True)
+        text = "".join(stream_text(llm, messages, timeout_s=120, choices=choices))
+        assert text.strip() in choices
+    # after choice decoding, ordinary generation on the same model still works (KV cache consistent)
+    free = "".join(stream_text(llm, explanation_messages(facts_from(ronin())), timeout_s=120, max_tokens=8))
+    assert free.strip()
+    explainer = Explainer(llm, real)
+    result = explainer.explain(ronin())
+    assert result.source == "llm" and result.path == "llm+choices", result
+    assert result.text in explanation_choices(facts_from(ronin()))
