@@ -21,30 +21,40 @@ def gbnf_literal(text: str) -> str:
     return f'"{escaped}"'
 
 
-def predicates(facts: Facts) -> list[str]:
-    """Verb phrases about the item, each stating exactly one piece of evidence."""
-    preds: list[str] = []
+def kinded_predicates(facts: Facts) -> list[tuple[str, str]]:
+    """(kind, verb phrase) pairs about the item, each phrase stating exactly one piece of evidence.
+
+    The kind groups phrases that say the same sort of thing ("is a crime film" / "is a crime and
+    drama film"): a sentence joins two predicates only of different kinds, so it never says one
+    thing twice.
+    """
+    preds: list[tuple[str, str]] = []
     if facts.liked:
-        preds.append(f"is similar to {join(facts.liked)}")
-        preds.append(f"should suit fans of {join(facts.liked)}")
+        preds.append(("liked", f"is similar to {join(facts.liked)}"))
+        preds.append(("liked", f"should suit fans of {join(facts.liked)}"))
     if facts.genres:
         one = facts.genres[0]
-        preds.append(f"is {article(one)} {one} film")
+        preds.append(("genre", f"is {article(one)} {one} film"))
         if len(facts.genres) > 1:
             two = join(facts.genres[:2])
-            preds.append(f"is {article(two)} {two} film")
+            preds.append(("genre", f"is {article(two)} {two} film"))
     for tag in facts.tags[:2]:
-        preds.append(f"is tagged {tag}")
+        preds.append(("tag", f"is tagged {tag}"))
     if facts.mean_text is not None and facts.n_ratings > 0:
         people = "person" if facts.n_ratings == 1 else "people"
-        preds.append(f"is rated {facts.mean_text} on average by {facts.n_ratings} {people}")
+        preds.append(("rating", f"is rated {facts.mean_text} on average by {facts.n_ratings} {people}"))
     if facts.co_ratings:
-        preds.append(_co_predicate(facts))
+        preds.append(("co_rating", _co_predicate(facts)))
     if facts.year is not None:
-        preds.append(f"came out in {facts.year}")
+        preds.append(("year", f"came out in {facts.year}"))
     if q := query_phrase(facts):
-        preds.append(q.removeprefix("it "))
+        preds.append(("request", q.removeprefix("it ")))
     return preds
+
+
+def predicates(facts: Facts) -> list[str]:
+    """Verb phrases about the item, each stating exactly one piece of evidence."""
+    return [phrase for _, phrase in kinded_predicates(facts)]
 
 
 def _co_predicate(facts: Facts) -> str:
@@ -65,17 +75,21 @@ def openers(facts: Facts) -> list[str]:
 
 
 def _bodies(facts: Facts, max_predicates: int, max_chars: int) -> tuple[list[str], list[tuple[int, ...]]]:
-    """The predicates, and the index tuples of the sentence bodies: one predicate, or two joined by "and".
+    """The predicates, and the index tuples of the sentence bodies: one predicate, or two of different
+    kinds joined by "and".
 
     Two predicates only where the sentence still fits the token budget (~4 characters a token):
     a sentence cut at max_tokens fails validation and wastes the LLM call.
     """
-    preds = predicates(facts) or ["is one more pick to try"]
+    kinded = kinded_predicates(facts) or [("none", "is one more pick to try")]
+    preds = [phrase for _, phrase in kinded]
     bodies: list[tuple[int, ...]] = [(i,) for i in range(len(preds))]
     if max_predicates >= 2:
         room = max_chars - max(len(o) for o in openers(facts))
         bodies += [
-            (a, b) for a, b in permutations(range(len(preds)), 2) if len(preds[a]) + len(preds[b]) + 6 <= room
+            (a, b)
+            for a, b in permutations(range(len(preds)), 2)
+            if kinded[a][0] != kinded[b][0] and len(preds[a]) + len(preds[b]) + 6 <= room
         ]
     return preds, bodies
 

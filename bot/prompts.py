@@ -36,24 +36,31 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
 def facts_line(facts: Facts, brief: bool = False) -> str:
     """One line of facts: "Movie: X | liked: A, B | genres: ... | rating: 3.9 from 120 people".
 
-    ``brief`` keeps only what the constrained sentences can state (two genres, two tags, no
-    year): when the reply is chosen from evidence sentences the prompt only steers the choice, and
-    every prompt token costs ~3 ms of evaluation on two CPU cores.
+    ``brief`` names only the item, the liked titles and the request words. It is for finite-choice
+    decoding (:mod:`bot.llm.choices`), where every option is a sentence of evidence: the options
+    carry the facts and the prompt only sets the scene. Every prompt token costs ~3.5 ms to
+    evaluate on two CPU cores; the full line (~50 tokens after the cached prefix) made the prompt
+    most of an explanation's time, and on a sample of 18 explanations did not lead the model to
+    better choices (docs/benchmarks.md, "Agent turn").
     """
     parts = [f"Movie: {facts.title}"]
     if facts.liked:
         parts.append("liked: " + ", ".join(facts.liked))
+    if facts.query_terms and brief:
+        parts.append("request words: " + ", ".join(facts.query_terms))
+    if brief:
+        return " | ".join(parts)
     if facts.genres:
-        parts.append("genres: " + ", ".join(facts.genres[: 2 if brief else 3]))
+        parts.append("genres: " + ", ".join(facts.genres[:3]))
     if facts.tags:
-        parts.append("tags: " + ", ".join(facts.tags[:2] if brief else facts.tags))
+        parts.append("tags: " + ", ".join(facts.tags))
     if facts.query_terms:
         parts.append("request words: " + ", ".join(facts.query_terms))
     if facts.mean_text is not None and facts.n_ratings > 0:
         parts.append(f"rating: {facts.mean_text} from {facts.n_ratings} people")
     for co in facts.co_ratings[:1]:
         parts.append(f"people who liked {co.seed_title}: rated it {format_rating(co.mean)} ({co.n} people)")
-    if facts.year is not None and not brief:
+    if facts.year is not None:
         parts.append(f"year: {facts.year}")
     return " | ".join(parts)
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.explain import Explainer
 from bot.facts import facts_from
-from bot.grammar import explanation_choices, explanation_grammar, openers, predicates
+from bot.grammar import explanation_choices, explanation_grammar, kinded_predicates, openers, predicates
 from bot.llm import load_llm, stream_text, supports_choices
 from bot.llm.choices import Choice, TokenTrie, decode_choice, pick
 from bot.llm.models import packaged_model_path
@@ -75,6 +75,16 @@ def test_an_option_that_is_a_prefix_of_another_competes_with_the_end_token() -> 
     options = [[1, 2], [1, 2, 3]]
     assert run(ScriptedModel(preferred=[1, END]), options)[1].option == 0
     assert run(ScriptedModel(preferred=[1, 3]), options)[1].option == 1
+
+
+def test_no_choice_says_the_same_kind_of_thing_twice() -> None:
+    facts = facts_from(amelie())
+    kinds = dict((phrase, kind) for kind, phrase in kinded_predicates(facts))
+    genre_phrases = [p for p, k in kinds.items() if k == "genre"]
+    assert len(genre_phrases) == 2
+    joined = f"{genre_phrases[0]} and {genre_phrases[1]}"
+    assert not any(joined in text for text in explanation_choices(facts))
+    assert any(f"{genre_phrases[0]} and is" in text for text in explanation_choices(facts))
 
 
 def test_trie_rejects_empty_and_duplicate_options() -> None:

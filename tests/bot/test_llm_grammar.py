@@ -45,7 +45,8 @@ def test_grammar_text_shape() -> None:
     assert grammar.startswith('root ::= " "? opener " " body "."\n')
     assert '"is rated 3.9 on average by 120 people"' in grammar
     assert '"Because you liked Heat, Ronin"' in grammar
-    assert 'p0 " and " p1' in grammar
+    # p0 / p1 both say "like Heat" (same kind): never joined; p0 and the genre p2 are
+    assert 'p0 " and " p2' in grammar and 'p0 " and " p1' not in grammar
 
 
 def test_gbnf_literal_escapes_quotes_and_backslashes() -> None:
