@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # 0.5: best of {0.1, 0.25, 0.5, 1, 2} for cold-start NDCG@10 on 200 validation users (2.0 let the
     # much weaker semantic signal outvote CF with one liked item); see docs/benchmarks.md "Retrieval".
     blend_half_saturation: float = 0.5
+    # Sessions known only by liked items (no text, no account) are scored by a logistic regression
+    # over CF, semantic, popularity, rating and genre features, fitted on simulated cold-start sessions
+    # of training users (bot/fusion.py; seconds once per CF model, cached next to it). Off: the fixed
+    # mix above. Cold-start NDCG@10 in docs/benchmarks.md "Retrieval".
+    blend_fusion: bool = True
 
     # --- the LLM ----------------------------------------------------------------------------
     llm_backend: LLMBackendName = "llamacpp"
@@ -98,6 +103,10 @@ class Settings(BaseSettings):
     # One core is left to the rest of the process (API, blend, embeddings): llama.cpp's worker
     # threads spin, and on 2 busy cores 2 threads measured ~10x slower than 1 (docs/benchmarks.md).
     llm_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
+    # Threads for evaluating a prompt (a batch of tokens): every core, as llama.cpp does by default.
+    # On 2 idle cores 2 threads evaluate a prompt 1.6x faster than 1 (3.6 vs 5.8 ms a token), and
+    # prompt evaluation is most of an explanation's time; on a CPU that other work keeps busy, set 1.
+    llm_batch_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     llm_context: int = 1024
     # An explanation is one or two sentences; 40 tokens keep it within ~0.25 s on the 2-core CPU.
     explain_max_tokens: int = Field(default=40, ge=8, le=256)
