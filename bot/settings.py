@@ -103,10 +103,11 @@ class Settings(BaseSettings):
     # One core is left to the rest of the process (API, blend, embeddings): llama.cpp's worker
     # threads spin, and on 2 busy cores 2 threads measured ~10x slower than 1 (docs/benchmarks.md).
     llm_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
-    # Threads for evaluating a prompt (a batch of tokens): every core, as llama.cpp does by default.
-    # On 2 idle cores 2 threads evaluate a prompt 1.6x faster than 1 (3.6 vs 5.8 ms a token), and
-    # prompt evaluation is most of an explanation's time; on a CPU that other work keeps busy, set 1.
-    llm_batch_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    # Threads for evaluating a prompt (a batch of tokens); None: llm_threads. On 2 idle cores 2
+    # threads evaluate a prompt 1.6x faster than 1 (3.6 vs 5.8 ms a token; turn p50 0.40 vs 0.59 s),
+    # but with one other busy process the turn p95 went from 0.81 s to 3.7 s (the threads wait on
+    # each other): set it to the core count only on a machine that does nothing else.
+    llm_batch_threads: int | None = Field(default=None, ge=1)
     llm_context: int = 1024
     # An explanation is one or two sentences; 40 tokens keep it within ~0.25 s on the 2-core CPU.
     explain_max_tokens: int = Field(default=40, ge=8, le=256)

@@ -235,7 +235,7 @@ def load_llamacpp(settings: Settings) -> GrammarChatLlamaCpp:
                 "chat_format": chat_format(settings, path),
                 "rope_freq_base": 0.0,
                 "rope_freq_scale": 0.0,
-                "n_threads_batch": settings.llm_batch_threads,
+                "n_threads_batch": settings.llm_batch_threads or settings.llm_threads,
             },
         )
     except (ValueError, ImportError) as exc:

@@ -321,3 +321,25 @@ def test_several_requested_genres_prefer_items_with_all_of_them(
     monkeypatch.setattr(bot.blend, "REQUESTED_GATE", 0.0)
     assert gated > with_both()  # the gate moves items with both genres up
     assert gated >= 6
+
+
+def test_liked_only_requests_use_the_learned_fusion_and_respect_constraints(
+    blender: Blender, dataset: Dataset
+) -> None:
+    assert blender.fusion() is not None  # fitted on this slice: the random-request tests above cover it too
+    rng = random.Random(11)
+    ids = [int(i) for i in dataset.catalog.item_ids]
+    genres = _genres(dataset)
+    for _ in range(40):
+        constraints = Constraints(
+            genres_in=frozenset(rng.sample(genres, rng.randint(0, 2))),
+            genres_out=frozenset(rng.sample(genres, rng.randint(0, 1))),
+            year_min=rng.choice([None, 1990]),
+            min_rating=rng.choice([None, 3.5]),
+        )
+        liked = rng.sample(ids, rng.randint(1, 3))
+        request = BlendRequest(liked=liked, constraints=constraints, k=5)
+        for cand in blender.blend(request):
+            col = dataset.catalog.index_of(cand.item_id)
+            assert cand.item_id not in liked
+            assert satisfies(dataset.catalog.at(col), blender.stats[col], constraints)
