@@ -191,7 +191,16 @@ class Explainer:
         assert self.llm is not None
         kwargs: dict[str, object] = {"max_tokens": self.settings.explain_max_tokens}
         if self.constraint == "choices":
-            kwargs["choices"] = explanation_choices(facts)
+            # Sentences past the validator's length limits (very long titles) would be rejected
+            # after the LLM call: leave them out of the choice (a plain length check, not the whole
+            # validator: ~0.3 ms a sentence times a few hundred sentences is too slow here).
+            choices = explanation_choices(facts)
+            fitting = [
+                c
+                for c in choices
+                if len(c) <= self.limits.max_chars and len(c.split()) <= self.limits.max_words
+            ]
+            kwargs["choices"] = fitting or choices
         elif self.constraint == "grammar":
             kwargs["grammar"] = explanation_grammar(facts)
         messages = explanation_messages(facts, brief=self.constraint == "choices")

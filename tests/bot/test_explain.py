@@ -12,7 +12,7 @@ from bot.llm import LLMError
 from bot.llm.fake import FakeChatModel
 from bot.prompts import explanation_messages, facts_line
 from bot.settings import Settings
-from bot.validate import validate
+from bot.validate import Limits, validate
 from tests.bot.llm_cases import amelie, bare, ronin
 
 GOOD = "Because you liked Heat, Ronin is a crime film rated 3.9 on average by 120 people."
@@ -87,6 +87,16 @@ def test_choices_are_preferred_and_the_prompt_is_brief(settings: Settings) -> No
     assert (result.source, result.path, result.text) == ("llm", "llm+choices", chosen)
     prompt = llm.calls[0]["messages"][-1].content
     assert prompt == facts_line(facts, brief=True) and "year:" not in prompt and "year:" in facts_line(facts)
+
+
+def test_choices_past_the_length_limit_are_not_offered(settings: Settings) -> None:
+    facts = facts_from(ronin())
+    everything = explanation_choices(facts)
+    limit = sorted(len(c) for c in everything)[len(everything) // 2]
+    llm = FakeChatModel(replies=[everything[0]], accepts_choices=True)
+    Explainer(llm, settings, limits=Limits(max_chars=limit)).explain(ronin())
+    offered = llm.calls[0]["kwargs"]["choices"]
+    assert offered and all(len(c) <= limit for c in offered) and len(offered) < len(everything)
 
 
 def test_stream_yields_only_validated_sentences(settings: Settings) -> None:
