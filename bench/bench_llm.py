@@ -1,4 +1,7 @@
-"""LLM benchmark: packaged Gemma 270M vs SmolLM2 135M on realistic evidence, grammar on and off.
+"""LLM benchmark: packaged Gemma 270M vs SmolLM2 135M on realistic evidence, constrained and free.
+
+"grammar" below is the ``llm_grammar`` setting: on llama.cpp it now means finite-choice decoding
+(bot/llm/choices.py); off means free generation, validated afterwards.
 
 For each model and mode it measures raw generation speed (time to first token, tokens/s on the
 explanation prompt without grammar), explanation latency (p50/p95 of ``Explainer.explain``, which

@@ -109,13 +109,15 @@ class Settings(BaseSettings):
     # each other): set it to the core count only on a machine that does nothing else.
     llm_batch_threads: int | None = Field(default=None, ge=1)
     llm_context: int = 1024
-    # An explanation is one or two sentences; 40 tokens keep it within ~0.25 s on the 2-core CPU.
+    # An explanation is one or two sentences; 40 tokens keep it within ~0.25 s on the 2-core CPU
+    # (free generation and the grammar; finite-choice decoding needs no cap).
     explain_max_tokens: int = Field(default=40, ge=8, le=256)
     # Deadline for one explanation (also capped by llm_timeout_s): past it the template is used, so
     # a busy CPU slows a reply by at most this much per recommendation.
     explain_timeout_s: float = Field(default=3.0, gt=0)
-    # Constrain llama.cpp output with a per-candidate GBNF grammar of evidence phrases (validated
-    # anyway); off = free generation, validated, template on failure.
+    # Constrain the LLM to sentences built from the candidate's evidence (validated anyway): on
+    # llama.cpp by finite-choice decoding (bot/llm/choices.py), on a backend that only takes a GBNF
+    # grammar by the grammar; off = free generation, validated, template on failure.
     llm_grammar: bool = True
     openai_base_url: str | None = None
     openai_model: str = "local"

@@ -289,6 +289,10 @@ class TitleIndex:
             return False
         if len(words) == 1 and len(words[0]) <= 2 and not tokens[lo].text[:1].isupper():
             return False
+        if sentence_start and _verdict_after(tokens, hi) and any(w not in ENGLISH_STOP_WORDS for w in words):
+            # "Heat was great": judged the way people judge a film. Never for pronouns and the like
+            # ("It was great" is about the last pick, not the film "It").
+            return True
         return not sentence_start or hi - lo == len(tokens)  # "Up" alone as the whole message is fine
 
 
@@ -342,6 +346,23 @@ _YEAR_AFTER = re.compile(r"\s*[\(\[]?\s*((?:19|20)\d{2})\s*[\)\]]?")
 
 
 _TITLE_FOLLOWERS = frozenset("is was were has had and".split())
+_VERDICT_VERBS = frozenset("is was were".split())
+_VERDICT_FILLERS = frozenset("so really very pretty absolutely just truly a an the my all time".split())
+_VERDICT_WORDS = frozenset(
+    """great amazing awesome fantastic brilliant excellent incredible wonderful superb fun good
+    terrible awful boring bad overrated underrated classic masterpiece favorite favourite perfect
+    beautiful stunning gripping hilarious""".split()
+)
+
+
+def _verdict_after(tokens: list[Token], pos: int) -> bool:
+    """Whether tokens[pos:] read "was great" / "is a classic" / "was so good" (a verdict on a film)."""
+    if pos >= len(tokens) or tokens[pos].norm not in _VERDICT_VERBS:
+        return False
+    j = pos + 1
+    while j < len(tokens) and j <= pos + 3 and tokens[j].norm in _VERDICT_FILLERS:
+        j += 1
+    return j < len(tokens) and tokens[j].norm in _VERDICT_WORDS
 
 
 def _year_after(text: str, tokens: list[Token], pos: int) -> tuple[int | None, int]:
