@@ -10,7 +10,9 @@ becomes a short list of :class:`~bot.types.Candidate`:
 3. per-source min-max normalisation over that pool, then ``score = a*CF + (1-a)*semantic`` where
    ``a = n / (n + blend_half_saturation)`` grows with how much CF knows (n: the liked items, each
    counted fully once CF_CONFIDENT_AT people liked it, plus the known user's rated items), capped at
-   0.5 when there is text; nothing known means pure semantic, and no signal at all means popularity;
+   0.5 when there is text, whose semantic side also carries a quality prior (popular, well rated
+   films first among those that match the text); nothing known means that side alone, and no signal
+   at all means popularity;
    a session known only by liked items (no text, no account) is scored instead by the learned
    fusion of bot/fusion.py over CF, semantic, popularity, rating and genre features (the most liked
    items join its pool); then soft genre gates (the liked items' and requested genres) scale the
@@ -62,6 +64,14 @@ GENRE_MATCH_AT = 0.3
 FUSION_GENRE_GATE = 0.5
 FUSION_GENRE_MATCH_AT = 0.5
 REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genres an item has)
+# Quality prior of a typed request: the text side of the score is
+# (semantic + w * quality) / (1 + w), quality = min-max over the pool of
+# log(1 + likes) * (shrunk mean rating - the catalog's lowest). With semantics alone a film that one
+# person rated won whenever its title shared a word with the request ("dark psychological thriller"
+# -> Darkman). w was chosen on half of the text benchmark's queries and checked on the other half
+# (docs/benchmarks.md); larger w scores higher there (the benchmark rewards popularity) but lets
+# popular films override the text (Toy Story for "a space adventure with robots" at w = 1).
+TEXT_QUALITY_WEIGHT = 0.5
 
 
 @dataclass
@@ -178,6 +188,9 @@ class Blender:
         self.genres = genres
         self.genres_unit = genres / np.maximum(np.linalg.norm(genres, axis=1, keepdims=True), 1e-12)
         self.shrunk_rating = shrunk_ratings(dataset)
+        # Popular and well rated: the quality prior of typed requests (TEXT_QUALITY_WEIGHT).
+        lowest = float(self.shrunk_rating.min()) if self.shrunk_rating.size else 0.0
+        self.quality = np.log1p(self.popularity) * (self.shrunk_rating - lowest)
         self._vectors: np.ndarray | None = vectors
         self._vectors_loaded = vectors is not None
         self._fusion: FusionModel | None = None
@@ -345,7 +358,8 @@ class Blender:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(score, CF part, semantic part, CF weight ``a``) of the columns ``cols``.
 
-        ``a * CF + (1 - a) * semantic`` (each min-max scaled over ``cols``), or for a session known
+        ``a * CF + (1 - a) * semantic`` (each min-max scaled over ``cols``; with a typed request the
+        semantic side includes the quality prior, :data:`TEXT_QUALITY_WEIGHT`), or for a session known
         only by liked items the learned fusion's score (bot/fusion.py, min-max scaled), then two
         soft taste gates: the cosine between an item's genres and the session's genre profile (the
         liked items' genres plus the requested ones; :data:`GENRE_GATE`, firmer with the fusion:
@@ -368,7 +382,11 @@ class Blender:
         elif fusion is not None:
             score = minmax(fusion.score(candidate_features(self, s, cols))) + 1e-3 * pop_part
         else:
-            score = a * cf_part + (1.0 - a) * sem_part + 1e-3 * pop_part  # popularity only breaks ties
+            text_part = sem_part
+            if s.text and s.query is not None:  # typed request: popular, well rated films first among equals
+                w = TEXT_QUALITY_WEIGHT
+                text_part = (sem_part + w * minmax(self.quality[cols])) / (1.0 + w)
+            score = a * cf_part + (1.0 - a) * text_part + 1e-3 * pop_part  # popularity only breaks ties
         if s.cf_scores is not None or s.query is not None:
             gate, match_at = (
                 (FUSION_GENRE_GATE, FUSION_GENRE_MATCH_AT)

@@ -4,7 +4,7 @@
     are the items that user tagged with it. Held-out users' tags are removed from the indexed
     documents and their ratings from CF training, so no method can read the answer. Compared:
     semantic search (MiniLM), a TF-IDF baseline over the same documents, and the blend (the text
-    plus three of the user's other liked items, as a chat would know them).
+    alone, and the text plus three of the user's other liked items, as a chat would know them).
 (b) Cold start: a held-out user is known by 1-3 liked items (rating >= LIKE_THRESHOLD); the
     relevant items are their other likes. Compared: CF fold-in, semantic neighbours of the liked
     items, item popularity (context), and the blend (as shipped, with MMR, and without MMR), plus a
@@ -116,10 +116,10 @@ def run_retrieval_eval(
     """Run both benchmarks; returns a JSON-ready dict (per method: ndcg@10, recall@10, n)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from bot.blend import Blender, BlendRequest
+    from bot.blend import TEXT_QUALITY_WEIGHT, Blender, BlendRequest
     from cf_engine.artifact import CFArtifact
     from cf_engine.data import load_dataset
-    from retrieval.documents import item_document
+    from retrieval.documents import DOC_FORMAT, item_document
     from retrieval.embeddings import embed_texts
     from retrieval.index import ItemIndex
 
@@ -170,6 +170,8 @@ def run_retrieval_eval(
             "mmr_lambda": settings.mmr_lambda,
             "blend_fusion": settings.blend_fusion,
             "candidate_pool": settings.candidate_pool,
+            "text_quality_weight": TEXT_QUALITY_WEIGHT,
+            "doc_format": DOC_FORMAT,
             "like_threshold": LIKE_THRESHOLD,
             "k": K,
             "seed": settings.seed,
@@ -197,6 +199,9 @@ def run_retrieval_eval(
             rows["semantic"].append(ndcg_recall(top_ids(vectors @ qv, item_ids, seed_cols), relevant))
             tf_scores = (doc_matrix @ tfidf.transform([text]).T).toarray().ravel()
             rows["tfidf"].append(ndcg_recall(top_ids(tf_scores, item_ids, seed_cols), relevant))
+            # What a chat does with a typed request and nothing else known (semantic + quality prior).
+            ranked = [c.item_id for c in no_mmr.blend(BlendRequest(text=text, k=K, exclude=seeds))]
+            rows["blend (text only)"].append(ndcg_recall(ranked, relevant))
             if seeds:
                 rows["cf (3 liked)"].append(
                     ndcg_recall(top_ids(cf.score_for(seeds), item_ids, seed_cols), relevant)

@@ -175,7 +175,7 @@ def test_query_words_become_evidence(blender: Blender) -> None:
     assert "toys" in toy[0].evidence.query_terms
 
 
-def test_text_only_is_pure_semantic(blender: Blender) -> None:
+def test_text_only_uses_no_cf(blender: Blender) -> None:
     candidates = blender.blend(BlendRequest(text="toys come alive in a child's bedroom", k=3))
     assert candidates[0].item_id == 1  # Toy Story
     assert all(c.cf_score == 0.0 for c in candidates)
