@@ -64,13 +64,15 @@ GENRE_MATCH_AT = 0.3
 FUSION_GENRE_GATE = 0.5
 FUSION_GENRE_MATCH_AT = 0.5
 REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genres an item has)
-# Quality prior of a typed request: the text side of the score is
-# (semantic + w * quality) / (1 + w), quality = min-max over the pool of
-# log(1 + likes) * (shrunk mean rating - the catalog's lowest). With semantics alone a film that one
-# person rated won whenever its title shared a word with the request ("dark psychological thriller"
-# -> Darkman). w was chosen on half of the text benchmark's queries and checked on the other half
-# (docs/benchmarks.md); larger w scores higher there (the benchmark rewards popularity) but lets
-# popular films override the text (Toy Story for "a space adventure with robots" at w = 1).
+# Quality prior of a typed request: the text side of the score is (semantic + w * quality) / (1 + w),
+# quality = log(1 + likes) * (shrunk mean rating - the catalog's lowest), divided by the catalog's
+# best. With semantics alone a film one person rated won whenever its document matched a request word
+# ("dark psychological thriller" -> Darkman). w < 1 keeps the prior's range below the text's: the
+# catalog's best film at the bottom of the pool never beats the pool's best match. On the text
+# benchmark (docs/benchmarks.md) 0.25, 0.5 and 0.75 tied on the half of the queries used to choose
+# (1 and 1.5 scored higher on both halves); in the chat, with the parser's genres and MMR, 0.75 already
+# put Forrest Gump into "gritty war drama" (in the bare blend 1.5 put American Beauty into "something
+# romantic and light").
 TEXT_QUALITY_WEIGHT = 0.5
 
 
@@ -189,8 +191,11 @@ class Blender:
         self.genres_unit = genres / np.maximum(np.linalg.norm(genres, axis=1, keepdims=True), 1e-12)
         self.shrunk_rating = shrunk_ratings(dataset)
         # Popular and well rated: the quality prior of typed requests (TEXT_QUALITY_WEIGHT).
+        # Scaled by the catalog's best, not per pool, so that an item's prior does not depend on
+        # which other items the request let in (a pool of obscure films keeps small priors).
         lowest = float(self.shrunk_rating.min()) if self.shrunk_rating.size else 0.0
-        self.quality = np.log1p(self.popularity) * (self.shrunk_rating - lowest)
+        quality = np.log1p(self.popularity) * (self.shrunk_rating - lowest)
+        self.quality = quality / max(float(quality.max(initial=0.0)), 1e-12)
         self._vectors: np.ndarray | None = vectors
         self._vectors_loaded = vectors is not None
         self._fusion: FusionModel | None = None
@@ -385,7 +390,7 @@ class Blender:
             text_part = sem_part
             if s.text and s.query is not None:  # typed request: popular, well rated films first among equals
                 w = TEXT_QUALITY_WEIGHT
-                text_part = (sem_part + w * minmax(self.quality[cols])) / (1.0 + w)
+                text_part = (sem_part + w * self.quality[cols]) / (1.0 + w)
             score = a * cf_part + (1.0 - a) * text_part + 1e-3 * pop_part  # popularity only breaks ties
         if s.cf_scores is not None or s.query is not None:
             gate, match_at = (

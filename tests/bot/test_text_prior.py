@@ -25,7 +25,7 @@ FILMS = [
     (OBSCURE, "Robots", ("Sci-Fi",), 0.90, [2.0]),
     (CLASSIC, "WALL-E", ("Animation", "Sci-Fi"), 0.80, [4.5] * 50),
     (OFF_TOPIC, "Forrest Gump", ("Drama",), 0.10, [4.5] * 90),
-] + [(10 + i, f"Filler {i}", ("Sci-Fi",), 0.45 + 0.02 * i, [3.0, 3.5]) for i in range(15)]
+] + [(10 + i, f"Filler {i}", ("Sci-Fi",), 0.55 + 0.02 * i, [3.0, 3.5]) for i in range(15)]
 
 
 def _query() -> np.ndarray:
@@ -57,7 +57,7 @@ def blender(tmp_path) -> Blender:  # type: ignore[no-untyped-def]
     dataset = Dataset("synthetic", Catalog(items), frame)
     settings = Settings(home=tmp_path, llm_backend="template", mmr_lambda=1.0)
     blender = Blender(dataset, None, None, settings, vectors=_vectors())
-    blender._embed = lambda text: _query()  # type: ignore[method-assign]  # no embedding model needed
+    blender._embed = lambda text: _query()  # type: ignore[assignment]  # no embedding model needed
     return blender
 
 
@@ -77,10 +77,11 @@ def test_without_the_prior_the_closest_vector_wins(blender: Blender, monkeypatch
 
 
 def test_the_prior_does_not_override_the_text(blender: Blender) -> None:
-    # The most popular, best rated film is the one furthest from the request: it stays out.
-    ids = _ids(blender, BlendRequest(text="a film with robots", k=5))
-    assert OFF_TOPIC not in ids, ids
-    assert bot.blend.TEXT_QUALITY_WEIGHT < 1.0  # at 1 popularity overrode the text on real requests
+    # The catalog's most popular, best rated film is the pool's worst match: it stays out of the
+    # list, and below even the unrated film that matches best (the prior's range is below the text's).
+    ids = _ids(blender, BlendRequest(text="a film with robots", k=len(FILMS)))
+    assert OFF_TOPIC not in ids[:5], ids
+    assert ids.index(OBSCURE) < ids.index(OFF_TOPIC)
 
 
 def test_the_prior_keeps_constraints_and_evidence(blender: Blender) -> None:
