@@ -79,7 +79,7 @@ def candidate_features(blender: Blender, s: _Signals, cols: np.ndarray) -> np.nd
     x = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if n == 0:
         return x
-    from bot.blend import dot_rows, minmax
+    from bot.ranking import dot_rows, minmax
 
     cf = s.cf_scores[cols] if s.cf_scores is not None else np.zeros(n)
     x[:, 0] = minmax(cf)

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.blend import Blender, BlendRequest, minmax, mmr
+from bot.blend import Blender, BlendRequest
 from bot.constraints import satisfies
+from bot.ranking import minmax, mmr
 from bot.settings import Settings
 from bot.types import Constraints
 from cf_engine.artifact import CFArtifact
