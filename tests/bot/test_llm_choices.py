@@ -122,13 +122,14 @@ def test_choices_spell_out_the_grammar_and_all_validate() -> None:
 
 
 @pytest.mark.slow
-def test_real_llamacpp_model_chooses_a_validated_sentence(settings: Settings) -> None:
-    """SmolLM2 through the chat model: the reply is exactly one choice, and the explainer uses the path."""
+@pytest.mark.parametrize("model", ["gemma", "smollm2"])
+def test_real_llamacpp_model_chooses_a_validated_sentence(settings: Settings, model: str) -> None:
+    """A packaged GGUF through the chat model: the reply is exactly one choice, and the explainer uses it."""
     real = settings.model_copy(
         update={
             "llm_backend": "llamacpp",
             "llm_threads": 2,
-            "llm_model_path": packaged_model_path("smollm2", settings),
+            "llm_model_path": packaged_model_path(model, settings),  # type: ignore[arg-type]
             "llm_timeout_s": 120.0,
             "explain_timeout_s": 120.0,
         }
