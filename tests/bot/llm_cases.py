@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.settings import Settings
 from bot.types import Candidate, Evidence, Neighbour
 
 
@@ -52,3 +53,17 @@ def terminator() -> Candidate:
 def bare() -> Candidate:
     """A candidate with no evidence at all (popularity fallback with unknown stats)."""
     return Candidate(item_id=1, title="Toy Story (1995)", score=0.1)
+
+
+def real_llamacpp_settings(settings: Settings, model: str, timeout_s: float | None = None) -> Settings:
+    """``settings`` on the llama.cpp backend with a packaged GGUF ("gemma" / "smollm2"), 2 threads."""
+    from bot.llm.models import packaged_model_path
+
+    update: dict[str, object] = {
+        "llm_backend": "llamacpp",
+        "llm_threads": 2,
+        "llm_model_path": packaged_model_path(model, settings),  # type: ignore[arg-type]
+    }
+    if timeout_s is not None:
+        update |= {"llm_timeout_s": timeout_s, "explain_timeout_s": timeout_s}
+    return settings.model_copy(update=update)

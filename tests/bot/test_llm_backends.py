@@ -17,7 +17,7 @@ from bot.llm.models import chat_format, packaged_model_path
 from bot.prompts import explanation_messages
 from bot.settings import Settings
 from bot.validate import validate_facts
-from tests.bot.llm_cases import amelie, ronin, terminator
+from tests.bot.llm_cases import amelie, real_llamacpp_settings, ronin, terminator
 from tests.bot.openai_stub import StubState, running_stub
 
 
@@ -105,13 +105,7 @@ def test_smollm2_is_found_without_importing_its_module(settings: Settings) -> No
 @pytest.mark.parametrize("model", ["gemma", "smollm2"])
 def test_real_llamacpp_model_explains_with_grammar(settings: Settings, model: str) -> None:
     """The packaged GGUF runs; under the grammar its text is made of evidence and validates."""
-    real = settings.model_copy(
-        update={
-            "llm_backend": "llamacpp",
-            "llm_threads": 2,
-            "llm_model_path": packaged_model_path(model, settings),
-        }
-    )  # type: ignore[arg-type]
+    real = real_llamacpp_settings(settings, model)
     llm = load_llm(real)
     assert llm is not None and supports_grammar(llm)
     # free generation streams several tokens

@@ -12,11 +12,10 @@ from bot.facts import facts_from
 from bot.grammar import explanation_choices, explanation_grammar, kinded_predicates, openers, predicates
 from bot.llm import load_llm, stream_text, supports_choices
 from bot.llm.choices import Choice, TokenTrie, decode_choice, pick
-from bot.llm.models import packaged_model_path
 from bot.prompts import explanation_messages
 from bot.settings import Settings
 from bot.validate import validate_facts
-from tests.bot.llm_cases import amelie, bare, ronin, terminator
+from tests.bot.llm_cases import amelie, bare, real_llamacpp_settings, ronin, terminator
 
 VOCAB = 16
 END = 15
@@ -125,15 +124,7 @@ def test_choices_spell_out_the_grammar_and_all_validate() -> None:
 @pytest.mark.parametrize("model", ["gemma", "smollm2"])
 def test_real_llamacpp_model_chooses_a_validated_sentence(settings: Settings, model: str) -> None:
     """A packaged GGUF through the chat model: the reply is exactly one choice, and the explainer uses it."""
-    real = settings.model_copy(
-        update={
-            "llm_backend": "llamacpp",
-            "llm_threads": 2,
-            "llm_model_path": packaged_model_path(model, settings),  # type: ignore[arg-type]
-            "llm_timeout_s": 120.0,
-            "explain_timeout_s": 120.0,
-        }
-    )  # type: ignore[arg-type]
+    real = real_llamacpp_settings(settings, model, timeout_s=120.0)
     llm = load_llm(real)
     assert llm is not None and supports_choices(llm)
     for candidate in (ronin(), amelie(), terminator(), bare()):
