@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from bot.explain import Explainer
+from bot.facts import facts_from
+from bot.grammar import explanation_choices
 from bot.llm.fake import FakeChatModel
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.types import Candidate
+from tests.bot.llm_cases import ronin
 
 
 class _Blender:
@@ -39,3 +44,19 @@ def test_a_failing_llm_does_not_stop_the_start(settings: Settings, caplog: pytes
     runtime.warm_up()
     assert blender.warmed == 1
     assert "LLM warm-up failed" in caplog.text
+
+
+class _BlenderWithPicks(_Blender):
+    def blend(self, request: object) -> list[Candidate]:
+        return [ronin()]
+
+
+def test_warm_up_explains_one_candidate_when_the_blend_gives_one(settings: Settings) -> None:
+    """The explanation path itself is warmed (its prompt prefix is what the first turn reuses)."""
+    llm = FakeChatModel(replies=["Ronin is a crime film."], accepts_choices=True)
+    runtime = Runtime(settings)
+    blender = _BlenderWithPicks()
+    runtime.__dict__.update(llm=llm, blender=blender, agent=object(), explainer=Explainer(llm, settings))
+    runtime.warm_up()
+    assert blender.warmed == 1 and len(llm.calls) == 1
+    assert llm.calls[0]["kwargs"]["choices"] == explanation_choices(facts_from(ronin()))
