@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bot.ranking import dot_rows, minmax
 from cf_engine.data.catalog import Dataset
 
 if TYPE_CHECKING:
@@ -79,8 +80,6 @@ def candidate_features(blender: Blender, s: _Signals, cols: np.ndarray) -> np.nd
     x = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if n == 0:
         return x
-    from bot.ranking import dot_rows, minmax
-
     cf = s.cf_scores[cols] if s.cf_scores is not None else np.zeros(n)
     x[:, 0] = minmax(cf)
     x[:, 1] = np.log1p(_ranks(cf))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from langchain_community.chat_models import ChatLlamaCpp
+from langchain_community.chat_models.llamacpp import _convert_message_to_dict
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -122,12 +123,7 @@ class _LlamaLogits:
     def __init__(self, llama: Any, prompt: Sequence[int]) -> None:
         if len(prompt) >= llama.n_ctx():
             raise LLMError(f"prompt of {len(prompt)} tokens exceeds n_ctx", "failure", "llama.cpp")
-        common = 0
-        for cached, token in zip(llama.input_ids[: llama.n_tokens], prompt, strict=False):
-            if int(cached) != int(token):
-                break
-            common += 1
-        common = min(common, len(prompt) - 1)
+        common = min(llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], prompt), len(prompt) - 1)
         llama.n_tokens = common
         llama.eval(list(prompt[common:]))
         self.llama = llama
@@ -143,11 +139,6 @@ class _LlamaLogits:
 
         pointer = llama_cpp.llama_get_logits_ith(self.llama.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
-
-
-def _message_dicts(messages: list[BaseMessage]) -> list[dict[str, Any]]:
-    roles = {"system": "system", "human": "user", "ai": "assistant"}
-    return [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
 class GrammarChatLlamaCpp(ChatLlamaCpp):
@@ -196,7 +187,9 @@ class GrammarChatLlamaCpp(ChatLlamaCpp):
             trie = TokenTrie.build(sequences)
         except ValueError as exc:
             raise LLMError(f"invalid choices: {exc}", "failure", "llama.cpp") from exc
-        model = _LlamaLogits(llama, chat_prompt_tokens(llama, _message_dicts(messages)))
+        # The same message conversion ChatLlamaCpp uses, so the prompt is the ordinary path's.
+        message_dicts = [_convert_message_to_dict(m) for m in messages]
+        model = _LlamaLogits(llama, chat_prompt_tokens(llama, message_dicts))
         emitted, raw = "", b""
         temperature = float(self.temperature or 0.0)
         for step in decode_choice(
