@@ -119,10 +119,8 @@ def generate_samples(args: argparse.Namespace) -> None:
     free generation comes first (that is where false claims occur), the deadline is generous.
     """
     from bot.explain import Explainer
-    from bot.facts import facts_from
     from bot.llm import load_llm
     from bot.llm.models import packaged_model_path
-    from bot.prompts import facts_line
     from bot.settings import load_settings
 
     candidates = realistic_candidates(args.data_dir, args.samples, seed=args.seed)
@@ -148,20 +146,28 @@ def generate_samples(args: argparse.Namespace) -> None:
             for i, candidate in enumerate(candidates):
                 model, grammar = models[i % len(models)], i % 3 == 2  # one in three under the grammar
                 result = explainers[(model, grammar)].explain(candidate)
-                sample = {
-                    "model": model,
-                    "grammar": grammar,
-                    "item_id": candidate.item_id,
-                    "title": candidate.title,
-                    "facts": facts_line(facts_from(candidate)),
-                    "evidence": asdict(candidate.evidence),
-                    "llm_text": result.llm_text,
-                    "validated": result.source == "llm",
-                    "reason": result.reason,
-                    "shown": result.text,
-                }
+                sample = sample_row(model, grammar, candidate, result)
                 f.write(json.dumps(sample, ensure_ascii=False) + "\n")
                 f.flush()
+
+
+def sample_row(model: str, grammar: bool, candidate: Any, result: Any) -> dict[str, Any]:
+    """One generated explanation as a line of llm_samples.jsonl (the source of the labelled set)."""
+    from bot.facts import facts_from
+    from bot.prompts import facts_line
+
+    return {
+        "model": model,
+        "grammar": grammar,
+        "item_id": candidate.item_id,
+        "title": candidate.title,
+        "facts": facts_line(facts_from(candidate)),
+        "evidence": asdict(candidate.evidence),
+        "llm_text": result.llm_text,
+        "validated": result.source == "llm",
+        "reason": result.reason,
+        "shown": result.text,
+    }
 
 
 def main() -> None:
@@ -180,10 +186,8 @@ def main() -> None:
         return
 
     from bot.explain import Explainer
-    from bot.facts import facts_from
     from bot.llm import load_llm
     from bot.llm.models import packaged_model_path
-    from bot.prompts import facts_line
     from bot.settings import load_settings
 
     candidates = realistic_candidates(args.data_dir, args.candidates)
@@ -205,20 +209,7 @@ def main() -> None:
                     result = explainer.explain(candidate)
                     latencies.append(time.perf_counter() - start)
                     used_llm += result.source == "llm"
-                    samples.append(
-                        {
-                            "model": model,
-                            "grammar": grammar,
-                            "item_id": candidate.item_id,
-                            "title": candidate.title,
-                            "facts": facts_line(facts_from(candidate)),
-                            "evidence": asdict(candidate.evidence),
-                            "llm_text": result.llm_text,
-                            "validated": result.source == "llm",
-                            "reason": result.reason,
-                            "shown": result.text,
-                        }
-                    )
+                    samples.append(sample_row(model, grammar, candidate, result))
                 turns = [sum(latencies[i : i + 3]) for i in range(0, len(latencies) - 2, 3)]
                 rows.append(
                     {
