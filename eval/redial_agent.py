@@ -19,6 +19,7 @@ import numpy as np
 from bot.settings import Settings
 from eval.components import ComponentUnavailable, load_runtime
 from eval.redial_data import Sample, replace_mentions
+from eval.redial_systems import replay_request
 from eval.suite import eval_settings
 
 
@@ -35,7 +36,6 @@ def load_chat(settings: Settings) -> object:
 
 def chat_rows(agent: object, samples: Sequence[Sample], titles: dict[int, str], max_chars: int) -> np.ndarray:
     """(samples x catalog) blend scores of the chat's state after each sample's seeker messages."""
-    from bot.blend import BlendRequest
     from bot.state import DialogueState, apply_message
 
     parser, blender = agent.parser, agent.blender  # type: ignore[attr-defined]
@@ -55,12 +55,5 @@ def chat_rows(agent: object, samples: Sequence[Sample], titles: dict[int, str], 
             text = " ".join(replace_mentions(message.text, titles).split())[:max_chars]
             if text:
                 apply_message(state, parser.parse(text), years, max_year)
-        request = BlendRequest(
-            liked=state.all_liked(),
-            disliked=state.all_disliked(),
-            exclude=[],
-            text=state.soft_text or None,
-            constraints=state.constraints,
-        )
-        out[r] = blender.score_all(request)
+        out[r] = blender.score_all(replay_request(state))
     return out

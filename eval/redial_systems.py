@@ -72,6 +72,24 @@ def semantic_rows(
     return (queries @ item_vectors.T).astype(np.float32)
 
 
+def replay_request(state: Any, k: int = 3) -> Any:
+    """The blend request of a replayed dialogue state: as the agent builds one, but nothing excluded.
+
+    The ReDial "all" setting keeps context movies in the ranking, and a replay has no known user.
+    """
+    from bot.blend import BlendRequest
+
+    return BlendRequest(
+        liked=state.all_liked(),
+        disliked=state.all_disliked(),
+        exclude=[],
+        text=state.soft_text or None,
+        constraints=state.constraints,
+        user_id=None,
+        k=k,
+    )
+
+
 def blend_rows(
     blender: Any,
     samples: Sequence[Sample],
@@ -88,7 +106,6 @@ def blend_rows(
     top-``k`` list; its order is kept (score k..1) and the rest of the catalog follows in popularity
     order (the tie-break added by the caller).
     """
-    from bot.blend import BlendRequest
     from bot.state import DialogueState
 
     out = np.zeros((len(samples), len(dataset.catalog)), dtype=np.float32)
@@ -106,15 +123,7 @@ def blend_rows(
             out[r] = out[done[key]]
             continue
         done[key] = r
-        request = BlendRequest(
-            liked=state.all_liked(),
-            disliked=state.all_disliked(),
-            exclude=[],
-            text=state.soft_text or None,
-            constraints=state.constraints,
-            user_id=None,
-            k=k,
-        )
+        request = replay_request(state, k)
         for position, candidate in enumerate(blender.blend(request)):
             out[r, dataset.catalog.index_of(candidate.item_id)] = float(k - position)
     return out
