@@ -14,12 +14,16 @@ from retrieval.index import ItemIndex
 TIE_TOLERANCE = 1e-5  # cosines this close to the k-th best count as tied with it (float32 vectors)
 
 
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest scores, best first."""
+    k = min(k, len(scores))
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top])]
+
+
 def exact_top_k(matrix: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int) -> list[int]:
     """Ids of the ``k`` rows of ``matrix`` with the highest cosine to ``query`` (rows normalised)."""
-    scores = matrix @ query
-    k = min(k, len(ids))
-    top = np.argpartition(-scores, k - 1)[:k]
-    return [int(i) for i in ids[top[np.argsort(-scores[top])]]]
+    return [int(i) for i in ids[top_rows(matrix @ query, k)]]
 
 
 def hnsw_recall(
@@ -40,11 +44,11 @@ def hnsw_recall(
     recalls = []
     for query in queries:
         scores = matrix @ query
-        k_eff = min(k, len(ids))
+        truth = top_rows(scores, k)
         # Items tied with the k-th best share its place: documents without a title make identical
         # vectors for films with the same genres, year and no tags, and any of them is a right answer.
-        kth = float(np.partition(-scores, k_eff - 1)[k_eff - 1]) * -1.0
+        kth = float(scores[truth[-1]])
         found = {item_id for item_id, _ in index.search_vector(query, k)}
         hits = sum(1 for i in found if i in row_of and scores[row_of[i]] >= kth - TIE_TOLERANCE)
-        recalls.append(min(hits, k_eff) / k_eff)
+        recalls.append(min(hits, len(truth)) / len(truth))
     return float(np.mean(recalls))
