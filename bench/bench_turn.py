@@ -79,7 +79,7 @@ def parse_candidates_cpu(agent: Any, n: int) -> list[float]:
         start = time.process_time()
         state = DialogueState()
         parsed = agent.parser.parse(MESSAGES[i % len(MESSAGES)])
-        change = apply_message(state, parsed, agent.years, agent.max_year)
+        change = apply_message(state, parsed, agent.features.years, agent.features.max_year)
         agent.policy.decide(state, parsed, change)
         agent.blender.blend(
             BlendRequest(

@@ -1,62 +1,51 @@
 """The dialogue agent: the one place every UI, the API, the CLI and the evaluators call.
 
-A turn: clean and check the message -> parse (:mod:`bot.understand.parser`) -> update the session state
-(:mod:`bot.state`) -> decide (:mod:`bot.policy`) -> candidates from the :class:`~bot.recommend.blend.Blender`
--> explanations from the :class:`~bot.explain.explainer.Explainer` -> record the turn (:mod:`bot.store`) ->
-:class:`~bot.types.TurnResult` with per-stage latencies (parse, candidates, explain, record, total).
+A turn: check the message (:func:`bot.turn.check_message`) -> parse (:mod:`bot.understand.parser`) ->
+update the session state (:mod:`bot.state`) -> decide (:mod:`bot.policy`) -> candidates from the
+blender (:class:`~bot.recommend.blend.Blender`), checked once by the :class:`~bot.turn.TurnRecord` ->
+explanations from the explainer (:class:`~bot.explain.explainer.Explainer`) -> the record writes the
+turn (:mod:`bot.store`) -> :class:`~bot.types.TurnResult` with per-stage latencies (parse, candidates,
+explain, record, total). :class:`Agent` implements :class:`bot.chat_agent.ChatAgent`.
 
 Input rules: control characters are stripped; a message that is empty after that, or longer than
 ``settings.max_message_chars``, raises :class:`InvalidInputError` (the API answers 400/422; the
 interactive CLI simply re-prompts). The reply text contains the question too (streaming clients show
 it), and ``TurnResult.question`` repeats it for UIs that render it as a prompt.
 
-Feedback changes the session at once: up -> liked seed; down -> disliked (a negative in the CF
-fold-in, so close neighbours sink too) and never shown again; seen -> excluded; not_interested ->
-excluded and a negative for this session only (not carried to the user's later sessions: "not now"
-is not "dislike"); click -> recorded, and becomes the item "that one" refers to; rating -> >= 4 like,
-<= 2 dislike, else seen. Feedback on an item never shown in the session is an InvalidInputError.
+Feedback (:mod:`bot.feedback`) changes the session at once; see there for what each kind does.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
-import uuid
-import weakref
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
-from bot.errors import InvalidInputError, StoreError, UnknownSessionError
-from bot.explain.explainer import ExplainContext, Explanation
+from bot.errors import InvalidInputError, StoreError
+from bot.explain.explainer import CandidateExplainer, ExplainContext, Explanation
 from bot.explain.facts import display_title
-from bot.logs import current_request_id, new_request_id
+from bot.feedback import FeedbackRecorder
 from bot.policy import Decision, Policy
-from bot.recommend.constraints import ItemStats, satisfies
-from bot.recommend.request import BlendRequest
+from bot.recommend.item_features import ItemFeatures
+from bot.recommend.request import BlendRequest, CandidateSource
+from bot.recommend.sources import CFScorer
 from bot.reply_wording import liked_titles, numbered, why_text
 from bot.reply_wording import opening as reply_opening
 from bot.retrain import cf_user_id
+from bot.sessions import SessionLocks, session_row
 from bot.settings import Settings
-from bot.state import DialogueState, apply_feedback, apply_message, merge_constraints
+from bot.state import DialogueState, apply_message, merge_constraints
 from bot.store import Store, check_session_id
-from bot.types import Candidate, Constraints, Evidence, FeedbackKind, Neighbour, Recommendation, TurnResult
-from bot.understand.parser import MessageParser, clean_text
+from bot.turn import TurnRecord, candidate_from, check_message, remember
+from bot.types import Candidate, Constraints, TurnResult
+from bot.understand.parser import MessageParser
 from bot.understand.titles import TitleIndex
 from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)
-
-ITEM_KINDS = {
-    FeedbackKind.UP,
-    FeedbackKind.DOWN,
-    FeedbackKind.SEEN,
-    FeedbackKind.NOT_INTERESTED,
-    FeedbackKind.CLICK,
-    FeedbackKind.RATING,
-}
 
 
 class Agent:
@@ -65,12 +54,15 @@ class Agent:
     def __init__(
         self,
         dataset: Dataset,
-        blender: Any,
-        explainer: Any,
+        blender: CandidateSource,
+        explainer: CandidateExplainer,
         store: Store,
         settings: Settings,
-        cf: Any | None = None,
+        cf: CFScorer | None = None,
+        features: ItemFeatures | None = None,
+        locks: SessionLocks | None = None,
     ) -> None:
+        """``features`` and ``locks``: the runtime's shared ones (built here when not given)."""
         self.dataset = dataset
         self.catalog = dataset.catalog
         self.blender = blender
@@ -78,21 +70,15 @@ class Agent:
         self.store = store
         self.settings = settings
         self.cf = cf
-        counts = dataset.interactions.groupby("item_id").size()
-        means = dataset.interactions.groupby("item_id")["rating"].mean()
-        self.popularity = {int(k): int(v) for k, v in counts.items()}
-        self.stats = {int(k): ItemStats(int(counts[k]), float(means[k])) for k in counts.index}
-        self.years = {item.item_id: item.year for item in self.catalog}
-        self.max_year = max((y for y in self.years.values() if y), default=2018)
-        self.titles = TitleIndex.build(self.catalog, self.popularity)
+        if features is None:
+            features = ItemFeatures.from_dataset(dataset, settings.positive_threshold)
+        self.features = features
+        self.titles = TitleIndex.build(self.catalog, features.rating_counts)
         tags = {t for item in self.catalog for t in item.tags}
-        self.parser = MessageParser(self.titles, tags, self.max_year)
-        self.policy = Policy(self.catalog, self.popularity)
-        # One lock per session while someone holds or waits for it: weak values, so a session's
-        # lock disappears when its last turn/feedback call ends (a server sees unbounded sessions).
-        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-        self._locks_guard = threading.Lock()
-        self._templates: Any = None
+        self.parser = MessageParser(self.titles, tags, features.max_year)
+        self.policy = Policy(self.catalog, features.rating_counts)
+        self._lock = locks or SessionLocks()
+        self._feedback = FeedbackRecorder(store, self._lock)
 
     # --- sessions ---------------------------------------------------------------------------
     def create_session(
@@ -114,7 +100,7 @@ class Agent:
 
     def session(self, session_id: str) -> dict[str, Any]:
         """The session's state, turns and feedback events."""
-        row = self._row(session_id)
+        row = session_row(self.store, session_id)
         return {
             "session_id": session_id,
             "user_id": row["user_id"],
@@ -127,21 +113,6 @@ class Agent:
 
     def has_session(self, session_id: str) -> bool:
         return self.store.get_session(session_id) is not None
-
-    def _row(self, session_id: str) -> dict[str, Any]:
-        row = self.store.get_session(session_id) if isinstance(session_id, str) else None
-        if row is None:
-            raise UnknownSessionError(f"unknown session {session_id!r}")
-        return row
-
-    def _lock(self, session_id: str) -> threading.Lock:
-        """The session's lock; callers keep it alive (and shared) by holding it in ``with``."""
-        with self._locks_guard:
-            lock = self._locks.get(session_id)
-            if lock is None:
-                lock = threading.Lock()
-                self._locks[session_id] = lock
-            return lock
 
     def _load_history(self, state: DialogueState, user: str) -> None:
         """Liked / disliked items from this user's earlier sessions (their state JSON)."""
@@ -163,19 +134,7 @@ class Agent:
     # --- turns ------------------------------------------------------------------------------
     def check_message(self, message: object) -> str:
         """The cleaned message, or :class:`InvalidInputError` (not a string, empty, too long)."""
-        if not isinstance(message, str):
-            raise InvalidInputError("message must be a string")
-        if len(message) > self.settings.max_message_chars:
-            raise InvalidInputError(
-                f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}"
-            )
-        # Lone surrogates (JSON "\\ud800") are not text and cannot be stored as UTF-8: dropped.
-        text = clean_text(message.encode("utf-8", "ignore").decode("utf-8"))
-        if not text:
-            raise InvalidInputError(
-                "message is empty: say what you'd like to watch, or name a movie you liked"
-            )
-        return text
+        return check_message(message, self.settings.max_message_chars)
 
     def turn(
         self,
@@ -211,40 +170,31 @@ class Agent:
         genre set or a given year / rating bound replaces what the conversation said.
         """
         text = self.check_message(message)
-        self._row(session_id)
+        session_row(self.store, session_id)
         return self._turn_gen(session_id, text, constraints, template_only)
 
     def _turn_gen(
-        self,
-        session_id: str,
-        text: str,
-        ui_constraints: Constraints | None = None,
-        template_only: bool = False,
+        self, session_id: str, text: str, ui_constraints: Constraints | None, template_only: bool
     ) -> Generator[str | TurnResult, None, None]:
         with self._lock(session_id):
             t0 = time.perf_counter()
-            row = self._row(session_id)
-            state = DialogueState.from_json(row["state"])
-            parsed = self.parser.parse(text)
+            state = DialogueState.from_json(session_row(self.store, session_id)["state"])
+            turn = TurnRecord(session_id, text, state, self.parser.parse(text), started=t0)
             t_parse = time.perf_counter()
-            change = apply_message(state, parsed, self.years, self.max_year)
+            change = apply_message(state, turn.parsed, self.features.years, self.features.max_year)
             if ui_constraints is not None and not ui_constraints.is_empty():
                 state.constraints = merge_constraints(state.constraints, ui_constraints)
             known = self.known_user(state)
-            decision = self.policy.decide(state, parsed, change, known_user=known is not None)
+            decision = self.policy.decide(state, turn.parsed, change, known_user=known is not None)
             candidates: list[Candidate] = []
             if decision.action == "recommend":
-                candidates = self._candidates(state, decision, known)
+                candidates = turn.admit(self._candidates(state, decision, known), self.features, self.limit)
             why = self._why_candidates(session_id, decision.why_items) if decision.action == "why" else []
             t_cand = time.perf_counter()
 
-            chunks: list[str] = []
-            recs: list[Recommendation] = []
-            explanations: list[Explanation] = []
-            opening = reply_opening(self.catalog, state, parsed, change, decision, candidates, why)
+            opening = reply_opening(self.catalog, state, turn.parsed, change, decision, candidates, why)
             if opening:
-                chunks.append(opening)
-                yield opening
+                yield turn.say(opening)
             context = ExplainContext(
                 liked_titles=liked_titles(self.catalog, state.all_liked()[-5:]),
                 request=state.soft_text or text,
@@ -254,102 +204,34 @@ class Agent:
             llm_down = template_only
             for n, cand in enumerate(candidates, start=1):
                 item = self.catalog.get(cand.item_id)
-                head = numbered(n, display_title(item.title), item.year)
-                chunks.append(head)
-                yield head
-                explainer = self._fallback_explainer() if llm_down else self.explainer
-                explanation = yield from self._explain(explainer, cand, context, chunks)
+                yield turn.say(numbered(n, display_title(item.title), item.year))
+                explainer = self.explainer.template_only() if llm_down else self.explainer
+                explanation = yield from self._explain(explainer, cand, context, turn)
                 # One LLM failure (timeout, crash) in a turn: the rest of the turn uses templates, so a
                 # stuck model costs one llm_timeout_s per turn, not one per recommendation.
                 llm_down = llm_down or (explanation.reason or "").startswith(("llm_error", "explainer_error"))
-                explanations.append(explanation)
-                recs.append(
-                    Recommendation(
-                        item_id=cand.item_id,
-                        title=display_title(item.title),
-                        year=item.year,
-                        genres=list(item.genres),
-                        explanation=explanation.text,
-                        explanation_source=explanation.source,
-                        score=cand.score,
-                        evidence=asdict(cand.evidence),
-                    )
-                )
+                turn.add(cand, explanation, self.features)
             t_explain = time.perf_counter()
-            question = decision.question
-            if question:
-                tail = ("\n\n" if chunks else "") + question
-                chunks.append(tail)
-                yield tail
+            turn.question = decision.question
+            if turn.question:
+                yield turn.say(("\n\n" if turn.chunks else "") + turn.question)
 
-            self._remember(state, decision, candidates)
-            latency = {
-                "parse": _ms(t0, t_parse),
-                "candidates": _ms(t_parse, t_cand),
-                "explain": _ms(t_cand, t_explain),
-            }
-            reply = "".join(chunks).strip()
-            turn_id = self.store.add_turn(
-                session_id,
-                state.to_json(),
-                user_id=state.user_id,
-                message=text,
-                intent=parsed.intent,
-                parse=parsed.to_dict(),
-                candidates=[_candidate_dict(c) for c in candidates],
-                recommendations=[asdict(r) for r in recs],
-                shown=[c.item_id for c in candidates],
-                reply=reply,
-                question=question,
-                explanations=[
-                    {
-                        "item_id": c.item_id,
-                        "source": e.source,
-                        "path": e.path,
-                        "reason": e.reason,
-                        "latency_ms": round(e.latency_ms, 2),
-                    }
-                    for c, e in zip(candidates, explanations, strict=True)
-                ],
-                latency_ms=latency,
-            )
+            remember(state, decision, candidates)
+            turn.latency_ms = {"parse": _ms(t0, t_parse), "candidates": _ms(t_parse, t_cand)}
+            turn.latency_ms["explain"] = _ms(t_cand, t_explain)
+            turn.record(self.store)
             t_end = time.perf_counter()
-            latency["record"] = _ms(t_explain, t_end)
-            latency["total"] = _ms(t0, t_end)
-            # One structured line per turn; the API's request id, or a fresh one (CLI, evaluators).
-            log.info(
-                "turn",
-                extra={
-                    "request_id": current_request_id() or new_request_id(),
-                    "session_id": session_id,
-                    "turn_id": turn_id,
-                    "intent": parsed.intent,
-                    "shown": [c.item_id for c in candidates],
-                    "latency_ms": latency,
-                    "explanations": [e.path for e in explanations],
-                },
-            )
-            yield TurnResult(
-                session_id=session_id,
-                turn_id=turn_id,
-                reply=reply,
-                question=question,
-                recommendations=recs,
-                latency_ms=latency,
-                intent=parsed.intent,
-            )
+            turn.latency_ms["record"] = _ms(t_explain, t_end)
+            turn.latency_ms["total"] = _ms(t0, t_end)
+            turn.log()
+            yield turn.result()
 
-    def _fallback_explainer(self) -> Any:
-        """A template-only explainer of the same kind (no LLM)."""
-        if self._templates is None:
-            try:
-                self._templates = type(self.explainer)(None, self.settings)
-            except Exception:  # noqa: BLE001 - an explainer class without that signature: keep the given one
-                self._templates = self.explainer
-        return self._templates
+    @property
+    def limit(self) -> int:
+        return self.settings.n_recommendations
 
     def _explain(
-        self, explainer: Any, cand: Candidate, context: ExplainContext, chunks: list[str]
+        self, explainer: CandidateExplainer, cand: Candidate, context: ExplainContext, turn: TurnRecord
     ) -> Generator[str, None, Explanation]:
         """Stream one explanation; an explainer that fails entirely falls back to the evidence text."""
         try:
@@ -359,13 +241,11 @@ class Agent:
                     piece = next(stream)
                 except StopIteration as done:
                     return done.value  # type: ignore[no-any-return]
-                chunks.append(piece)
-                yield piece
+                yield turn.say(piece)
         except Exception as exc:  # noqa: BLE001 - a broken explainer must not lose the turn
             log.warning("explainer failed for item %s: %s; using the evidence text", cand.item_id, exc)
             text = why_text(cand).split(": ", 1)[-1]
-            chunks.append(text)
-            yield text
+            yield turn.say(text)
             return Explanation(text=text, source="template", path="template", reason=f"explainer_error:{exc}")
 
     def _candidates(self, state: DialogueState, decision: Decision, known: int | None) -> list[Candidate]:
@@ -377,28 +257,15 @@ class Agent:
             text=None if popular else (state.soft_text or None),
             constraints=state.constraints,
             user_id=known,
-            k=self.settings.n_recommendations,
+            k=self.limit,
         )
         try:
-            candidates = list(self.blender.blend(request))
+            return list(self.blender.blend(request))
         except Exception as exc:  # noqa: BLE001 - e.g. the embedding model failed: retry without the text
             if not request.text:
                 raise
             log.warning("blend failed (%s); retrying without the semantic query", exc)
-            candidates = list(self.blender.blend(replace(request, text=None)))
-        excluded = set(state.excluded())
-        kept = []
-        for c in candidates:  # the blender promises this; a violation must never reach the user
-            item = self.catalog.get(c.item_id)
-            if c.item_id in excluded or not satisfies(
-                item, self.stats.get(c.item_id, ItemStats()), state.constraints
-            ):
-                log.error(
-                    "blender returned item %s that is excluded or violates %s", c.item_id, state.constraints
-                )
-                continue
-            kept.append(c)
-        return kept[: self.settings.n_recommendations]
+            return list(self.blender.blend(replace(request, text=None)))
 
     def _why_candidates(self, session_id: str, item_ids: list[int]) -> list[Candidate]:
         """The recorded candidates (with evidence) of the items a "why" asks about."""
@@ -407,22 +274,8 @@ class Agent:
         for turn in reversed(self.store.turns(session_id)):
             for c in turn["candidates"]:
                 if c["item_id"] in wanted and c["item_id"] not in found:
-                    found[c["item_id"]] = _candidate_from(c)
+                    found[c["item_id"]] = candidate_from(c)
         return [found[i] for i in wanted if i in found]
-
-    def _remember(self, state: DialogueState, decision: Decision, candidates: list[Candidate]) -> None:
-        if candidates:
-            state.last_shown = [c.item_id for c in candidates]
-            state.last_list_kind = "recommendations"
-            state.focus_item = None
-            state.shown.extend(c.item_id for c in candidates if c.item_id not in state.shown)
-            state.questions_asked = 0
-        elif decision.seeds:
-            state.last_shown = list(decision.seeds)
-            state.last_list_kind = "options"
-            state.offered_seeds.extend(i for i in decision.seeds if i not in state.offered_seeds)
-        if decision.action in ("ask", "steer") and decision.question:
-            state.questions_asked += 1
 
     # --- feedback ---------------------------------------------------------------------------
     def feedback(
@@ -433,74 +286,9 @@ class Agent:
         event_id: str | None = None,
         value: float | None = None,
     ) -> dict[str, Any]:
-        """Record feedback and apply it to the session; a repeated ``event_id`` is recorded once.
-
-        Event ids are scoped to the session: the same id sent in another session is a new event there.
-        """
-        try:
-            fkind = FeedbackKind(kind)
-        except ValueError:
-            raise InvalidInputError(
-                f"unknown feedback kind {kind!r}; expected one of {', '.join(k.value for k in FeedbackKind)}"
-            ) from None
-        if event_id is not None and (not isinstance(event_id, str) or not 0 < len(event_id) <= 128):
-            raise InvalidInputError("event_id must be a string of 1-128 characters")
-        event_id = event_id or uuid.uuid4().hex
-        with self._lock(session_id):
-            row = self._row(session_id)
-            old = self.store.get_feedback(session_id, event_id)  # ids are idempotency keys per session
-            if old is not None:
-                return _feedback_dict(old, duplicate=True)
-            state = DialogueState.from_json(row["state"])
-            if fkind in ITEM_KINDS:
-                item_id = self._check_item(state, item_id)
-                apply_feedback(state, item_id, fkind.value, value)
-            elif item_id is not None:
-                item_id = self._check_item(state, item_id)
-            stored, new = self.store.add_feedback(
-                event_id, session_id, state.user_id, item_id, fkind.value, value, state.to_json()
-            )
-        return _feedback_dict(stored, duplicate=not new)
-
-    def _check_item(self, state: DialogueState, item_id: object) -> int:
-        try:
-            item = int(item_id)  # type: ignore[call-overload]
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"item_id must be an integer, got {item_id!r}") from None
-        if item not in state.shown and item not in state.offered_seeds:
-            raise InvalidInputError(f"item {item} was never shown in this session")
-        return item
+        """Record feedback and apply it to the session (:class:`bot.feedback.FeedbackRecorder`)."""
+        return self._feedback.feedback(session_id, item_id, kind, event_id=event_id, value=value)
 
 
 def _ms(a: float, b: float) -> float:
     return round((b - a) * 1000.0, 2)
-
-
-def _candidate_dict(c: Candidate) -> dict[str, Any]:
-    return asdict(c)
-
-
-def _candidate_from(data: dict[str, Any]) -> Candidate:
-    ev = dict(data.get("evidence") or {})
-    ev["neighbours"] = [Neighbour(**n) for n in ev.get("neighbours", [])]
-    known = set(Evidence.__dataclass_fields__)
-    return Candidate(
-        item_id=data["item_id"],
-        title=data["title"],
-        score=data["score"],
-        cf_score=data.get("cf_score", 0.0),
-        semantic_score=data.get("semantic_score", 0.0),
-        evidence=Evidence(**{k: v for k, v in ev.items() if k in known}),
-    )
-
-
-def _feedback_dict(row: dict[str, Any], duplicate: bool) -> dict[str, Any]:
-    return {
-        "event_id": row["event_id"],
-        "session_id": row["session_id"],
-        "item_id": row["item_id"],
-        "kind": row["kind"],
-        "value": row["value"],
-        "created": row["created"],
-        "duplicate": duplicate,
-    }

@@ -2,7 +2,8 @@
 
 ``Runtime.from_settings(settings).agent`` loads (or builds) the dataset, the CF artifact (trained and
 saved if none exists), the Chroma item index (built if missing), the LLM, the explainer, the blender
-and the store. Each part degrades instead of failing the whole bot:
+and the store; ``Runtime.feedback`` records feedback with the store alone (``recbot feedback`` loads
+nothing else). Each part degrades instead of failing the whole bot:
 
 * the LLM does not load -> template explanations (health "degraded");
 * the index cannot be opened or built -> CF only, with a logged warning;
@@ -25,10 +26,22 @@ from __future__ import annotations
 import logging
 import threading
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
+from bot.feedback import FeedbackRecorder
+from bot.sessions import SessionLocks
 from bot.settings import Settings
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.agent import Agent
+    from bot.explain.explainer import Explainer
+    from bot.explain.llm.base import ChatModel
+    from bot.recommend.blend import Blender
+    from bot.recommend.item_features import ItemFeatures
+    from cf_engine.artifact import CFArtifact
+    from cf_engine.data.catalog import Dataset
+    from retrieval.index import ItemIndex
 
 log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_S = 1.0  # each live check: a health probe must answer fast even when a part hangs
@@ -53,7 +66,7 @@ class Runtime:
 
     # --- parts ------------------------------------------------------------------------------
     @cached_property
-    def dataset(self) -> Any:
+    def dataset(self) -> Dataset:
         from cf_engine.data import load_dataset
 
         with self._lock:
@@ -66,7 +79,7 @@ class Runtime:
             return data
 
     @cached_property
-    def cf(self) -> Any | None:
+    def cf(self) -> CFArtifact | None:
         from cf_engine.artifact import ArtifactNotFoundError, CFArtifact
 
         with self._lock:
@@ -94,7 +107,7 @@ class Runtime:
                 return None
 
     @cached_property
-    def index(self) -> Any | None:
+    def index(self) -> ItemIndex | None:
         with self._lock:
             try:
                 from retrieval.index import ItemIndex
@@ -114,7 +127,7 @@ class Runtime:
                 return None
 
     @cached_property
-    def llm(self) -> Any | None:
+    def llm(self) -> ChatModel | None:
         with self._lock:
             if self.settings.llm_backend == "template":
                 self._set("llm", "ok", "template explanations (llm_backend=template)")
@@ -131,18 +144,26 @@ class Runtime:
                 return None
 
     @cached_property
-    def explainer(self) -> Any:
+    def explainer(self) -> Explainer:
         from bot.explain.explainer import Explainer
 
         with self._lock:
             return Explainer(self.llm, self.settings)
 
     @cached_property
-    def blender(self) -> Any:
+    def features(self) -> ItemFeatures:
+        """What is known about every item, computed once and shared by the blender and the agent."""
+        from bot.recommend.item_features import ItemFeatures
+
+        with self._lock:
+            return ItemFeatures.from_dataset(self.dataset, self.settings.positive_threshold)
+
+    @cached_property
+    def blender(self) -> Blender:
         from bot.recommend.fusion_fit import build_blender
 
         with self._lock:
-            return build_blender(self.dataset, self.cf, self.index, self.settings)
+            return build_blender(self.dataset, self.cf, self.index, self.settings, features=self.features)
 
     @cached_property
     def store(self) -> Store:
@@ -152,11 +173,30 @@ class Runtime:
             return store
 
     @cached_property
-    def agent(self) -> Any:
+    def session_locks(self) -> SessionLocks:
+        return SessionLocks()
+
+    @cached_property
+    def agent(self) -> Agent:
         from bot.agent import Agent
 
         with self._lock:
-            return Agent(self.dataset, self.blender, self.explainer, self.store, self.settings, cf=self.cf)
+            return Agent(
+                self.dataset,
+                self.blender,
+                self.explainer,
+                self.store,
+                self.settings,
+                cf=self.cf,
+                features=self.features,
+                locks=self.session_locks,
+            )
+
+    @cached_property
+    def feedback(self) -> FeedbackRecorder:
+        """Feedback on sessions, with the store alone: no dataset, CF model, index or LLM is loaded."""
+        with self._lock:
+            return FeedbackRecorder(self.store, self.session_locks)
 
     # --- reporting --------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -221,7 +261,7 @@ class Runtime:
             return {"status": "missing", "detail": str(exc)}
         return {"status": "ok", "detail": f"{store.path} (schema v{version})"}
 
-    def _live_index(self, index: Any) -> dict[str, str]:
+    def _live_index(self, index: ItemIndex) -> dict[str, str]:
         name = self.settings.chroma_collection
         try:
             if self.settings.chroma_url:

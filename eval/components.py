@@ -66,6 +66,7 @@ def load_cf(dataset: Dataset, settings: Settings) -> CFScorer:
 def load_item_vectors(settings: Settings, dataset: Dataset) -> tuple[np.ndarray, Any]:
     """(vectors aligned with catalog columns (zero rows for unindexed items), query embedder)."""
     try:
+        from bot.recommend.item_features import align_vectors
         from retrieval.embeddings import load_embeddings
         from retrieval.index import ItemIndex
     except ImportError as exc:
@@ -74,11 +75,7 @@ def load_item_vectors(settings: Settings, dataset: Dataset) -> tuple[np.ndarray,
     if not index.is_ready():
         index.build(dataset, progress=False)
     ids, vectors = index.vectors()
-    aligned = np.zeros((len(dataset.catalog), vectors.shape[1]), dtype=np.float32)
-    columns = np.array([dataset.catalog.index_of(int(i)) if int(i) in dataset.catalog else -1 for i in ids])
-    keep = columns >= 0
-    aligned[columns[keep]] = vectors[keep]
-    return aligned, load_embeddings(settings.retrieval_config())
+    return align_vectors(dataset.catalog, ids, vectors), load_embeddings(settings.retrieval_config())
 
 
 def embed_texts(embedder: Any, texts: Sequence[str]) -> np.ndarray:

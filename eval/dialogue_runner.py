@@ -11,31 +11,15 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from bot.chat_agent import ChatAgent
 from bot.types import TurnResult
 from cf_engine.data.catalog import Dataset
 from eval.dialogue_checks import CHECKS, CheckContext
 from eval.dialogue_spec import DialogueSpec, DialogueSpecError
 
 REJECTING = {"seen", "not_interested", "down"}
-
-
-class AgentLike(Protocol):
-    """The part of :class:`bot.agent.Agent` the runner uses."""
-
-    def create_session(self, user_id: int | None = None) -> str: ...
-
-    def turn(self, session_id: str, message: str) -> TurnResult: ...
-
-    def feedback(
-        self,
-        session_id: str,
-        item_id: int,
-        kind: str,
-        event_id: str | None = None,
-        value: float | None = None,
-    ) -> dict: ...
 
 
 @dataclass
@@ -81,7 +65,7 @@ def validate_against_catalog(specs: Sequence[DialogueSpec], dataset: Dataset) ->
                         )
 
 
-def run_dialogue(agent: AgentLike, spec: DialogueSpec) -> DialogueOutcome:
+def run_dialogue(agent: ChatAgent, spec: DialogueSpec) -> DialogueOutcome:
     """Play one dialogue; a crash of the agent is recorded as the dialogue's error, not raised."""
     outcome = DialogueOutcome(name=spec.name, path=str(spec.path))
     ctx = CheckContext()
@@ -179,7 +163,7 @@ def summarise_outcomes(outcomes: Sequence[DialogueOutcome]) -> dict[str, Any]:
 
 
 def run_dialogues(
-    agent: AgentLike, specs: Sequence[DialogueSpec], progress: Callable[[str], None] | None = None
+    agent: ChatAgent, specs: Sequence[DialogueSpec], progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Play every dialogue and summarise."""
     outcomes = []

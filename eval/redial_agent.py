@@ -13,6 +13,7 @@ prior is what ReDial's recommenders tend to say.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from eval.components import ComponentUnavailable, load_runtime
 from eval.redial_data import Sample, replace_mentions
 from eval.redial_systems import replay_request
 from eval.suite import eval_settings
+
+if TYPE_CHECKING:
+    from bot.agent import Agent
 
 
 def load_chat(settings: Settings) -> object:
@@ -34,12 +38,12 @@ def load_chat(settings: Settings) -> object:
         raise ComponentUnavailable(f"the agent did not load: {type(exc).__name__}: {exc}") from exc
 
 
-def chat_rows(agent: object, samples: Sequence[Sample], titles: dict[int, str], max_chars: int) -> np.ndarray:
+def chat_rows(agent: Agent, samples: Sequence[Sample], titles: dict[int, str], max_chars: int) -> np.ndarray:
     """(samples x catalog) blend scores of the chat's state after each sample's seeker messages."""
     from bot.state import DialogueState, apply_message
 
-    parser, blender = agent.parser, agent.blender  # type: ignore[attr-defined]
-    years, max_year = agent.years, agent.max_year  # type: ignore[attr-defined]
+    parser, blender = agent.parser, agent.blender  # the chat's Blender: score_all ranks the catalog
+    years, max_year = agent.features.years, agent.features.max_year
     out = np.zeros((len(samples), len(blender.dataset.catalog)), dtype=np.float32)
     done: dict[tuple[str, int], int] = {}
     for r, sample in enumerate(samples):

@@ -228,7 +228,7 @@ def run_retrieval_eval(
         centroid = vectors[seed_cols].mean(axis=0)
         ranked_by = {
             "cf": top_ids(cf.score_for(seeds), item_ids, seed_cols),
-            "popularity": top_ids(blender.popularity, item_ids, seed_cols),
+            "popularity": top_ids(blender.features.popularity, item_ids, seed_cols),
             "semantic": top_ids(vectors @ centroid, item_ids, seed_cols),
             "blend": [c.item_id for c in blender.blend(BlendRequest(liked=seeds, k=K))],
             "blend (no MMR)": [c.item_id for c in no_mmr.blend(BlendRequest(liked=seeds, k=K))],

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from bot.chat_agent import ChatAgent
 from bot.types import Recommendation
 from cf_engine.data.catalog import Dataset, Item
 from eval.components import CFScorer
-from eval.dialogue_runner import AgentLike
 from eval.simulated_user import SimulatedUser, UserProfile, leaks, natural_title
 
 MAX_TURNS = 5
@@ -100,7 +100,7 @@ def _pick_seeds(dataset: Dataset, past: Sequence[int], target: Item, rng: random
     return rng.sample(pool, min(len(pool), rng.choice((1, 2))))
 
 
-def run_agent_episode(agent: AgentLike, user: SimulatedUser) -> Episode:
+def run_agent_episode(agent: ChatAgent, user: SimulatedUser) -> Episode:
     """Chat until the target is shown or ``MAX_TURNS`` messages were sent."""
     target = user.profile.target
     episode = Episode(user_id=user.profile.user_id, target=target.display_title, success=False, turns=0)
@@ -159,7 +159,7 @@ def summarise(episodes: Sequence[Episode]) -> dict[str, Any]:
     }
 
 
-AgentFactory = Callable[[Dataset], AgentLike]
+AgentFactory = Callable[[Dataset], ChatAgent]
 
 
 def evaluate_simulation(

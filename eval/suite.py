@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.chat_agent import ChatAgent
 from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
 from eval.components import CFScorer, ComponentUnavailable, load_dataset, load_runtime, train_cf
-from eval.dialogue_runner import AgentLike, run_dialogues, validate_against_catalog
+from eval.dialogue_runner import run_dialogues, validate_against_catalog
 from eval.dialogue_spec import load_dialogues
 
 Progress = Callable[[str], None]
@@ -49,7 +50,7 @@ def run_dialogue_suite(settings: Settings, path: Path, progress: Progress | None
     return result
 
 
-def agent_with_cf(settings: Settings, training: Dataset) -> AgentLike:
+def agent_with_cf(settings: Settings, training: Dataset) -> ChatAgent:
     """A fresh agent whose CF artifact was trained on ``training`` only."""
     runtime = load_runtime(eval_settings(settings, "simulate"))
     if "cf" not in type(runtime).__dict__:
@@ -68,7 +69,7 @@ def run_simulation(
 
     dataset = load_dataset(settings)
 
-    def make_agent(training: Dataset) -> AgentLike:
+    def make_agent(training: Dataset) -> ChatAgent:
         return agent_with_cf(settings, training)
 
     def make_cf(training: Dataset) -> CFScorer:
@@ -77,7 +78,7 @@ def run_simulation(
     try:
         import bot.runtime  # noqa: F401
 
-        factory: Callable[[Dataset], AgentLike] | None = make_agent
+        factory: Callable[[Dataset], ChatAgent] | None = make_agent
     except ImportError:
         factory = None
     return evaluate_simulation(

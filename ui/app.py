@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from bot.chat_agent import ServedRuntime
 from bot.settings import Settings
 from ui.api import API_PREFIX, build_api
 
 WIDGET_DIR = Path(__file__).resolve().parent / "widget"
 
 
-def create_app(settings: Settings, runtime: Any = None, *, with_gradio: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, runtime: ServedRuntime | None = None, *, with_gradio: bool = True
+) -> FastAPI:
     """Build the app. ``runtime`` defaults to ``Runtime.from_settings(settings)`` (lazy loading);
     ``with_gradio=False`` leaves out the chat page (API-only tests and deployments)."""
     if runtime is None:

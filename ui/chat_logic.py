@@ -7,12 +7,12 @@ browser) and the cards on screen; everything else is the agent's.
 
 from __future__ import annotations
 
-import inspect
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.chat_agent import ChatAgent
 from bot.errors import InvalidInputError, UnknownSessionError
 from bot.types import Constraints, TurnResult
 from ui.cards import REMOVING_KINDS, card_html, escape_markdown, evidence_html
@@ -67,13 +67,9 @@ def empty_store() -> dict[str, Any]:
 class ChatController:
     """The chat page's behaviour over one agent."""
 
-    def __init__(self, agent: Any, n_cards: int) -> None:
+    def __init__(self, agent: ChatAgent, n_cards: int) -> None:
         self.agent = agent
         self.n_cards = n_cards
-        try:
-            self._stream_takes_constraints = "constraints" in inspect.signature(agent.turn_stream).parameters
-        except (TypeError, ValueError):
-            self._stream_takes_constraints = False
 
     # --- sessions --------------------------------------------------------------------------
     def session_for(
@@ -103,14 +99,12 @@ class ChatController:
                 data = self.agent.session(store["session_id"])
             except UnknownSessionError:
                 return self.blank(empty_store(), "Your previous conversation has expired; let's start again.")
-            for turn in data.get("turns", []):
-                user_text = _first(turn, "message", "user_message", "user", "text")
-                reply = _first(turn, "reply", "bot", "response")
-                if user_text:
-                    history.append({"role": "user", "content": escape_markdown(str(user_text))})
-                if reply is not None:
-                    turn_ids[str(len(history))] = int(_first(turn, "turn_id", "id") or len(turn_ids) + 1)
-                    history.append({"role": "assistant", "content": escape_markdown(str(reply))})
+            for turn in data["turns"]:
+                if turn["message"]:
+                    history.append({"role": "user", "content": escape_markdown(turn["message"])})
+                if turn["reply"] is not None:
+                    turn_ids[str(len(history))] = int(turn["turn_id"])
+                    history.append({"role": "assistant", "content": escape_markdown(turn["reply"])})
                 shown = turn.get("recommendations") or []
                 recs = [dict(r) for r in shown if isinstance(r, Mapping)]
         removed = self._removed_items(store)
@@ -152,7 +146,8 @@ class ChatController:
         streamed = ""
         result: TurnResult | None = None
         try:
-            for part in self._stream(store["session_id"], message, filters.to_constraints()):
+            constraints = filters.to_constraints()
+            for part in self.agent.turn_stream(store["session_id"], message, constraints=constraints):
                 if isinstance(part, TurnResult):
                     result = part
                 else:
@@ -175,12 +170,6 @@ class ChatController:
         turn_ids[str(len(history) - 1)] = result.turn_id
         recs = [asdict(r) for r in result.recommendations]
         yield ChatView(history, store, recs, self._cards(recs), turn_ids, "")
-
-    def _stream(self, session_id: str, message: str, constraints: Constraints) -> Iterator[str | TurnResult]:
-        if self._stream_takes_constraints:
-            return self.agent.turn_stream(session_id, message, constraints=constraints)
-        # The agent reads hard filters from the message itself; say them in words it parses.
-        return self.agent.turn_stream(session_id, with_filter_text(message, constraints))
 
     # --- feedback --------------------------------------------------------------------------
     def card_feedback(
@@ -242,25 +231,3 @@ class ChatController:
         except UnknownSessionError:
             return set()
         return {int(ev["item_id"]) for ev in events if ev.get("kind") in REMOVING_KINDS and ev.get("item_id")}
-
-
-def with_filter_text(message: str, constraints: Constraints) -> str:
-    """``message`` plus the panel's filters in words: "... (filters: Comedy, Drama; from 1990 to 2000)"."""
-    parts = []
-    if constraints.genres_in:
-        parts.append(", ".join(sorted(constraints.genres_in)))
-    lo, hi = constraints.year_min, constraints.year_max
-    if lo is not None and hi is not None:
-        parts.append(f"from {lo} to {hi}")
-    elif lo is not None:
-        parts.append(f"after {lo - 1}")
-    elif hi is not None:
-        parts.append(f"before {hi + 1}")
-    return f"{message} (filters: {'; '.join(parts)})" if parts else message
-
-
-def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if mapping.get(key) is not None:
-            return mapping[key]
-    return None

@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from bot.chat_agent import ServedRuntime
 from bot.settings import Settings
 from ui.cards import FEEDBACK_LABELS
 from ui.chat_logic import KNOWN_USER, NEW_VISITOR, ChatController, ChatView, Filters, empty_store
@@ -23,7 +24,7 @@ def page_css() -> str:
     return CSS_PATH.read_text(encoding="utf-8")
 
 
-def catalog_facets(runtime: Any) -> tuple[list[str], tuple[int, int]]:
+def catalog_facets(runtime: ServedRuntime) -> tuple[list[str], tuple[int, int]]:
     """All genres and the (min, max) year of the catalog, for the filter controls."""
     genres: set[str] = set()
     years: list[int] = []
@@ -34,7 +35,7 @@ def catalog_facets(runtime: Any) -> tuple[list[str], tuple[int, int]]:
     return sorted(genres), ((min(years), max(years)) if years else (1900, 2030))
 
 
-def build_chat_page(settings: Settings, runtime: Any) -> gr.Blocks:
+def build_chat_page(settings: Settings, runtime: ServedRuntime) -> gr.Blocks:
     """The page, wired to ``runtime.agent``."""
     controller = ChatController(runtime.agent, settings.n_recommendations)
     genres, (year_lo, year_hi) = catalog_facets(runtime)

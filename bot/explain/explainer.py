@@ -15,12 +15,10 @@ import re
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
-
-from langchain_core.language_models import BaseChatModel
+from typing import Literal, Protocol
 
 from bot.explain.facts import INJECTION_WORDS, Facts, facts_from
-from bot.explain.llm.base import LLMError, stream_text, supports_choices, supports_grammar
+from bot.explain.llm.base import ChatModel, LLMError, stream_text, supports_choices, supports_grammar
 from bot.explain.prompts import explanation_messages
 from bot.explain.sentences import explanation_choices, explanation_grammar
 from bot.explain.templates import template_explanation
@@ -80,13 +78,28 @@ def clean_llm_text(text: str) -> str:
     return text
 
 
+class CandidateExplainer(Protocol):
+    """What the agent asks of an explainer: a streamed, validated explanation, and a no-LLM form."""
+
+    def explain_stream(
+        self, candidate: Candidate, context: ExplainContext = ...
+    ) -> Generator[str, None, Explanation]:
+        """Yield validated text chunks, then return the :class:`Explanation`."""
+        ...
+
+    def template_only(self) -> CandidateExplainer:
+        """The same explainer without the LLM (templates from the same evidence)."""
+        ...
+
+
 class Explainer:
     """Explains candidates with ``llm`` (None: templates only) under ``settings``."""
 
-    def __init__(self, llm: BaseChatModel | None, settings: Settings, *, limits: Limits = Limits()) -> None:
+    def __init__(self, llm: ChatModel | None, settings: Settings, *, limits: Limits = Limits()) -> None:
         self.llm = llm
         self.settings = settings
         self.limits = limits
+        self._templates: Explainer | None = None if llm is not None else self
         constrain = llm is not None and settings.llm_grammar
         # How generation is constrained to evidence sentences: "choices" (finite-choice decoding,
         # fastest), "grammar" (GBNF) or None (free text, validated afterwards).
@@ -107,6 +120,12 @@ class Explainer:
                 next(stream)
             except StopIteration as done:
                 return done.value
+
+    def template_only(self) -> Explainer:
+        """This explainer without the LLM: same settings and limits, template explanations only."""
+        if self._templates is None:
+            self._templates = Explainer(None, self.settings, limits=self.limits)
+        return self._templates
 
     def explain_all(
         self, candidates: Sequence[Candidate], context: ExplainContext = ExplainContext()

@@ -29,21 +29,19 @@ import threading
 import time
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from bot.recommend.constraints import CatalogFilter, ItemStats, satisfies
-from bot.recommend.evidence import InteractionEvidence, build_evidence, query_words
-from bot.recommend.fusion import FusionModel, candidate_features, shrunk_ratings
+from bot.recommend.evidence import evidence_for
+from bot.recommend.fusion import FusionModel, candidate_features
+from bot.recommend.item_features import ItemFeatures, align_vectors
 from bot.recommend.ranking import dot_rows, minmax, mmr, top_columns
 from bot.recommend.request import BlendRequest, Signals
+from bot.recommend.sources import CFScorer, ItemSearch
 from bot.settings import Settings
 from bot.types import Candidate
 from cf_engine.data.catalog import Dataset
-
-if TYPE_CHECKING:
-    from retrieval.index import ItemIndex
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +87,17 @@ class Blender:
     def __init__(
         self,
         dataset: Dataset,
-        cf: Any | None,
-        index: ItemIndex | None,
+        cf: CFScorer | None,
+        index: ItemSearch | None,
         settings: Settings,
         vectors: np.ndarray | None = None,
         fusion_loader: FusionLoader | None = None,
+        features: ItemFeatures | None = None,
     ) -> None:
         """``vectors`` (catalog order, normalised) replace loading them from ``index`` (fusion fitting).
+
+        ``features``: the dataset's :class:`ItemFeatures` when the caller already has them (the
+        runtime shares one with the agent); built here otherwise.
 
         ``fusion_loader`` fits or loads the learned fusion on first use; without one the blend uses the
         fixed CF/semantic mix (``bot.recommend.fusion_fit.build_blender`` passes it).
@@ -104,34 +106,10 @@ class Blender:
         self.cf = cf
         self.index = index
         self.settings = settings
-        catalog = dataset.catalog
-        table = dataset.item_stats()
-        counts = table["count"].to_numpy(dtype=np.int64)
-        means = table["mean_rating"].to_numpy(dtype=np.float64)
-        self.stats = [
-            ItemStats(int(c), None if np.isnan(m) else float(m)) for c, m in zip(counts, means, strict=True)
-        ]
-        self.filter = CatalogFilter(catalog, self.stats)
-        self.interactions = InteractionEvidence(dataset, settings.positive_threshold)
-        # Popularity (number of positive interactions) is the fallback and the tie-breaker.
-        self.popularity = self.interactions.positive_counts.astype(np.float64)
-        self.catalog_genres = sorted({g for item in catalog for g in item.genres})
-        # Item x genre indicator matrix (rows L2-normalised) for the soft genre-affinity term.
-        genre_col = {g: j for j, g in enumerate(self.catalog_genres)}
-        genres = np.zeros((len(catalog), max(1, len(genre_col))), dtype=np.float64)
-        for row, item in enumerate(catalog):
-            for g in item.genres:
-                genres[row, genre_col[g]] = 1.0
-        self._genre_col = {g.lower(): j for g, j in genre_col.items()}
-        self.genres = genres
-        self.genres_unit = genres / np.maximum(np.linalg.norm(genres, axis=1, keepdims=True), 1e-12)
-        self.shrunk_rating = shrunk_ratings(dataset)
-        # Popular and well rated: the quality prior of typed requests (TEXT_QUALITY_WEIGHT).
-        # Scaled by the catalog's best, not per pool, so that an item's prior does not depend on
-        # which other items the request let in (a pool of obscure films keeps small priors).
-        lowest = float(self.shrunk_rating.min()) if self.shrunk_rating.size else 0.0
-        quality = np.log1p(self.popularity) * (self.shrunk_rating - lowest)
-        self.quality = quality / max(float(quality.max(initial=0.0)), 1e-12)
+        if features is None:
+            features = ItemFeatures.from_dataset(dataset, settings.positive_threshold)
+        self.features = features
+        self.retrieval_config = settings.retrieval_config()
         self._vectors: np.ndarray | None = vectors
         self._vectors_loaded = vectors is not None
         self._fusion_loader = fusion_loader
@@ -153,17 +131,7 @@ class Blender:
                     self._vectors_loaded = False
                     self._vectors_retry_at = time.monotonic() + INDEX_RETRY_S
                     return None
-                cols = np.array(
-                    [
-                        self.dataset.catalog.index_of(int(i)) if int(i) in self.dataset.catalog else -1
-                        for i in ids
-                    ],
-                    dtype=np.int64,
-                )
-                full = np.zeros((len(self.dataset.catalog), matrix.shape[1]), dtype=np.float32)
-                ok = cols >= 0
-                full[cols[ok]] = matrix[ok]
-                self._vectors = full
+                self._vectors = align_vectors(self.dataset.catalog, ids, matrix)
         return self._vectors
 
     def warm_up(self) -> None:
@@ -192,7 +160,7 @@ class Blender:
     def _embed_uncached(self, text: str) -> np.ndarray:
         from retrieval.embeddings import embed_query
 
-        return embed_query(self.settings.retrieval_config(), text)
+        return embed_query(self.retrieval_config, text)
 
     # --- the blend --------------------------------------------------------------------------
     def cf_evidence(self, liked_cols: Sequence[int]) -> float:
@@ -202,7 +170,7 @@ class Blender:
         """
         if not len(liked_cols):
             return 0.0
-        counts = self.popularity[np.asarray(liked_cols, dtype=np.int64)]
+        counts = self.features.popularity[np.asarray(liked_cols, dtype=np.int64)]
         return float(np.minimum(1.0, counts / CF_CONFIDENT_AT).sum())
 
     def cf_weight(self, n_known: float, has_semantic: bool, has_cf: bool, has_text: bool = False) -> float:
@@ -218,32 +186,11 @@ class Blender:
         a = n_known / (n_known + self.settings.blend_half_saturation)
         return min(a, TEXT_CF_CAP) if has_text else a
 
-    def genre_profile(self, liked_cols: Sequence[int], requested: Sequence[str] = ()) -> np.ndarray | None:
-        """Unit vector over genres: the liked items' genres, plus each requested genre weighted as strongly.
-
-        A requested genre ("more crime") counts as much as all liked items together, so a request
-        steers the list while the liked items still decide among the requested genre's films.
-        """
-        profile = np.zeros(self.genres.shape[1], dtype=np.float64)
-        if len(liked_cols):
-            profile += self.genres_unit[np.asarray(liked_cols, dtype=np.int64)].sum(axis=0)
-        req = [self._genre_col[g.lower()] for g in requested if g.lower() in self._genre_col]
-        if req:
-            profile[req] += max(1.0, float(profile.sum()) / max(1, len(req)))
-        norm = float(np.linalg.norm(profile))
-        return None if norm < 1e-12 else profile / norm
-
     def _fusion_for(self, s: Signals) -> FusionModel | None:
         """The learned fusion when it scores this request (liked items, no text, no known user)."""
         if not s.liked or s.text or s.user_known or s.cf_scores is None or s.query is None:
             return None
         return self.fusion()
-
-    def _requested_cols(self, request: BlendRequest) -> list[int]:
-        """Genre columns of the request's ``genres_in`` (sorted, unknown genres dropped)."""
-        return sorted(
-            self._genre_col[g.lower()] for g in request.constraints.genres_in if g.lower() in self._genre_col
-        )
 
     def _signals(self, request: BlendRequest) -> Signals:
         """What the request gives the blend: allowed columns, liked items, CF scores, semantic query."""
@@ -253,14 +200,13 @@ class Blender:
         excluded = [catalog.index_of(i) for i in request.exclude if i in catalog]
         text = (request.text or "").strip()
 
-        allowed = self.filter.mask(request.constraints)
+        allowed = self.features.filter.mask(request.constraints)
         allowed[liked + disliked + excluded] = False
         user_known = (
             request.user_id is not None and self.cf is not None and self.cf.knows_user(request.user_id)
         )
-        user_cols = (
-            self.interactions.user_items(request.user_id) if request.user_id is not None else np.empty(0)
-        )
+        interactions = self.features.interactions
+        user_cols = interactions.user_items(request.user_id) if request.user_id is not None else np.empty(0)
         allowed[user_cols.astype(np.int64)] = False  # a known user's rated items are already seen
         signals = Signals(allowed=allowed, liked=liked, text=text, user_known=user_known)
         if not allowed.any():
@@ -317,7 +263,7 @@ class Blender:
         else:
             sem_part = np.zeros(cols.size)
         a = self.cf_weight(s.n_known, s.query is not None, s.cf_scores is not None, has_text=bool(s.text))
-        pop_part = minmax(np.log1p(self.popularity[cols]))
+        pop_part = minmax(np.log1p(self.features.popularity[cols]))
         fusion = self._fusion_for(s)
         if s.cf_scores is None and s.query is None:
             score = pop_part
@@ -327,7 +273,7 @@ class Blender:
             text_part = sem_part
             if s.text and s.query is not None:  # typed request: popular, well rated films first among equals
                 w = TEXT_QUALITY_WEIGHT
-                text_part = (sem_part + w * self.quality[cols]) / (1.0 + w)
+                text_part = (sem_part + w * self.features.quality[cols]) / (1.0 + w)
             score = a * cf_part + (1.0 - a) * text_part + 1e-3 * pop_part  # popularity only breaks ties
         if s.cf_scores is not None or s.query is not None:
             gate, match_at = (
@@ -335,13 +281,13 @@ class Blender:
                 if fusion is not None
                 else (GENRE_GATE, GENRE_MATCH_AT)
             )
-            profile = self.genre_profile(s.liked, sorted(request.constraints.genres_in))
+            profile = self.features.genre_profile(s.liked, sorted(request.constraints.genres_in))
             if profile is not None:
-                mismatch = np.clip(1.0 - (self.genres_unit[cols] @ profile) / match_at, 0.0, 1.0)
+                mismatch = np.clip(1.0 - (self.features.genres_unit[cols] @ profile) / match_at, 0.0, 1.0)
                 score = score * (1.0 - gate * mismatch)
-        requested = self._requested_cols(request)
+        requested = self.features.genre_columns(sorted(request.constraints.genres_in))
         if len(requested) > 1:  # "more crime" then "more drama": crime dramas first
-            share = self.genres[cols][:, requested].mean(axis=1)
+            share = self.features.genres[cols][:, requested].mean(axis=1)
             score = score * (1.0 - REQUESTED_GATE + REQUESTED_GATE * share)
         return score, cf_part, sem_part, a
 
@@ -374,16 +320,16 @@ class Blender:
             pool.append(top_columns(s.cf_scores, s.allowed, pool_n))
         if s.query is not None:
             pool.append(self._semantic_pool(s.query, s.allowed, pool_n))
-        requested = self._requested_cols(request)
+        requested = self.features.genre_columns(sorted(request.constraints.genres_in))
         if len(requested) > 1:  # several genres asked for: the items that have most of them join the pool
-            share = self.genres[:, requested].sum(axis=1)
-            pool.append(top_columns(share + minmax(np.log1p(self.popularity)), s.allowed, pool_n))
+            share = self.features.genres[:, requested].sum(axis=1)
+            pool.append(top_columns(share + minmax(np.log1p(self.features.popularity)), s.allowed, pool_n))
         # No signal at all: the most liked items. With the fusion too: it learned how much popularity
         # is worth (validation NDCG@10 0.348 -> 0.372 with them in the pool; docs/benchmarks.md).
         if popular is None:
             popular = self._fusion_for(s) is not None
         if not pool or popular:
-            pool.append(top_columns(self.popularity, s.allowed, pool_n))
+            pool.append(top_columns(self.features.popularity, s.allowed, pool_n))
         cols = np.unique(np.concatenate(pool)).astype(np.int64)
         return cols[s.allowed[cols]]
 
@@ -439,38 +385,25 @@ class Blender:
     ) -> list[Candidate]:
         catalog = self.dataset.catalog
         picked_cols = [int(cols[i]) for i in chosen]
-        cf_sim = self.interactions.cf_similarity(liked, picked_cols) if liked else None
-        co_counts, co_means = self.interactions.co_ratings(liked, picked_cols) if liked else (None, None)
-        emb_sim = vectors[liked] @ vectors[picked_cols].T if (liked and vectors is not None) else None
-        words = query_words(request.text)
-        liked_genres = {g for c in liked for g in catalog.at(c).genres}
-        out: list[Candidate] = []
-        for j, (i, col) in enumerate(zip(chosen, picked_cols, strict=True)):
-            item = catalog.at(col)
-            if not satisfies(item, self.stats[col], request.constraints):  # the one exact check, again
-                raise AssertionError(f"blend picked item {item.item_id} that violates {request.constraints}")
-            evidence = build_evidence(
-                dataset=self.dataset,
-                col=col,
-                stats=self.stats[col],
-                liked_cols=liked,
-                cf_sim=None if cf_sim is None else cf_sim[:, j],
-                emb_sim=None if emb_sim is None else emb_sim[:, j],
-                co_counts=None if co_counts is None else co_counts[:, j],
-                co_means=None if co_means is None else co_means[:, j],
-                constraints=request.constraints,
-                words=words,
-                liked_genres=liked_genres,
-                from_user_history=from_user,
+        evidence = evidence_for(
+            self.dataset,
+            self.features.interactions,
+            [self.features.stats[c] for c in picked_cols],
+            picked_cols,
+            liked,
+            vectors,
+            request.text,
+            request.constraints,
+            from_user,
+        )
+        return [
+            Candidate(
+                item_id=int(catalog.at(col).item_id),
+                title=catalog.at(col).display_title,
+                score=round(float(score[i]), 6),
+                cf_score=round(float(cf_part[i]), 6),
+                semantic_score=round(float(sem_part[i]), 6),
+                evidence=ev,
             )
-            out.append(
-                Candidate(
-                    item_id=int(item.item_id),
-                    title=item.display_title,
-                    score=round(float(score[i]), 6),
-                    cf_score=round(float(cf_part[i]), 6),
-                    semantic_score=round(float(sem_part[i]), 6),
-                    evidence=evidence,
-                )
-            )
-        return out
+            for i, col, ev in zip(chosen, picked_cols, evidence, strict=True)
+        ]

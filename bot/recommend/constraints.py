@@ -3,7 +3,8 @@
 :func:`satisfies` is the rule; :class:`CatalogFilter` applies the same rule to the whole catalog at once
 (the blend uses it to pick candidates only among allowed items) and :func:`chroma_where` translates it
 into a Chroma ``where`` filter so that vector search returns allowed items. Both are checked against
-:func:`satisfies` in the tests, and the blend re-checks every final candidate with it.
+:func:`satisfies` in the tests, and the turn record (:meth:`bot.turn.TurnRecord.admit`) checks every
+candidate with it before it is shown.
 """
 
 from __future__ import annotations

@@ -170,3 +170,40 @@ def build_evidence(
         co_ratings=co,
         from_user_history=from_user_history,
     )
+
+
+def evidence_for(
+    dataset: Dataset,
+    interactions: InteractionEvidence,
+    stats: Sequence[ItemStats],
+    picked_cols: Sequence[int],
+    liked: Sequence[int],
+    vectors: np.ndarray | None,
+    text: str | None,
+    constraints: Constraints,
+    from_user_history: bool,
+) -> list[Evidence]:
+    """The :class:`Evidence` of each picked column (``stats[j]`` is ``picked_cols[j]``'s) for one request."""
+    liked = list(liked)
+    cf_sim = interactions.cf_similarity(liked, picked_cols) if liked else None
+    co_counts, co_means = interactions.co_ratings(liked, picked_cols) if liked else (None, None)
+    emb_sim = vectors[liked] @ vectors[list(picked_cols)].T if (liked and vectors is not None) else None
+    words = query_words(text)
+    liked_genres = {g for c in liked for g in dataset.catalog.at(c).genres}
+    return [
+        build_evidence(
+            dataset=dataset,
+            col=col,
+            stats=stats[j],
+            liked_cols=liked,
+            cf_sim=None if cf_sim is None else cf_sim[:, j],
+            emb_sim=None if emb_sim is None else emb_sim[:, j],
+            co_counts=None if co_counts is None else co_counts[:, j],
+            co_means=None if co_means is None else co_means[:, j],
+            constraints=constraints,
+            words=words,
+            liked_genres=liked_genres,
+            from_user_history=from_user_history,
+        )
+        for j, col in enumerate(picked_cols)
+    ]

@@ -12,15 +12,14 @@ The Blender uses it when a request has liked items and no text and the user is n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from bot.recommend.item_features import ItemFeatures
 from bot.recommend.ranking import dot_rows, minmax
 from bot.recommend.request import Signals
-from cf_engine.data.catalog import Dataset
 
 FUSION_FORMAT = 1
 FEATURES = (
@@ -29,11 +28,10 @@ FEATURES = (
     "sem_cosine",  # MiniLM cosine to the liked items' centroid
     "sem_log_rank",  # log(1 + rank) of that cosine in the pool
     "log_popularity",  # log(1 + people who liked the item)
-    "mean_rating",  # mean rating shrunk toward the catalog mean (RATING_PRIOR ratings)
+    "mean_rating",  # mean rating shrunk toward the catalog mean (item_features.RATING_PRIOR ratings)
     "genre_cosine",  # cosine of the item's genres to the liked items' genres
     "n_liked",  # how many liked items the session has (capped at 5)
 )
-RATING_PRIOR = 10.0
 
 
 @dataclass
@@ -53,17 +51,11 @@ class FusionModel:
 
 
 class FeatureSource(Protocol):
-    """What :func:`candidate_features` reads about the items (a :class:`~bot.recommend.blend.Blender`)."""
+    """What :func:`candidate_features` reads (a :class:`~bot.recommend.blend.Blender`)."""
 
-    popularity: np.ndarray  # positive interactions per catalog column
-    shrunk_rating: np.ndarray
-    genres_unit: np.ndarray
+    features: ItemFeatures
 
     def vectors(self) -> np.ndarray | None: ...
-
-    def genre_profile(
-        self, liked_cols: Sequence[int], requested: Sequence[str] = ()
-    ) -> np.ndarray | None: ...
 
 
 def candidate_features(blender: FeatureSource, s: Signals, cols: np.ndarray) -> np.ndarray:
@@ -82,11 +74,12 @@ def candidate_features(blender: FeatureSource, s: Signals, cols: np.ndarray) -> 
         x[:, 3] = np.log1p(_ranks(sem))
     else:
         x[:, 3] = np.log1p(n)
-    x[:, 4] = np.log1p(blender.popularity[cols])
-    x[:, 5] = blender.shrunk_rating[cols]
-    profile = blender.genre_profile(s.liked)
+    items = blender.features
+    x[:, 4] = np.log1p(items.popularity[cols])
+    x[:, 5] = items.shrunk_rating[cols]
+    profile = items.genre_profile(s.liked)
     if profile is not None:
-        x[:, 6] = blender.genres_unit[cols] @ profile
+        x[:, 6] = items.genres_unit[cols] @ profile
     x[:, 7] = min(len(s.liked), 5)
     return x
 
@@ -97,13 +90,3 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(values.size, dtype=np.float64)
     ranks[order] = np.arange(values.size)
     return ranks
-
-
-def shrunk_ratings(dataset: Dataset) -> np.ndarray:
-    """Mean rating per catalog item, shrunk toward the catalog mean by RATING_PRIOR pseudo-ratings."""
-    table = dataset.item_stats()
-    counts = table["count"].to_numpy(dtype=np.float64)
-    means = np.nan_to_num(table["mean_rating"].to_numpy(dtype=np.float64))
-    ratings = dataset.interactions["rating"].to_numpy(dtype=np.float64)
-    prior = float(ratings.mean()) if ratings.size else 0.0
-    return (means * counts + prior * RATING_PRIOR) / (counts + RATING_PRIOR)

@@ -21,13 +21,14 @@ import logging
 import pickle
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from bot.recommend.blend import Blender
 from bot.recommend.fusion import FEATURES, FUSION_FORMAT, FusionModel, candidate_features
+from bot.recommend.item_features import ItemFeatures
 from bot.recommend.request import BlendRequest
+from bot.recommend.sources import CFScorer, ItemSearch
 from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
 
@@ -181,10 +182,13 @@ def load_or_fit(blender: Blender) -> FusionModel | None:
 
 def build_blender(
     dataset: Dataset,
-    cf: Any | None,
-    index: Any | None,
+    cf: CFScorer | None,
+    index: ItemSearch | None,
     settings: Settings,
     vectors: np.ndarray | None = None,
+    features: ItemFeatures | None = None,
 ) -> Blender:
     """The Blender as served: with the learned fusion fitted (or loaded from its cache) on first use."""
-    return Blender(dataset, cf, index, settings, vectors=vectors, fusion_loader=load_or_fit)
+    return Blender(
+        dataset, cf, index, settings, vectors=vectors, fusion_loader=load_or_fit, features=features
+    )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from bot.types import Constraints
+from bot.types import Candidate, Constraints
 
 
 @dataclass
@@ -38,3 +39,11 @@ class Signals:
     n_known: float = 0.0
     cf_scores: np.ndarray | None = None
     query: np.ndarray | None = None
+
+
+class CandidateSource(Protocol):
+    """What the agent asks for candidates (:class:`~bot.recommend.blend.Blender`)."""
+
+    def blend(self, request: BlendRequest) -> list[Candidate]:
+        """The best ``request.k`` candidates that meet the request's constraints, with evidence."""
+        ...

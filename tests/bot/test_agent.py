@@ -10,7 +10,7 @@ from agent_support import SpyBlender, item_id, movielens
 from bot.agent import Agent
 from bot.errors import InvalidInputError, UnknownSessionError
 from bot.explain.explainer import Explainer
-from bot.recommend.constraints import ItemStats, satisfies
+from bot.recommend.constraints import satisfies
 from bot.settings import Settings
 from bot.store import Store
 from bot.types import TurnResult
@@ -98,7 +98,6 @@ def test_constraints_never_violated_across_scripted_turns(agent: Agent) -> None:
         "nothing with zombies",
         "more",
     ]
-    stats = agent.stats
     seen: list[int] = []
     for message in script:
         result = agent.turn(sid, message)
@@ -108,7 +107,7 @@ def test_constraints_never_violated_across_scripted_turns(agent: Agent) -> None:
         constraints = DialogueState.from_dict(state).constraints
         for rec in result.recommendations:
             item = agent.catalog.get(rec.item_id)
-            assert satisfies(item, stats.get(rec.item_id, ItemStats()), constraints), (message, rec.title)
+            assert satisfies(item, agent.features.stats_of(rec.item_id), constraints), (message, rec.title)
             assert rec.item_id not in seen, "an item was shown twice"
             seen.append(rec.item_id)
     assert "Horror" in constraints.genres_out and constraints.year_max == 1999
@@ -277,11 +276,11 @@ def test_session_locks_do_not_accumulate(agent: Agent) -> None:
     for sid in sessions:
         agent.turn(sid, "a western")
     gc.collect()
-    assert len(agent._locks) == 0
+    assert len(agent._lock) == 0
     held = agent._lock(sessions[0])
     assert agent._lock(sessions[0]) is held  # one lock per session while anyone holds it
     with held:
         assert not agent._lock(sessions[0]).acquire(blocking=False)
     del held
     gc.collect()
-    assert len(agent._locks) == 0
+    assert len(agent._lock) == 0

@@ -123,7 +123,8 @@ def test_no_candidate_ever_violates_a_constraint(blender: Blender, dataset: Data
         total += len(candidates)
         for cand in candidates:
             col = dataset.catalog.index_of(cand.item_id)
-            assert satisfies(dataset.catalog.get(cand.item_id), blender.stats[col], request.constraints), (
+            stats = blender.features.stats[col]
+            assert satisfies(dataset.catalog.get(cand.item_id), stats, request.constraints), (
                 cand.item_id,
                 request.constraints,
             )
@@ -198,7 +199,7 @@ def test_cf_weight_grows_with_what_is_known(blender: Blender, settings: Settings
 
 
 def test_rarely_rated_liked_items_move_less_weight_to_cf(blender: Blender, dataset: Dataset) -> None:
-    counts = blender.popularity
+    counts = blender.features.popularity
     popular, rare = int(np.argmax(counts)), int(np.argmin(np.where(counts > 0, counts, np.inf)))
     assert blender.cf_evidence([popular]) == 1.0
     assert 0.0 < blender.cf_evidence([rare]) < 1.0
@@ -281,7 +282,8 @@ def test_chroma_candidate_path_agrees_with_the_exact_scan(
         candidates = blender.blend(request)
         for cand in candidates:
             col = dataset.catalog.index_of(cand.item_id)
-            assert satisfies(dataset.catalog.get(cand.item_id), blender.stats[col], request.constraints)
+            stats = blender.features.stats[col]
+            assert satisfies(dataset.catalog.get(cand.item_id), stats, request.constraints)
         assert [c.item_id for c in candidates] == expected  # recall is ~1.0 on 300 items
 
 
@@ -301,15 +303,15 @@ def test_score_all_agrees_with_blend_and_respects_the_request(blender: Blender, 
 def test_genre_profile_follows_liked_and_requested_genres(blender: Blender, dataset: Dataset) -> None:
     catalog = dataset.catalog
     col = next(i for i, item in enumerate(catalog) if item.genres)
-    profile = blender.genre_profile([col])
+    profile = blender.features.genre_profile([col])
     assert profile is not None and abs(float(np.linalg.norm(profile)) - 1.0) < 1e-9
-    own = blender.genres_unit[col] @ profile
+    own = blender.features.genres_unit[col] @ profile
     assert own == pytest.approx(1.0)  # an item is fully in the taste of a session that liked it
-    other = next(g for g in blender.catalog_genres if g not in catalog.at(col).genres)
-    with_request = blender.genre_profile([col], [other])
+    other = next(g for g in blender.features.catalog_genres if g not in catalog.at(col).genres)
+    with_request = blender.features.genre_profile([col], [other])
     assert with_request is not None
-    assert with_request[blender.catalog_genres.index(other)] > 0
-    assert blender.genre_profile([]) is None
+    assert with_request[blender.features.catalog_genres.index(other)] > 0
+    assert blender.features.genre_profile([]) is None
 
 
 def test_several_requested_genres_prefer_items_with_all_of_them(
@@ -352,4 +354,4 @@ def test_liked_only_requests_use_the_learned_fusion_and_respect_constraints(
         for cand in blender.blend(request):
             col = dataset.catalog.index_of(cand.item_id)
             assert cand.item_id not in liked
-            assert satisfies(dataset.catalog.at(col), blender.stats[col], constraints)
+            assert satisfies(dataset.catalog.at(col), blender.features.stats[col], constraints)

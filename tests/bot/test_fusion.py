@@ -133,7 +133,7 @@ def test_fusion_respects_constraints_and_exclusions(blender: Blender, dataset: D
         for c in blender.blend(request):
             assert c.item_id not in picked
             col = dataset.catalog.index_of(c.item_id)
-            assert satisfies(dataset.catalog.at(col), blender.stats[col], constraints)
+            assert satisfies(dataset.catalog.at(col), blender.features.stats[col], constraints)
 
 
 def test_fusion_off_and_too_little_data(settings: Settings, dataset: Dataset) -> None:

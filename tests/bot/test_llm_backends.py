@@ -23,7 +23,14 @@ from tests.bot.openai_stub import StubState, running_stub
 
 def test_registry_and_template_backend(settings: Settings) -> None:
     assert {"llamacpp", "transformers", "openai"} <= set(backends())
-    assert backends()["llamacpp"].supports_grammar and not backends()["openai"].supports_grammar
+    # What a backend's model accepts is declared once, on the model class (read by supports_grammar).
+    from langchain_openai import ChatOpenAI
+
+    from bot.explain.llm.llamacpp import GrammarChatLlamaCpp
+
+    declared = GrammarChatLlamaCpp.model_fields
+    assert declared["accepts_grammar"].default and declared["accepts_choices"].default
+    assert "accepts_grammar" not in ChatOpenAI.model_fields
     assert load_llm(settings) is None  # "template"
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 
+from bot.chat_agent import ServedRuntime
 from bot.settings import Settings
 from ui.api import feedback, health, items, messages, sessions
 from ui.api.errors import install_error_handlers
@@ -17,7 +16,7 @@ from ui.api.turn_pool import TurnPool
 API_PREFIX = "/api/v1"
 
 
-def build_api(settings: Settings, runtime: Any) -> FastAPI:
+def build_api(settings: Settings, runtime: ServedRuntime) -> FastAPI:
     """The API app around ``runtime`` (a ``bot.runtime.Runtime`` or a test fake with its methods)."""
     api = FastAPI(
         title="recbot API",

@@ -6,11 +6,12 @@ tests can build an app around a fake runtime.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
+from bot.chat_agent import ChatAgent, ServedRuntime
 from bot.settings import Settings
 from ui.api.rate_limit import RateLimiter
 from ui.api.session_keys import check_session_key
@@ -21,11 +22,11 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_runtime(request: Request) -> Any:
+def get_runtime(request: Request) -> ServedRuntime:
     return request.app.state.runtime
 
 
-def get_agent(request: Request) -> Any:
+def get_agent(request: Request) -> ChatAgent:
     return request.app.state.runtime.agent
 
 
@@ -39,8 +40,8 @@ def get_site_key(request: Request) -> str | None:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-RuntimeDep = Annotated[Any, Depends(get_runtime)]
-AgentDep = Annotated[Any, Depends(get_agent)]
+RuntimeDep = Annotated[ServedRuntime, Depends(get_runtime)]
+AgentDep = Annotated[ChatAgent, Depends(get_agent)]
 PoolDep = Annotated[TurnPool, Depends(get_pool)]
 SiteKeyDep = Annotated[str | None, Depends(get_site_key)]
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from bot.errors import InvalidInputError
+from bot.turn import check_message
 from bot.types import TurnResult
 from ui.api.deps import AgentDep, LimitedSessionIdDep, PoolDep, SettingsDep
 from ui.api.errors import error_detail, error_status
@@ -51,12 +51,7 @@ async def post_message(
 ) -> Any:
     """One turn of the conversation."""
     message = body.message
-    if not message.strip():
-        raise InvalidInputError("message is empty")
-    if len(message) > settings.max_message_chars:
-        raise InvalidInputError(
-            f"message is {len(message)} characters long; the limit is {settings.max_message_chars}"
-        )
+    check_message(message, settings.max_message_chars)  # before queueing: the agent's own rule
     # Load shedding: behind a deep queue the LLM would make every waiting visitor slower still.
     template_only = pool.in_flight >= settings.api_llm_max_queue
     if "text/event-stream" not in request.headers.get("accept", ""):

@@ -7,14 +7,14 @@ key, and a keyless session (same-origin page, curl, the Gradio UI) is refused wi
 
 from __future__ import annotations
 
-from typing import Any
+from bot.chat_agent import ChatAgent
 
 
 class SessionKeyMismatchError(Exception):
     """The session was created under another site key (or without one)."""
 
 
-def check_session_key(agent: Any, session_id: str, site_key: str | None) -> None:
+def check_session_key(agent: ChatAgent, session_id: str, site_key: str | None) -> None:
     """:class:`SessionKeyMismatchError` unless ``session_id`` was created under ``site_key``.
 
     An unknown session raises the agent's ``UnknownSessionError`` (404) instead.

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ui.cli.apps import app
 from ui.cli.errors import user_errors
+
+if TYPE_CHECKING:
+    from bot.chat_agent import ChatAgent
+    from bot.runtime import Runtime
 
 FEEDBACK_SHORTCUTS = {
     "/up": "up",
@@ -29,7 +33,7 @@ FEEDBACK_SHORTCUTS = {
 }
 
 
-def _runtime(progress: bool) -> Any:
+def _runtime(progress: bool) -> Runtime:
     import logging
 
     from bot.runtime import Runtime
@@ -39,7 +43,7 @@ def _runtime(progress: bool) -> Any:
     return Runtime.from_settings(load_settings(), progress=progress)
 
 
-def _open_session(agent: Any, session: str | None, user: str | None) -> str:
+def _open_session(agent: ChatAgent, session: str | None, user: str | None) -> str:
     if session is None:
         return str(agent.create_session(user_id=user))
     if agent.has_session(session):
@@ -83,7 +87,7 @@ def chat(
         _interactive(agent, session_id)
 
 
-def _interactive(agent: Any, session_id: str) -> None:
+def _interactive(agent: ChatAgent, session_id: str) -> None:
     from bot.errors import InvalidInputError
     from bot.types import TurnResult
 
@@ -138,8 +142,9 @@ def feedback(
 ) -> None:
     """Record feedback on a shown item; it changes the session's next turn at once."""
     with user_errors():
-        agent = _runtime(progress=False).agent
-        result = agent.feedback(session, item, kind, event_id=event_id, value=value)
+        # The store alone: recording an event loads no dataset, CF model, index or LLM.
+        recorder = _runtime(progress=False).feedback
+        result = recorder.feedback(session, item, kind, event_id=event_id, value=value)
         typer.echo(json.dumps(result))
 
 

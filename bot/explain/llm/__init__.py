@@ -12,6 +12,7 @@ from langchain_core.language_models import BaseChatModel
 
 from bot.explain.llm.base import (
     Backend,
+    ChatModel,
     LLMError,
     backends,
     complete_text,
@@ -41,7 +42,7 @@ def _openai(settings: Settings) -> BaseChatModel:
     return load_openai(settings)
 
 
-register_backend(Backend("llamacpp", _llamacpp, supports_grammar=True))
+register_backend(Backend("llamacpp", _llamacpp))
 register_backend(Backend("transformers", _transformers))
 register_backend(Backend("openai", _openai))
 
@@ -70,6 +71,7 @@ def load_llm(settings: Settings) -> BaseChatModel | None:
 
 __all__ = [
     "Backend",
+    "ChatModel",
     "LLMError",
     "backends",
     "complete_text",

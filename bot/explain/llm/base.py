@@ -9,12 +9,13 @@ an overrun of ``timeout_s`` into :class:`LLMError`, so the caller can fall back 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from bot.settings import Settings
 
@@ -30,13 +31,31 @@ class LLMError(RuntimeError):
         self.backend = backend
 
 
+class ChatModel(Protocol):
+    """What recbot calls on an LLM backend's model (a LangChain chat model).
+
+    What a backend can do beyond plain text is declared on the model as class attributes, read by
+    :func:`supports_grammar` and :func:`supports_choices`: ``accepts_grammar`` (a per-call GBNF
+    ``grammar=``) and ``accepts_choices`` (a per-call ``choices=[...]``).
+    """
+
+    def stream(
+        self, input: Any, config: Any = None, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """The reply as message chunks (``.content`` text)."""
+        ...
+
+    def invoke(self, input: Any, config: Any = None, *, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        """The whole reply as one message."""
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
-    """One registered backend: its loader and whether it accepts a per-call GBNF ``grammar``."""
+    """One registered backend: its name and its loader."""
 
     name: str
     load: Callable[[Settings], BaseChatModel]
-    supports_grammar: bool = False
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -51,18 +70,18 @@ def backends() -> dict[str, Backend]:
     return dict(_BACKENDS)
 
 
-def supports_grammar(llm: BaseChatModel) -> bool:
+def supports_grammar(llm: ChatModel) -> bool:
     """True when ``llm.stream(..., grammar=gbnf_text)`` constrains generation."""
     return bool(getattr(llm, "accepts_grammar", False))
 
 
-def supports_choices(llm: BaseChatModel) -> bool:
+def supports_choices(llm: ChatModel) -> bool:
     """True when ``llm.stream(..., choices=[text, ...])`` replies with exactly one of the texts."""
     return bool(getattr(llm, "accepts_choices", False))
 
 
 def stream_text(
-    llm: BaseChatModel,
+    llm: ChatModel,
     messages: Sequence[BaseMessage],
     *,
     timeout_s: float,
@@ -100,7 +119,17 @@ def stream_text(
 
 
 def complete_text(
-    llm: BaseChatModel, messages: Sequence[BaseMessage], *, timeout_s: float, **kwargs: Any
+    llm: ChatModel, messages: Sequence[BaseMessage], *, timeout_s: float, **kwargs: Any
 ) -> str:
     """The whole reply of :func:`stream_text` as one string."""
     return "".join(stream_text(llm, messages, timeout_s=timeout_s, **kwargs))
+
+
+def chat_result(text: str) -> ChatResult:
+    """A one-message ``ChatResult``: what a backend's ``_generate`` returns for ``text``."""
+    return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def joined(chunks: Iterable[ChatGenerationChunk]) -> ChatResult:
+    """``_generate`` of a backend that streams: the chunks of its ``_stream`` joined into one reply."""
+    return chat_result("".join(str(c.message.content) for c in chunks))

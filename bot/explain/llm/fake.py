@@ -15,9 +15,11 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
+
+from bot.explain.llm.base import chat_result
 
 
 class FakeChatModel(BaseChatModel):
@@ -54,8 +56,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = self._next_reply(messages, kwargs)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply))])
+        return chat_result(self._next_reply(messages, kwargs))
 
     def _stream(
         self,

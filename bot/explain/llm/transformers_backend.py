@@ -15,11 +15,11 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from bot.explain.llm.base import LLMError
+from bot.explain.llm.base import LLMError, joined
 from bot.explain.llm.formats import FEWSHOT_STOP, render_fewshot
 from bot.explain.llm.models import model_path, packaged_model_path
 from bot.settings import Settings
@@ -114,8 +114,7 @@ class TransformersChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager, **kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+        return joined(self._stream(messages, stop, run_manager, **kwargs))
 
 
 def hf_folder(path: Path, settings: Settings) -> Path:
