@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
+
+if TYPE_CHECKING:
+    from bot.recommend.blend import Blender
+    from bot.runtime import Runtime
+    from cf_engine.artifact import CFArtifact
 
 
 class ComponentUnavailable(RuntimeError):
@@ -34,7 +39,7 @@ def load_dataset(settings: Settings) -> Dataset:
 class CFScorer:
     """Scores over catalog columns for an ad-hoc profile, from the chat's CF artifact."""
 
-    artifact: Any
+    artifact: CFArtifact
     dataset: Dataset
 
     def scores(self, liked_ids: Sequence[int], disliked_ids: Sequence[int] = ()) -> np.ndarray:
@@ -44,7 +49,7 @@ class CFScorer:
         return np.asarray(self.artifact.score_for(list(liked_ids), list(disliked_ids)), dtype=np.float32)
 
 
-def train_cf(dataset: Dataset, settings: Settings) -> Any:
+def train_cf(dataset: Dataset, settings: Settings) -> CFArtifact:
     """A CF artifact trained on ``dataset`` (not saved: evaluation splits must not replace the chat's)."""
     from cf_engine.artifact import CFArtifact
 
@@ -87,7 +92,7 @@ def embed_texts(embedder: Any, texts: Sequence[str]) -> np.ndarray:
     return vectors
 
 
-def load_runtime(settings: Settings) -> Any:
+def load_runtime(settings: Settings) -> Runtime:
     """The chat's runtime (``bot.runtime.Runtime``), or :class:`ComponentUnavailable`."""
     try:
         from bot.runtime import Runtime
@@ -96,7 +101,7 @@ def load_runtime(settings: Settings) -> Any:
     return Runtime.from_settings(settings)
 
 
-def load_blender(dataset: Dataset, cf: CFScorer | None, settings: Settings) -> Any:
+def load_blender(dataset: Dataset, cf: CFScorer | None, settings: Settings) -> Blender:
     """The chat's :class:`bot.recommend.blend.Blender` over the same CF artifact and index."""
     try:
         from bot.recommend.fusion_fit import build_blender

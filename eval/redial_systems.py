@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cf_engine.data.catalog import Dataset
 from eval.components import CFScorer, embed_texts
 from eval.redial_data import DISLIKED, Sample, replace_mentions
+
+if TYPE_CHECKING:
+    from bot.recommend.blend import Blender
+    from bot.recommend.request import BlendRequest
+    from bot.state import DialogueState
 
 log = logging.getLogger(__name__)
 TIE_BREAK = 1e-6
@@ -72,7 +77,7 @@ def semantic_rows(
     return (queries @ item_vectors.T).astype(np.float32)
 
 
-def replay_request(state: Any, k: int = 3) -> Any:
+def replay_request(state: DialogueState, k: int = 3) -> BlendRequest:
     """The blend request of a replayed dialogue state: as the agent builds one, but nothing excluded.
 
     The ReDial "all" setting keeps context movies in the ranking, and a replay has no known user.
@@ -91,7 +96,7 @@ def replay_request(state: Any, k: int = 3) -> Any:
 
 
 def blend_rows(
-    blender: Any,
+    blender: Blender,
     samples: Sequence[Sample],
     item_of: dict[int, int],
     titles: dict[int, str],

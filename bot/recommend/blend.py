@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -35,7 +34,7 @@ import numpy as np
 
 from bot.recommend.evidence import evidence_for
 from bot.recommend.fusion import FusionModel, candidate_features
-from bot.recommend.item_features import ItemFeatures, align_vectors
+from bot.recommend.item_features import ItemFeatures, ItemVectors
 from bot.recommend.ranking import dot_rows, minmax, mmr, top_columns
 from bot.recommend.request import BlendRequest, Signals
 from bot.recommend.sources import CFScorer, ItemSearch
@@ -45,7 +44,6 @@ from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)
 
-INDEX_RETRY_S = 60.0  # an unreachable index is tried again after this long
 MMR_POOL_FACTOR = 10  # MMR re-ranks the best k * factor blended candidates
 CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the CF weight (validation-tuned)
 # Below this many items the semantic pool is an exact scan of the in-memory vectors, not a Chroma query.
@@ -110,29 +108,16 @@ class Blender:
             features = ItemFeatures.from_dataset(dataset, settings.positive_threshold)
         self.features = features
         self.retrieval_config = settings.retrieval_config()
-        self._vectors: np.ndarray | None = vectors
-        self._vectors_loaded = vectors is not None
+        self._vectors = ItemVectors(dataset.catalog, index, vectors)
         self._fusion_loader = fusion_loader
         self._fusion: FusionModel | None = None
         self._fusion_ready = False
         self._fusion_lock = threading.Lock()
         self._embed = lru_cache(maxsize=256)(self._embed_uncached)
 
-    # --- item vectors (catalog order) -------------------------------------------------------
     def vectors(self) -> np.ndarray | None:
         """Normalised item vectors in catalog order (zeros for unindexed items), or None without an index."""
-        if not self._vectors_loaded and time.monotonic() >= getattr(self, "_vectors_retry_at", 0.0):
-            self._vectors_loaded = True
-            if self.index is not None:
-                try:
-                    ids, matrix = self.index.vectors()
-                except Exception as exc:  # noqa: BLE001 - Chroma down: CF only, retried a minute later
-                    log.warning("item index unavailable (%s): recommending from CF only", exc)
-                    self._vectors_loaded = False
-                    self._vectors_retry_at = time.monotonic() + INDEX_RETRY_S
-                    return None
-                self._vectors = align_vectors(self.dataset.catalog, ids, matrix)
-        return self._vectors
+        return self._vectors.get()
 
     def warm_up(self) -> None:
         """Load the item vectors and the embedding model now, so the first request is not the slow one."""

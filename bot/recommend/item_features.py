@@ -4,11 +4,13 @@ One :class:`ItemFeatures` per dataset holds the rating statistics, the two popul
 genre matrix, the rating prior and the quality prior. The blend scores with it, the learned fusion
 reads its features from it (and its fitting builds one for its training part), and the agent's
 parser and policy take their tie-breaking popularity from it. Item vectors come from the index, not
-the dataset: :func:`align_vectors` puts them into catalog order.
+the dataset: :class:`ItemVectors` loads them once and :func:`align_vectors` puts them into catalog order.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,9 +18,13 @@ import numpy as np
 
 from bot.recommend.constraints import CatalogFilter, ItemStats
 from bot.recommend.evidence import InteractionEvidence
+from bot.recommend.sources import ItemSearch
 from cf_engine.data.catalog import Catalog, Dataset
 
+log = logging.getLogger("bot.recommend.blend")  # the blend's degradation warnings keep their logger
+
 RATING_PRIOR = 10.0  # pseudo-ratings at the catalog mean in the shrunk mean rating
+INDEX_RETRY_S = 60.0  # an unreachable index is tried again after this long
 
 
 @dataclass
@@ -124,3 +130,32 @@ def align_vectors(catalog: Catalog, ids: Sequence[int] | np.ndarray, matrix: np.
     ok = cols >= 0
     full[cols[ok]] = matrix[ok]
     return full
+
+
+class ItemVectors:
+    """The index's item vectors in catalog order, loaded on first use.
+
+    An index that cannot be read (Chroma down) gives None, and is tried again INDEX_RETRY_S later.
+    """
+
+    def __init__(self, catalog: Catalog, index: ItemSearch | None, vectors: np.ndarray | None = None) -> None:
+        """``vectors`` (catalog order, normalised) replace loading them from ``index``."""
+        self.catalog = catalog
+        self.index = index
+        self._vectors = vectors
+        self._loaded = vectors is not None
+        self._retry_at = 0.0
+
+    def get(self) -> np.ndarray | None:
+        if not self._loaded and time.monotonic() >= self._retry_at:
+            self._loaded = True
+            if self.index is not None:
+                try:
+                    ids, matrix = self.index.vectors()
+                except Exception as exc:  # noqa: BLE001 - Chroma down: CF only, retried a minute later
+                    log.warning("item index unavailable (%s): recommending from CF only", exc)
+                    self._loaded = False
+                    self._retry_at = time.monotonic() + INDEX_RETRY_S
+                    return None
+                self._vectors = align_vectors(self.catalog, ids, matrix)
+        return self._vectors
