@@ -35,6 +35,7 @@ from bot.errors import InvalidInputError, StoreError, UnknownSessionError
 from bot.explain import ExplainContext, Explanation
 from bot.facts import display_title
 from bot.logs import current_request_id, new_request_id
+from bot.moods import rerank
 from bot.parse import MessageParser, clean_text
 from bot.policy import Decision, Policy
 from bot.reply import liked_titles, numbered, why_text
@@ -49,6 +50,7 @@ from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)
 
+MOOD_POOL = 4  # with moods the blend proposes 4x the shown number and bot.moods re-ranks them
 ITEM_KINDS = {
     FeedbackKind.UP,
     FeedbackKind.DOWN,
@@ -377,7 +379,8 @@ class Agent:
             text=None if popular else (state.soft_text or None),
             constraints=state.constraints,
             user_id=known,
-            k=self.settings.n_recommendations,
+            # moods re-rank a wider list (bot.moods.rerank)
+            k=self.settings.n_recommendations * (MOOD_POOL if state.moods else 1),
         )
         try:
             candidates = list(self.blender.blend(request))
@@ -398,7 +401,7 @@ class Agent:
                 )
                 continue
             kept.append(c)
-        return kept[: self.settings.n_recommendations]
+        return rerank(kept, self.catalog, state.moods, self.settings.n_recommendations)
 
     def _why_candidates(self, session_id: str, item_ids: list[int]) -> list[Candidate]:
         """The recorded candidates (with evidence) of the items a "why" asks about."""

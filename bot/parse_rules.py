@@ -271,3 +271,22 @@ def soft_text(tokens: list[Token], used: list[bool], out: ParsedMessage) -> str:
     if all(w in GENRE_PHRASES for w in words):
         return ""  # only genre words: the genre constraint says it already
     return " ".join(dict.fromkeys(words))
+
+
+_IT_VERDICT = re.compile(
+    r"\b(?:i|we)\s+(?:really\s+|absolutely\s+|just\s+)?(loved|liked|enjoyed|adored|hated|disliked)"
+    r"\s+(?:it|that one|that)\b"
+    r"|\bit\s+was\s+(?:so\s+|really\s+|pretty\s+)?(great|amazing|awesome|good|fantastic|terrible|awful|boring|bad)\b",
+    re.I,
+)
+
+
+def later_verdict(text: str, after: int) -> str | None:
+    """ "Have you seen Her? I loved it": a verdict on "it" after the only title -> like / dislike."""
+    m = _IT_VERDICT.search(text, after)
+    if not m:
+        return None
+    word = (m.group(1) or m.group(2)).lower()
+    return (
+        "dislike" if word in NEGATIVE or word in ("disliked", "hated", "terrible", "awful", "bad") else "like"
+    )

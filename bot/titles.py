@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from bot.title_evidence import is_ordinary, looks_like_person, ordinary_title_evidence
 from cf_engine.data.catalog import Catalog
 
 _YEAR_SUFFIX = re.compile(r"\s*\(\s*\d{4}(?:\s*[-–]\s*\d{0,4})?\s*\)\s*$")
@@ -193,6 +194,8 @@ class TitleIndex:
             for n in range(min(MAX_TITLE_TOKENS, len(tokens) - i), 0, -1):
                 key = " ".join(t.norm for t in tokens[i : i + n])
                 hit = self.ids_for(key)
+                if hit and hit[1] == "derived" and looks_like_person(tokens, i, i + n):
+                    continue  # "I love Kevin Hart": a person, not "Kevin Hart: I'm a Grown Little Man"
                 if hit and self._title_context(text, tokens, i, i + n):
                     found = (n, key, hit)
                     break
@@ -241,6 +244,8 @@ class TitleIndex:
             if any(used[lo:end]):
                 continue
             phrase = " ".join(t.norm for t in tokens[lo:end])
+            if is_ordinary(phrase.split()) and not _quoted(text, tokens[lo].start, tokens[end - 1].end):
+                continue  # ordinary words are no typo'd title ("high school movies")
             hit = self.fuzzy(phrase)
             if hit and (best is None or hit[1] > best[0] + 2):
                 best = (hit[1], end, hit[0])
@@ -271,6 +276,9 @@ class TitleIndex:
             or _year_after(text, tokens, hi)[0] is not None
         ):
             return True
+        judged = ordinary_title_evidence(text, tokens, lo, hi, COMMON_WORDS)
+        if judged is not None:  # a title that is also an ordinary phrase (bot.title_evidence)
+            return judged
         before = text[: tokens[lo].start].rstrip()
         sentence_start = not before or before[-1] in ".!?\n"
         if len(words) == 1 and words[0] not in COMMON_WORDS:
