@@ -22,10 +22,10 @@ from statistics import median
 from typing import Any
 
 from bot.errors import InvalidInputError
-from bot.moods import apply_moods
-from bot.parse import ParsedMessage
-from bot.parse_vocab import CRITIQUES
 from bot.types import Constraints
+from bot.understand.moods import apply_moods
+from bot.understand.parser import ParsedMessage
+from bot.understand.vocabulary import CRITIQUES
 
 RECENT_YEARS = 8  # "recent" with nothing shown yet: the catalog's last eight years
 OLD_YEAR = 1989  # "older" with nothing shown yet: before 1990
@@ -58,7 +58,7 @@ class DialogueState:
     offered_seeds: list[int] = field(default_factory=list)  # seed movies already offered in questions
     history_liked: list[int] = field(default_factory=list)  # from this user's earlier sessions
     history_disliked: list[int] = field(default_factory=list)
-    # Moods in effect (labels of bot.moods.MOODS) and requests the catalog could not apply, as
+    # Moods in effect (labels of bot.understand.moods.MOODS) and requests the catalog could not apply, as
     # {"field", "words", "wanted", "applied_tag", "turn"}: see /work/notes/i14_constraints.md.
     moods: list[str] = field(default_factory=list)
     unsupported: list[dict[str, Any]] = field(default_factory=list)

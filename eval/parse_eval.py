@@ -1,7 +1,8 @@
 """``recbot eval parse``: how well the message parser finds titles in what ReDial seekers typed.
 
-Every seeker message of a ReDial split is parsed by the served parser (:class:`bot.parse.MessageParser`
-built over the chat's catalog, as :class:`bot.agent.Agent` builds it). ReDial's ``@id`` mentions are
+Every seeker message of a ReDial split is parsed by the served parser
+(:class:`bot.understand.parser.MessageParser` built over the chat's catalog, as
+:class:`bot.agent.Agent` builds it). ReDial's ``@id`` mentions are
 the gold: each is replaced by the movie's name *as people type it* (without the year, as the
 "movieMentions" name reads), and the mention is mapped to a catalog item (:mod:`eval.redial_mapping`).
 Mentions that do not map to the catalog cannot be found and are counted apart.
@@ -26,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.parse import MessageParser
-from bot.titles import TitleIndex
+from bot.understand.parser import MessageParser
+from bot.understand.titles import TitleIndex
 from cf_engine.data.catalog import Dataset
 from eval.redial_data import MENTION, read_conversations
 from eval.redial_mapping import map_movies, split_redial_name

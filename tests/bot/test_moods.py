@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from agent_support import movielens, parser
 
-from bot.constraints import ItemStats, satisfies
-from bot.moods import MOODS, find_moods, rerank, satisfied
-from bot.reply import list_intro
+from bot.recommend.constraints import ItemStats, satisfies
+from bot.reply_wording import list_intro
 from bot.state import DialogueState, StateChange, apply_message
 from bot.types import Candidate
+from bot.understand.moods import MOODS, find_moods, rerank, satisfied
 
 
 def _say(state: DialogueState, *messages: str) -> DialogueState:

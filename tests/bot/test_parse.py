@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from agent_support import item_id, parser
 
-from bot.parse import clean_text
+from bot.understand.parser import clean_text
 
 MATRIX = ("Matrix, The", 1999)
 HEAT = ("Heat", 1995)
@@ -62,7 +62,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("I loved The Matrix, nothing too old", {"critiques": ["newer"]}),
     ("not too recent please", {"critiques": ["older"]}),
     ("funnier", {"genres_in": ["Comedy"]}),
-    ("less violent", {"moods": ["less violent"], "genres_out": []}),  # bot.moods maps it (test_moods)
+    (
+        "less violent",
+        {"moods": ["less violent"], "genres_out": []},
+    ),  # bot.understand.moods maps it (test_moods)
     ("shorter", {"notes": ["runtime"]}),
     ("more", {"intent": "more"}),
     ("show me more", {"intent": "more"}),

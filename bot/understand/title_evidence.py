@@ -2,7 +2,7 @@
 
 "a romantic comedy for date night", "a movie about toys", "Im great by the way", "high school
 movies", "Yes I have It was good!", "LOL": each contains a catalog title made only of ordinary
-words (:mod:`bot.ordinary_words`). Such a match counts only with evidence that it is meant as a
+words (:mod:`bot.understand.ordinary_words`). Such a match counts only with evidence that it is meant as a
 title (quotes and a written year are checked by the caller first):
 
 * a verb of liking or watching right before it ("loved toys", "seen It", "something like Up");
@@ -18,13 +18,21 @@ Grown Little Man") is a person unless the whole title is written.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
-from bot.ordinary_words import ordinary_words
-from bot.people_vocab import FIRST_NAMES
+from bot.understand.ordinary_words import ordinary_words
+from bot.understand.people_vocab import FIRST_NAMES
 
-if TYPE_CHECKING:
-    from bot.titles import Token
+
+class TokenLike(Protocol):
+    """A message word as :func:`bot.understand.titles.tokenize` makes it (that module imports this one)."""
+
+    text: str
+    norm: str
+    start: int
+    end: int
+
 
 PRONOUN_WORDS = frozenset("it her him us them me you she he they we this that i its".split())
 INTERJECTIONS = frozenset(
@@ -42,7 +50,7 @@ WATCH_CUES = frozenset(
 TITLE_FOLLOWERS = frozenset("is was were has had and sounds looks".split())
 
 
-def topic_span(tokens: list[Token], lo: int, hi: int) -> bool:
+def topic_span(tokens: Sequence[TokenLike], lo: int, hi: int) -> bool:
     """Whether tokens[lo:hi] is the topic of "a movie about X" or "something with X in it"."""
     j = lo - 1
     while j >= 0 and tokens[j].norm in ("the", "a", "an", "some", "talking", "giant", "big", "little"):
@@ -60,7 +68,7 @@ def is_ordinary(words: list[str]) -> bool:
     return all(w in vocab or w.isdigit() or w in PRONOUN_WORDS for w in words)
 
 
-def looks_like_person(tokens: list[Token], lo: int, hi: int) -> bool:
+def looks_like_person(tokens: Sequence[TokenLike], lo: int, hi: int) -> bool:
     """ "Kevin Hart": two capitalised words, the first a common first name."""
     return (
         hi - lo == 2 and tokens[lo].norm in FIRST_NAMES and all(t.text[:1].isupper() for t in tokens[lo:hi])
@@ -68,14 +76,13 @@ def looks_like_person(tokens: list[Token], lo: int, hi: int) -> bool:
 
 
 def ordinary_title_evidence(
-    text: str, tokens: list[Token], lo: int, hi: int, common: frozenset[str]
+    text: str, tokens: Sequence[TokenLike], lo: int, hi: int, common: frozenset[str]
 ) -> bool | None:
     """For a title made of ordinary words: whether the message means it as a title.
 
     None when the title holds a rare word (the caller's own rules decide). ``common`` are the
     parser's common chat words (titles need context even more for those).
     """
-    from bot.titles import _after_cue, _verdict_after
 
     words = [t.norm for t in tokens[lo:hi]]
     if topic_span(tokens, lo, hi):
@@ -85,7 +92,7 @@ def ordinary_title_evidence(
     whole = hi - lo == len(tokens)
     before = text[: tokens[lo].start].rstrip()
     sentence_start = not before or before[-1] in ".!?\n"
-    cue = _after_cue(tokens, lo) or (lo > 0 and tokens[lo - 1].norm in WATCH_CUES) or _what_about(tokens, lo)
+    cue = after_cue(tokens, lo) or (lo > 0 and tokens[lo - 1].norm in WATCH_CUES) or _what_about(tokens, lo)
     if all(w in PRONOUN_WORDS or w in INTERJECTIONS for w in words):
         # "It", "Her", "Us", "LOL": only right after a verb of watching or liking ("seen It")
         if words[0] in INTERJECTIONS and not cue:
@@ -109,13 +116,13 @@ def ordinary_title_evidence(
         return False
     if not sentence_start or len(content) >= 2:
         return True  # "I liked Date Night"; "Pulp Fiction was ..." (Title Case even at the start)
-    return _verdict_after(tokens, hi) or (hi < len(tokens) and tokens[hi].norm in TITLE_FOLLOWERS)
+    return verdict_after(tokens, hi) or (hi < len(tokens) and tokens[hi].norm in TITLE_FOLLOWERS)
 
 
 _SMALL = frozenset("the a an of and in on at to for with my im".split())
 
 
-def _inside_longer_name(text: str, tokens: list[Token], lo: int, hi: int) -> bool:
+def _inside_longer_name(text: str, tokens: Sequence[TokenLike], lo: int, hi: int) -> bool:
     """Whether a capitalised word right before or after (no sentence break between) extends the name."""
     for j, gap_from, gap_to in ((lo - 1, lo - 1, lo), (hi, hi - 1, hi)):
         if not 0 <= j < len(tokens):
@@ -129,14 +136,52 @@ def _inside_longer_name(text: str, tokens: list[Token], lo: int, hi: int) -> boo
     return False
 
 
-def _starts_sentence(text: str, tokens: list[Token], j: int) -> bool:
+def _starts_sentence(text: str, tokens: Sequence[TokenLike], j: int) -> bool:
     before = text[: tokens[j].start].rstrip()
     return not before or before[-1] in ".!?\n"
 
 
-def _what_about(tokens: list[Token], lo: int) -> bool:
+def _what_about(tokens: Sequence[TokenLike], lo: int) -> bool:
     """ "what about Toys?", "how about Up": a title put forward."""
     j = lo - 1
     if j >= 0 and tokens[j].norm in ("the", "a", "an"):
         j -= 1
     return j >= 1 and tokens[j].norm == "about" and tokens[j - 1].norm in ("what", "how")
+
+
+STRONG_CUES = frozenset(
+    """loved love liked enjoyed enjoy hated hate disliked watched seen saw rewatched adore
+    adored about""".split()
+)
+LIKE_LEADS = frozenset("something anything movies films stuff one ones similar just more".split())
+
+
+def after_cue(tokens: Sequence[TokenLike], lo: int) -> bool:
+    """Whether tokens[lo] follows a strong cue word (an article may sit between)."""
+    j = lo - 1
+    if j >= 0 and tokens[j].norm in ("the", "a", "an"):
+        j -= 1
+    if j < 0:
+        return False
+    if tokens[j].norm in STRONG_CUES:
+        return True
+    return tokens[j].norm == "like" and j > 0 and tokens[j - 1].norm in LIKE_LEADS
+
+
+_VERDICT_VERBS = frozenset("is was were".split())
+_VERDICT_FILLERS = frozenset("so really very pretty absolutely just truly a an the my all time".split())
+_VERDICT_WORDS = frozenset(
+    """great amazing awesome fantastic brilliant excellent incredible wonderful superb fun good
+    terrible awful boring bad overrated underrated classic masterpiece favorite favourite perfect
+    beautiful stunning gripping hilarious""".split()
+)
+
+
+def verdict_after(tokens: Sequence[TokenLike], pos: int) -> bool:
+    """Whether tokens[pos:] read "was great" / "is a classic" / "was so good" (a verdict on a film)."""
+    if pos >= len(tokens) or tokens[pos].norm not in _VERDICT_VERBS:
+        return False
+    j = pos + 1
+    while j < len(tokens) and j <= pos + 3 and tokens[j].norm in _VERDICT_FILLERS:
+        j += 1
+    return j < len(tokens) and tokens[j].norm in _VERDICT_WORDS

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.title_evidence import is_ordinary, looks_like_person, ordinary_title_evidence
+from bot.understand.title_evidence import after_cue as _after_cue
+from bot.understand.title_evidence import (
+    is_ordinary,
+    looks_like_person,
+    ordinary_title_evidence,
+)
+from bot.understand.title_evidence import verdict_after as _verdict_after
 from cf_engine.data.catalog import Catalog
 
 _YEAR_SUFFIX = re.compile(r"\s*\(\s*\d{4}(?:\s*[-–]\s*\d{0,4})?\s*\)\s*$")
@@ -277,7 +283,7 @@ class TitleIndex:
         ):
             return True
         judged = ordinary_title_evidence(text, tokens, lo, hi, COMMON_WORDS)
-        if judged is not None:  # a title that is also an ordinary phrase (bot.title_evidence)
+        if judged is not None:  # a title that is also an ordinary phrase (bot.understand.title_evidence)
             return judged
         before = text[: tokens[lo].start].rstrip()
         sentence_start = not before or before[-1] in ".!?\n"
@@ -302,25 +308,6 @@ class TitleIndex:
             # ("It was great" is about the last pick, not the film "It").
             return True
         return not sentence_start or hi - lo == len(tokens)  # "Up" alone as the whole message is fine
-
-
-STRONG_CUES = frozenset(
-    """loved love liked enjoyed enjoy hated hate disliked watched seen saw rewatched adore
-    adored about""".split()
-)
-LIKE_LEADS = frozenset("something anything movies films stuff one ones similar just more".split())
-
-
-def _after_cue(tokens: list[Token], lo: int) -> bool:
-    """Whether tokens[lo] follows a strong cue word (an article may sit between)."""
-    j = lo - 1
-    if j >= 0 and tokens[j].norm in ("the", "a", "an"):
-        j -= 1
-    if j < 0:
-        return False
-    if tokens[j].norm in STRONG_CUES:
-        return True
-    return tokens[j].norm == "like" and j > 0 and tokens[j - 1].norm in LIKE_LEADS
 
 
 def _add(table: dict[str, list[int]], key: str, item_id: int) -> None:
@@ -354,23 +341,6 @@ _YEAR_AFTER = re.compile(r"\s*[\(\[]?\s*((?:19|20)\d{2})\s*[\)\]]?")
 
 
 _TITLE_FOLLOWERS = frozenset("is was were has had and".split())
-_VERDICT_VERBS = frozenset("is was were".split())
-_VERDICT_FILLERS = frozenset("so really very pretty absolutely just truly a an the my all time".split())
-_VERDICT_WORDS = frozenset(
-    """great amazing awesome fantastic brilliant excellent incredible wonderful superb fun good
-    terrible awful boring bad overrated underrated classic masterpiece favorite favourite perfect
-    beautiful stunning gripping hilarious""".split()
-)
-
-
-def _verdict_after(tokens: list[Token], pos: int) -> bool:
-    """Whether tokens[pos:] read "was great" / "is a classic" / "was so good" (a verdict on a film)."""
-    if pos >= len(tokens) or tokens[pos].norm not in _VERDICT_VERBS:
-        return False
-    j = pos + 1
-    while j < len(tokens) and j <= pos + 3 and tokens[j].norm in _VERDICT_FILLERS:
-        j += 1
-    return j < len(tokens) and tokens[j].norm in _VERDICT_WORDS
 
 
 def _year_after(text: str, tokens: list[Token], pos: int) -> tuple[int | None, int]:

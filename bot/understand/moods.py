@@ -4,7 +4,7 @@ A mood is a label in :data:`MOODS` with two kinds of effect, both built only fro
 knows (genres, tags, years):
 
 * hard parts, merged into the session's :class:`~bot.types.Constraints` (so the one exact check,
-  :func:`bot.constraints.satisfies`, enforces them): genres to leave out, tags to leave out, genres
+  :func:`bot.recommend.constraints.satisfies`, enforces them): genres to leave out, tags to leave out, genres
   to require, a latest year. A genre the user asked for is never left out by a mood: "a war movie
   that isn't depressing" keeps War and drops the harrowing ones instead;
 * soft parts, used by :func:`rerank` on the blend's candidates: genres and tags to prefer or avoid,
@@ -21,13 +21,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.types import Candidate, Constraints
 from cf_engine.data.catalog import Catalog, Item
 
-if TYPE_CHECKING:
-    from bot.state import DialogueState
+
+class MoodState(Protocol):
+    """The part of ``bot.state.DialogueState`` moods change (bot.state imports this module)."""
+
+    moods: list[str]
+    constraints: Constraints
+
 
 BW_YEAR_MAX = 1965  # black-and-white: colour film was the norm by the late 1960s
 
@@ -225,7 +230,7 @@ def find_moods(text: str) -> list[tuple[str, tuple[int, int]]]:
     return found
 
 
-def apply_moods(state: DialogueState, labels: Sequence[str], requested: Iterable[str]) -> bool:
+def apply_moods(state: MoodState, labels: Sequence[str], requested: Iterable[str]) -> bool:
     """Add this message's moods to the state; opposites leave together with their hard parts.
 
     ``requested`` are the genres the message itself asked for (never left out by a mood).

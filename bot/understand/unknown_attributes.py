@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.people_vocab import FIRST_NAMES, person_role
-from bot.titles import Token
+from bot.understand.people_vocab import FIRST_NAMES, person_role
+from bot.understand.titles import Token
 
 FIELD_TEXT = {
     "director": "director data",
@@ -182,7 +182,7 @@ def note(items: Sequence[Unsupported]) -> str:
                 line += f"; I {done} the films tagged {u.applied_tag}"
             lines.append(line + ". Here are my picks anyway.")
         elif u.field == "runtime":
-            continue  # the runtime note has its own line (bot.reply.RUNTIME_NOTE)
+            continue  # the runtime note has its own line (bot.reply_wording.RUNTIME_NOTE)
         elif u.field == "streaming":
             lines.append(
                 f"I don't have {have}, so I can't tell what is on {u.words}; these may not be there."

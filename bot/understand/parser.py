@@ -3,15 +3,16 @@
 The result is a plain :class:`ParsedMessage` that tests can check and the store logs with every turn.
 The parser is pure: it knows the catalog (titles, genres, tags) but not the dialogue; the state
 (:mod:`bot.state`) resolves references ("the second one") and relative critiques ("older") against
-what was shown last. The vocabulary lives in :mod:`bot.parse_vocab`, the token-level rules (sentiment,
-negation, title spans, soft text) in :mod:`bot.parse_rules`; titles are found by :mod:`bot.titles`.
+what was shown last. The vocabulary lives in :mod:`bot.understand.vocabulary`, the token-level rules
+(sentiment, negation, title spans, soft text) in :mod:`bot.understand.rules`; titles are found by
+:mod:`bot.understand.titles`.
 
 Critique mapping (documented here because it is a product decision):
 
 * moods ("less violent", "lighter", "not depressing", "for kids", "black-and-white" ...) are labels
-  of :mod:`bot.moods`, which maps them to genres, tags and years (and a re-ranking of candidates);
+  of :mod:`bot.understand.moods`, which maps them to genres, tags and years (and a re-ranking of candidates);
 * director, actor, runtime, language, streaming and age-rating requests are found by
-  :mod:`bot.unknown_attributes`, so the reply can say the catalog does not know them.
+  :mod:`bot.understand.unknown_attributes`, so the reply can say the catalog does not know them.
 * "funnier" -> genres_in Comedy; "scarier" -> Horror; "more action" -> Action; "more romantic" ->
   Romance; "less romantic" / "less cheesy" -> genres_out Romance; "more serious" -> Drama.
 * "older" / "newer" / "more recent" are relative to the last list (see :mod:`bot.state`).
@@ -24,10 +25,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot import parse_rules as rules
-from bot.facts import INJECTION_WORDS
-from bot.moods import find_moods
-from bot.parse_vocab import (
+from bot.explain.facts import INJECTION_WORDS
+from bot.understand import rules
+from bot.understand.moods import find_moods
+from bot.understand.titles import TitleIndex, Token, tokenize
+from bot.understand.unknown_attributes import Unsupported, attribute_spans, find_unsupported
+from bot.understand.vocabulary import (
     CONTROL_CHARS,
     CRITIQUES,
     DECADE_WORDS,
@@ -56,8 +59,6 @@ from bot.parse_vocab import (
     RE_THAT_ONE,
     RE_WHY,
 )
-from bot.titles import TitleIndex, Token, tokenize
-from bot.unknown_attributes import Unsupported, attribute_spans, find_unsupported
 
 
 def clean_text(text: str) -> str:
@@ -116,7 +117,9 @@ class ParsedMessage:
     notes: list[str] = field(default_factory=list)  # honest answers, e.g. "runtime"
     soft_text: str = ""  # content words for the semantic search
     greeting: bool = False
-    moods: list[str] = field(default_factory=list)  # labels of bot.moods.MOODS ("lighter", "for kids")
+    moods: list[str] = field(
+        default_factory=list
+    )  # labels of bot.understand.moods.MOODS ("lighter", "for kids")
     unsupported: list[Unsupported] = field(default_factory=list)  # director, actor, runtime ... asked for
 
     def has_preference(self) -> bool:
@@ -221,7 +224,7 @@ class MessageParser:
         used: list[bool],
         out: ParsedMessage,
     ) -> None:
-        """Moods (bot.moods) and unsupported attributes (bot.unknown_attributes); their words are used."""
+        """Moods and unsupported attributes (understand.moods, .unknown_attributes); their words are used."""
         for label, (start, end) in moods:
             if label not in out.moods:
                 out.moods.append(label)

@@ -2,7 +2,7 @@
 
 The catalogs recbot ships with have no cast or crew fields, so a name in a message ("not Scorsese
 again", "anything with Tom Hanks") is a request the catalog cannot apply; the bot has to notice it
-to say so (:mod:`bot.unknown_attributes`) and not to read it as a title ("I love Kevin Hart" is not
+to say so (:mod:`bot.understand.unknown_attributes`) and not to read it as a title ("I love Kevin Hart" is not
 the stand-up film "Kevin Hart: I'm a Grown Little Man"). The lists are vocabulary, not a database:
 a name that is missing still counts as a person when its context says so ("directed by X",
 "starring X", "with X in it").
