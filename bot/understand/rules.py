@@ -169,7 +169,11 @@ def reference_action(lower: str) -> str | None:
         r"\b(not (that|this|the)|no to|skip|not interested|nah|pass on|not for me|not in the mood)\b", lower
     ):
         return "not_interested"
-    if re.search(r"\b(love|loved|like|liked|sounds good|looks good|great|perfect|interesting|nice)\b", lower):
+    if re.search(
+        r"\b(love|loved|like|liked|sounds good|looks good|(?:was|is) (?:so |really )?good|great|perfect|"
+        r"interesting|nice)\b",
+        lower,
+    ):
         return "like"
     return None
 

@@ -98,11 +98,15 @@ def ordinary_title_evidence(
         if words[0] in INTERJECTIONS and not cue:
             return False
         if all(w in PRONOUN_WORDS for w in words):
-            return bool(cue and tokens[lo].text[:1].isupper()) or (whole and tokens[lo].text[:1].isupper())
+            # "I like It", "Should I see It?": a capitalised pronoun right after a verb is a title
+            verb = lo > 0 and tokens[lo - 1].norm in ("like", "see", "watch", "watching", "about")
+            return bool((cue or verb or whole) and tokens[lo].text[:1].isupper())
         return bool(cue)
-    content = [t for t in tokens[lo:hi] if t.norm not in PRONOUN_WORDS and t.norm not in _SMALL] or tokens[
-        lo:hi
-    ]
+    content = [
+        t
+        for t in tokens[lo:hi]
+        if t.norm not in PRONOUN_WORDS and t.norm not in _SMALL and not t.norm.isdigit()
+    ] or list(tokens[lo:hi])
     capitalised = all(t.text[:1].isupper() for t in content)
     if hi < len(tokens) and tokens[hi].norm in TOPIC_HEADS and not capitalised:
         return False  # "I like high school movies": a kind of film, not the film "High School"
@@ -119,7 +123,10 @@ def ordinary_title_evidence(
     return verdict_after(tokens, hi) or (hi < len(tokens) and tokens[hi].norm in TITLE_FOLLOWERS)
 
 
-_SMALL = frozenset("the a an of and in on at to for with my im".split())
+# Words Title Case leaves in lower case ("Stand by Me", "Tucker & Dale vs Evil").
+_SMALL = frozenset(
+    "the a an of and or but nor in on at to for with by from as vs via my im is are be".split()
+)
 
 
 def _inside_longer_name(text: str, tokens: Sequence[TokenLike], lo: int, hi: int) -> bool:
@@ -128,12 +135,19 @@ def _inside_longer_name(text: str, tokens: Sequence[TokenLike], lo: int, hi: int
         if not 0 <= j < len(tokens):
             continue
         gap = text[tokens[gap_from].end : tokens[gap_to].start]
-        if any(ch in gap for ch in '.!?;,("') or tokens[j].norm in ("i", "im", "ive", "id"):
+        if any(ch in gap for ch in '.!?;,("') or tokens[j].norm in _NOT_NAME_PARTS:
             continue
         word = tokens[j].text
         if word[:1].isupper() and not (j == lo - 1 and _starts_sentence(text, tokens, j)):
             return True
     return False
+
+
+_NOT_NAME_PARTS = (
+    PRONOUN_WORDS
+    | _SMALL
+    | frozenset("i im ive id was were do does did have has had you your and but so then also".split())
+)
 
 
 def _starts_sentence(text: str, tokens: Sequence[TokenLike], j: int) -> bool:

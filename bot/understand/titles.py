@@ -330,6 +330,10 @@ def _derived_keys(name: str, key: str) -> list[str]:
             for article in ("the ", "a ", "an "):
                 if head.startswith(article):
                     keys.append(head[len(article) :])
+    if " - " in body:  # "Avengers: Infinity War - Part I": people type the part before the dash
+        head = normalise(body.rsplit(" - ", 1)[0])
+        if head and len(head.split()) >= 2:
+            keys.append(head)
     return [k for k in keys if k != key]
 
 
