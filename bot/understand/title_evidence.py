@@ -45,8 +45,8 @@ TOPIC_HEADS = frozenset(
 )
 WATCH_CUES = frozenset(
     """loved love liked enjoyed enjoy hated hate disliked watched seen saw rewatched adore adored
-    recommend called titled named movie film""".split()
-)  # "movie"/"film": "the movie It"; not "like"/"watch" ("like tomorrow", "watch tonight")
+    called titled named""".split()
+)  # not "like"/"watch"/"recommend" ("like tomorrow", "watch tonight", "can you recommend more")
 TITLE_FOLLOWERS = frozenset("is was were has had and sounds looks".split())
 
 
@@ -92,7 +92,12 @@ def ordinary_title_evidence(
     whole = hi - lo == len(tokens)
     before = text[: tokens[lo].start].rstrip()
     sentence_start = not before or before[-1] in ".!?\n"
-    cue = after_cue(tokens, lo) or (lo > 0 and tokens[lo - 1].norm in WATCH_CUES) or _what_about(tokens, lo)
+    cue = (
+        after_cue(tokens, lo)
+        or (lo > 0 and tokens[lo - 1].norm in WATCH_CUES)
+        or _what_about(tokens, lo)
+        or _the_movie(tokens, lo)
+    )
     if all(w in PRONOUN_WORDS or w in INTERJECTIONS for w in words):
         # "It", "Her", "Us", "LOL": only right after a verb of watching or liking ("seen It")
         if words[0] in INTERJECTIONS and not cue:
@@ -153,6 +158,16 @@ _NOT_NAME_PARTS = (
 def _starts_sentence(text: str, tokens: Sequence[TokenLike], j: int) -> bool:
     before = text[: tokens[j].start].rstrip()
     return not before or before[-1] in ".!?\n"
+
+
+def _the_movie(tokens: Sequence[TokenLike], lo: int) -> bool:
+    """ "the movie It", "the film Up": a capitalised title named as a film (not "movie night")."""
+    return (
+        lo >= 2
+        and tokens[lo - 1].norm in ("movie", "film")
+        and tokens[lo - 2].norm in ("the", "a")
+        and tokens[lo].text[:1].isupper()
+    )
 
 
 def _what_about(tokens: Sequence[TokenLike], lo: int) -> bool:
