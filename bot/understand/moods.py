@@ -77,27 +77,20 @@ _VIOLENT_TAGS = ("violence", "violent", "gore", "gory", "brutal", "bloody")
 _LIGHT_GENRES = ("Comedy", "Adventure", "Animation", "Children", "Fantasy", "Musical", "Romance")
 _HEAVY_GENRES = ("Drama", "Crime", "Thriller", "Mystery", "Film-Noir")
 
+_LIGHTER = Mood(
+    "lighter",
+    genres_out=("Horror", "War"),
+    excluded_tags=_DARK_TAGS,
+    prefer_genres=_LIGHT_GENRES,
+    avoid_genres=_HEAVY_GENRES,
+    prefer_tags=("feel-good", "funny", "fun"),
+    opposite=("darker", "sad"),
+)
 MOODS: dict[str, Mood] = {
     m.label: m
     for m in (
-        Mood(
-            "lighter",
-            genres_out=("Horror", "War"),
-            excluded_tags=_DARK_TAGS,
-            prefer_genres=_LIGHT_GENRES,
-            avoid_genres=_HEAVY_GENRES,
-            prefer_tags=("feel-good", "funny", "fun"),
-            opposite=("darker", "sad"),
-        ),
-        Mood(
-            "feel-good",
-            genres_out=("Horror", "War"),
-            excluded_tags=_DARK_TAGS,
-            prefer_genres=_LIGHT_GENRES,
-            avoid_genres=_HEAVY_GENRES,
-            prefer_tags=("feel-good", "heartwarming", "funny", "uplifting"),
-            opposite=("darker", "sad"),
-        ),
+        _LIGHTER,
+        replace(_LIGHTER, label="feel-good", prefer_tags=("feel-good", "heartwarming", "funny", "uplifting")),
         Mood(
             "not depressing",
             excluded_tags=_DARK_TAGS,
