@@ -151,8 +151,12 @@ MOODS: dict[str, Mood] = {
 
 # Phrases, lower case, matched with word boundaries; negated forms come before the plain ones and
 # their span is consumed first ("not too dark" is lighter, never darker).
-_NEG = r"(?:not|nothing|no|without|isn'?t|aren'?t|never|non|less|too)"
-_DEG = r"(?:\s+(?:too|so|very|that|overly|super|really))?"
+_NEG = (
+    r"(?:not|nothing|no|without|isn'?t|aren'?t|never|non|less|too|(?:do|does)(?:n'?t| not) (?:want|like|need)"
+    r"(?: \w+)?)"
+)
+# a degree word, or one or two words between ("not as scary", "nothing that's too violent")
+_DEG = r"(?:\s+(?:too|so|very|that|as|overly|super|really|anything|something|that'?s too|too much))?"
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, re.compile(pattern, re.I))
     for label, pattern in (

@@ -67,7 +67,7 @@ FIRST_NAMES = frozenset(
     alice madison doris abigail julia judy grace denise amber marilyn beverly danielle theresa
     sophia marie diana brittany natalie isabella charlotte rose alexis kayla meryl julianne scarlett
     reese natalie kate keira anne audrey katharine halle viola octavia margot charlize tilda cate
-    uma jodie sigourney melissa sofia greta""".split()
+    uma jodie sigourney melissa sofia greta meg ellen goldie diane bette""".split()
 )
 
 

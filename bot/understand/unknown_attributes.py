@@ -52,7 +52,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "streaming",
             r"\b(?:netflix|hulu|amazon prime|prime video|on prime|disney\+|disney plus|hbo(?: max)?|apple tv"
-            r"|peacock|paramount\+|paramount plus|crunchyroll|streaming|to stream)\b",
+            r"|peacock|paramount plus|crunchyroll|streaming|to stream)\b|\b(?:disney|paramount|apple tv)\+",
         ),
         (
             "age rating",
@@ -129,7 +129,11 @@ def _people(text: str, tokens: Sequence[Token], used: list[bool], tags: set[str]
             or text[: tokens[i].start].rstrip().lower().endswith("directed by")
         ):
             role = "person"  # whoever is named there is a person, listed or not
-        if role is None and looks_like_name and lead in ("love", "like", "loved", "liked", "adore"):
+        if (
+            role is None
+            and looks_like_name
+            and lead in ("love", "loves", "like", "likes", "loved", "liked", "adore")
+        ):
             role = "person"  # "I love Kevin Hart": a name is no title
         if role is None:
             i += 1
@@ -138,7 +142,11 @@ def _people(text: str, tokens: Sequence[Token], used: list[bool], tags: set[str]
             role = "director"
         elif _ACTOR_CUE.search(window) or _in_it(text, tokens, j):
             role = "actor" if role == "person" else role
-        wanted = not any(tokens[k].norm in _NEGATORS for k in range(max(0, i - 4), i))
+        before = text[max(0, tokens[i].start - 20) : tokens[i].start].lower()
+        wanted = not (
+            any(tokens[k].norm in _NEGATORS for k in range(max(0, i - 4), i))
+            or re.search(r"\b(?:anything|something) but\s*$|\bother than\s*$|\bbesides\s*$", before)
+        )
         name = " ".join(words)
         tag = (
             name

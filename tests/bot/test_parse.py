@@ -142,6 +142,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("a black and white classic", {"moods": ["black-and-white"]}),
     ("what can I show my 10 year old?", {"moods": ["for kids"]}),
     ("A comedy for adults please, not a kids movie", {"genres_in": ["Comedy"], "moods": ["for grown-ups"]}),
+    ("I don't want anything violent", {"moods": ["less violent"]}),
+    ("something like Jaws but not as scary", {"likes": [("Jaws", 1975)], "moods": ["less scary"]}),
+    ("Hi, I love comedy movies like Zoolander, can you recommend more?", {"likes": [("Zoolander", 2001)]}),
+    ("I want to have a movie night with friends", {"mentions": 0}),
 ]
 
 
@@ -209,6 +213,9 @@ def test_common_words_are_not_titles() -> None:
         ("I'd like a romantic movie in French", "language", True, None),
         ("what's a good thriller on Netflix?", "streaming", True, None),
         ("a PG movie for my kids", "age rating", True, None),
+        ("anything but Spielberg", "director", False, "steven spielberg"),
+        ("something on Disney+", "streaming", True, None),
+        ("my wife loves Meg Ryan movies", "person", True, None),
     ],
 )
 def test_requests_the_catalog_cannot_apply(message: str, field: str, wanted: bool, tag: str | None) -> None:
