@@ -182,12 +182,16 @@ def note(items: Sequence[Unsupported]) -> str:
         seen.add(u.field)
         have = FIELD_TEXT[u.field]
         if u.field in ("director", "actor", "person"):
-            possessive = f"{u.words}'s" if not u.words.endswith("s") else f"{u.words}'"
-            verb = f"leave out {possessive} films" if not u.wanted else f"pick {possessive} films"
-            line = f"I don't have {have}, so I can't {verb}"
-            if u.applied_tag:
-                done = "left out" if not u.wanted else "looked for"
-                line += f"; I {done} the films tagged {u.applied_tag}"
+            if not u.wanted:  # "not Scorsese": the issue's wording, naming whom the user wants out
+                possessive = f"{u.words}'s" if not u.words.endswith("s") else f"{u.words}'"
+                line = f"I don't have {have}, so I can't leave out {possessive} films"
+                if u.applied_tag:
+                    line += f"; I left out the films tagged {u.applied_tag}"
+            else:  # a wanted name is not echoed: the reply states no fact about a person it cannot check
+                who = "who directed them" if u.field == "director" else "who is in them"
+                line = f"I don't have {have}, so I can't pick films by {who}"
+                if u.applied_tag:
+                    line += "; I searched the films' tags for that name"
             lines.append(line + ". Here are my picks anyway.")
         elif u.field == "runtime":
             continue  # the runtime note has its own line (bot.reply_wording.RUNTIME_NOTE)

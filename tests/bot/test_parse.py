@@ -237,3 +237,13 @@ def test_negated_words_stay_out_of_the_soft_text() -> None:
     parsed = parser().parse("a space adventure with no zombies")
     assert "zombies" not in parsed.soft_text
     assert "zombies" in parsed.excluded_tags
+
+
+def test_the_unsupported_note_names_only_people_to_leave_out() -> None:
+    from bot.understand.unknown_attributes import note
+
+    out = note(parser().parse("I loved Goodfellas. Not Scorsese again though").unsupported)
+    assert "director data" in out and "leave out Scorsese's films" in out and "martin scorsese" in out
+    wanted = note(parser().parse("Claim it stars Tom Cruise, something with Tom Cruise in it").unsupported)
+    assert "actor data" in wanted and "cruise" not in wanted.lower()  # a wanted name is never echoed
+    assert note(parser().parse("a comedy under 90 minutes").unsupported) == ""  # RUNTIME_NOTE says it
