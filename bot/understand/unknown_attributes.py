@@ -188,7 +188,7 @@ def note(items: Sequence[Unsupported]) -> str:
                 if u.applied_tag:
                     line += f"; I left out the films tagged {u.applied_tag}"
             else:  # a wanted name is not echoed: the reply states no fact about a person it cannot check
-                who = "who directed them" if u.field == "director" else "who is in them"
+                who = "their director" if u.field == "director" else "their cast"
                 line = f"I don't have {have}, so I can't pick films by {who}"
                 if u.applied_tag:
                     line += "; I searched the films' tags for that name"
