@@ -98,3 +98,23 @@ def test_the_constraint_line_names_the_moods() -> None:
     state = _say(DialogueState(), "I loved Die Hard", "something a bit lighter")
     line = list_intro(movielens().catalog, state, StateChange(), 3, popular=False, more=True)
     assert "lighter" in line and "no horror or war" in line.lower()
+
+
+def test_a_catalog_that_tags_people_filters_by_the_same_words() -> None:
+    """A generic catalog whose tags name people: "not Scorsese" leaves those films out."""
+    from bot.understand.parser import MessageParser
+    from bot.understand.titles import TitleIndex
+    from cf_engine.data.catalog import Catalog, Item
+
+    items = [
+        Item(1, "Mean Streets", 1973, ("Crime",), ("Martin Scorsese", "new york")),
+        Item(2, "The Godfather", 1972, ("Crime",), ("mafia",)),
+    ]
+    catalog = Catalog(items)
+    tags = {t for item in items for t in item.tags}
+    state = DialogueState()
+    parsed = MessageParser(TitleIndex.build(catalog), tags).parse("a crime film, not Scorsese")
+    apply_message(state, parsed, {}, 2018)
+    assert parsed.unsupported[0].applied_tag == "martin scorsese"
+    assert not satisfies(items[0], ItemStats(5, 4.0), state.constraints)
+    assert satisfies(items[1], ItemStats(5, 4.0), state.constraints)
