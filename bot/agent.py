@@ -41,12 +41,14 @@ from bot.state import DialogueState, apply_message, merge_constraints
 from bot.store import Store, check_session_id
 from bot.turn import TurnRecord, candidate_from, check_message, remember
 from bot.types import Candidate, Constraints, TurnResult
+from bot.understand.moods import rerank
 from bot.understand.parser import MessageParser
 from bot.understand.titles import TitleIndex
 from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)
 
+MOOD_POOL = 4  # with moods the blend proposes 4x the shown number and bot.understand.moods re-ranks them
 
 class Agent:
     """Conversational recommender over one dataset, blender, explainer and store."""
@@ -257,15 +259,17 @@ class Agent:
             text=None if popular else (state.soft_text or None),
             constraints=state.constraints,
             user_id=known,
-            k=self.limit,
+            # moods re-rank a wider list (bot.understand.moods.rerank); TurnRecord.admit keeps the best
+            k=self.limit * (MOOD_POOL if state.moods else 1),
         )
         try:
-            return list(self.blender.blend(request))
+            candidates = list(self.blender.blend(request))
         except Exception as exc:  # noqa: BLE001 - e.g. the embedding model failed: retry without the text
             if not request.text:
                 raise
             log.warning("blend failed (%s); retrying without the semantic query", exc)
-            return list(self.blender.blend(replace(request, text=None)))
+            candidates = list(self.blender.blend(replace(request, text=None)))
+        return rerank(candidates, self.catalog, state.moods, len(candidates))
 
     def _why_candidates(self, session_id: str, item_ids: list[int]) -> list[Candidate]:
         """The recorded candidates (with evidence) of the items a "why" asks about."""

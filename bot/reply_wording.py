@@ -13,7 +13,9 @@ from bot.explain.facts import display_genre, display_title, facts_from, format_r
 from bot.policy import Decision
 from bot.state import DialogueState, StateChange
 from bot.types import Candidate, Constraints
+from bot.understand.moods import describe_moods, without_mood_tags
 from bot.understand.parser import ParsedMessage
+from bot.understand.unknown_attributes import note as unsupported_note
 from cf_engine.data.catalog import Catalog
 
 GREETING = "Hi! I'm recbot, and I recommend movies."
@@ -78,7 +80,8 @@ def list_intro(
     catalog: Catalog, state: DialogueState, change: StateChange, n: int, popular: bool, more: bool
 ) -> str:
     """The sentence before the numbered list."""
-    what = describe_constraints(state.constraints)
+    shown = without_mood_tags(state.constraints, state.moods)
+    what = "; ".join(p for p in (describe_moods(state.moods), describe_constraints(shown)) if p)
     suffix = f" ({what})" if what else ""
     liked_now = [i for i in change.liked if i in state.liked]
     if popular and not state.all_liked():
@@ -139,6 +142,8 @@ def opening(
     lines = []
     if "runtime" in decision.notes:
         lines.append(RUNTIME_NOTE)
+    if parsed.unsupported and unsupported_note(parsed.unsupported):
+        lines.append(unsupported_note(parsed.unsupported))
     ack = acknowledgement(catalog, change)
     if ack:
         lines.append(ack)

@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.errors import InvalidInputError
 from bot.types import Constraints
+from bot.understand.moods import apply_moods
 from bot.understand.parser import ParsedMessage
 from bot.understand.vocabulary import CRITIQUES
 
@@ -57,6 +58,10 @@ class DialogueState:
     offered_seeds: list[int] = field(default_factory=list)  # seed movies already offered in questions
     history_liked: list[int] = field(default_factory=list)  # from this user's earlier sessions
     history_disliked: list[int] = field(default_factory=list)
+    # Moods in effect (labels of bot.understand.moods.MOODS) and requests the catalog could not apply, as
+    # {"field", "words", "wanted", "applied_tag", "turn"}: see /work/notes/i14_constraints.md.
+    moods: list[str] = field(default_factory=list)
+    unsupported: list[dict[str, Any]] = field(default_factory=list)
 
     # --- derived views -------------------------------------------------------------------------
     def all_liked(self) -> list[int]:
@@ -91,6 +96,7 @@ class DialogueState:
             or c.year_max is not None
             or c.min_rating is not None
             or known_user
+            or self.moods
         )
 
     # --- small mutations -----------------------------------------------------------------------
@@ -215,6 +221,8 @@ def apply_message(
                 _apply_sentiment(state, item_id, action, change)
             state.focus_item = item_id
     change.constraints_changed = _merge_constraints(state, parsed, years, max_year)
+    change.constraints_changed |= apply_moods(state, parsed.moods, parsed.genres_in)
+    state.unsupported.extend({**asdict(u), "turn": state.turn_count} for u in parsed.unsupported)
     if parsed.soft_text:
         state.soft_text = parsed.soft_text
     return change

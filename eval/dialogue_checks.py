@@ -7,6 +7,7 @@ shown: "every shown item is Sci-Fi" is written expecting recommendations.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +136,42 @@ def check_min_distinct_genres(result: TurnResult, n: int, _: CheckContext) -> tu
     return len(genres) >= n, f"{len(genres)} distinct genres"
 
 
+def check_reply_mentions(result: TurnResult, words: list[str], _: CheckContext) -> tuple[bool, str]:
+    """Every listed word or phrase appears in the reply (case-insensitive)."""
+    reply = result.reply.casefold()
+    missing = [w for w in words if w.casefold() not in reply]
+    return not missing, f"missing: {', '.join(missing)}" if missing else "all mentioned"
+
+
+def check_reply_lacks(result: TurnResult, words: list[str], _: CheckContext) -> tuple[bool, str]:
+    """None of the listed words or phrases appears in the reply (case-insensitive)."""
+    reply = result.reply.casefold()
+    found = [w for w in words if w.casefold() in reply]
+    return not found, f"found: {', '.join(found)}" if found else "none found"
+
+
+def _seed_titles(result: TurnResult) -> list[str]:
+    """Titles the turn treats as liked: the "Since you liked ..." line and the evidence's seeds."""
+    seeds = []
+    for match in re.finditer(r"[Ss]ince you liked (.+?), here (?:is|are) ", result.reply):
+        seeds.extend(p.strip() for p in re.split(r",\s*|\s+and\s+", match.group(1)) if p.strip())
+    for r in _shown(result):
+        seeds.extend(str(n.get("title", "")) for n in r.evidence.get("neighbours", []))
+        seeds.extend(str(c.get("seed_title", "")) for c in r.evidence.get("co_ratings", []))
+    return [s for s in seeds if s]
+
+
+def check_no_seed(result: TurnResult, titles: list[str], _: CheckContext) -> tuple[bool, str]:
+    """None of ``titles`` is used as a liked seed (in the reply's lead line or any item's evidence)."""
+    wanted = {normalise(t) for t in titles}
+    seeds = _seed_titles(result)
+    bad = sorted({s for s in seeds if normalise(re.sub(r"\s*\(\d{4}\)$", "", s)) in wanted})
+    return (
+        not bad,
+        f"used as seed: {', '.join(bad)}" if bad else f"seeds: {', '.join(sorted(set(seeds))) or 'none'}",
+    )
+
+
 CHECKS: dict[str, Check] = {
     "recommends": check_recommends,
     "asks_question": check_asks_question,
@@ -148,4 +185,7 @@ CHECKS: dict[str, Check] = {
     "excludes_feedback": check_excludes_feedback,
     "grounded": check_grounded,
     "min_distinct_genres": check_min_distinct_genres,
+    "reply_mentions": check_reply_mentions,
+    "reply_lacks": check_reply_lacks,
+    "no_seed": check_no_seed,
 }

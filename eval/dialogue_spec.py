@@ -36,6 +36,9 @@ EXPECT_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "excludes_feedback": ((bool,), "true or false"),
     "grounded": ((bool,), "true or false"),
     "min_distinct_genres": ((int,), "a whole number"),
+    "reply_mentions": ((list,), "a list of words the reply must contain"),
+    "reply_lacks": ((list,), "a list of words the reply must not contain"),
+    "no_seed": ((list,), "a list of titles that must not be treated as liked"),
 }
 DIALOGUE_KEYS = {"name", "user", "turns", "description"}
 FEEDBACK_KEYS = {"item", "kind"}

@@ -127,8 +127,47 @@ def plot_simulation(result: dict[str, Any], ax: Any) -> None:
     ax.legend(fontsize=8)
 
 
-PLOTS = {"dialogues": plot_dialogues, "redial": plot_redial, "simulate": plot_simulation}
-TABLES = {"dialogues": dialogue_table, "redial": redial_table, "simulate": simulation_table}
+def parse_table(result: dict[str, Any]) -> Table:
+    header = ["figures", "precision", "recall", "false-title rate", "found", "correct", "gold", "judged"]
+    rows = [
+        [
+            name,
+            _f(m["precision"]),
+            _f(m["recall"]),
+            _f(m["false_title_rate"]),
+            str(m["titles_found"]),
+            str(m["correct"]),
+            str(m["gold_mentions"]),
+            str(m["judged_disagreements"]),
+        ]
+        for name, m in (("raw", result["raw"]), ("reviewed", result["reviewed"]))
+    ]
+    return header, rows
+
+
+def plot_parse(result: dict[str, Any], ax: Any) -> None:
+    metrics = ("precision", "recall", "false_title_rate")
+    width = 0.38
+    for j, name in enumerate(("raw", "reviewed")):
+        ax.bar(
+            [i + j * width for i in range(len(metrics))],
+            [result[name][m] for m in metrics],
+            width,
+            label=name,
+        )
+    ax.set_xticks([i + width / 2 for i in range(len(metrics))], metrics)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Titles in ReDial {result['split']} seeker messages ({result['messages']} messages)")
+    ax.legend(fontsize=8)
+
+
+PLOTS = {"dialogues": plot_dialogues, "redial": plot_redial, "simulate": plot_simulation, "parse": plot_parse}
+TABLES = {
+    "dialogues": dialogue_table,
+    "redial": redial_table,
+    "simulate": simulation_table,
+    "parse": parse_table,
+}
 
 
 def save_plot(parts: dict[str, dict[str, Any]], path: Path) -> Path:

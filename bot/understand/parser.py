@@ -9,10 +9,10 @@ what was shown last. The vocabulary lives in :mod:`bot.understand.vocabulary`, t
 
 Critique mapping (documented here because it is a product decision):
 
-* "less violent" / "nothing violent" -> genres_out Horror, War, Crime and excluded tags
-  violence, violent, gore, brutal; Action and Thriller stay allowed (too broad: most are mild).
-* "less scary" -> genres_out Horror; "lighter" / "less dark" / "happier" -> genres_out Horror, War
-  and excluded tags dark, depressing.
+* moods ("less violent", "lighter", "not depressing", "for kids", "black-and-white" ...) are labels
+  of :mod:`bot.understand.moods`, which maps them to genres, tags and years (and a re-ranking of candidates);
+* director, actor, runtime, language, streaming and age-rating requests are found by
+  :mod:`bot.understand.unknown_attributes`, so the reply can say the catalog does not know them.
 * "funnier" -> genres_in Comedy; "scarier" -> Horror; "more action" -> Action; "more romantic" ->
   Romance; "less romantic" / "less cheesy" -> genres_out Romance; "more serious" -> Drama.
 * "older" / "newer" / "more recent" are relative to the last list (see :mod:`bot.state`).
@@ -27,7 +27,9 @@ from typing import Any
 
 from bot.explain.facts import INJECTION_WORDS
 from bot.understand import rules
+from bot.understand.moods import find_moods
 from bot.understand.titles import TitleIndex, Token, tokenize
+from bot.understand.unknown_attributes import Unsupported, attribute_spans, find_unsupported
 from bot.understand.vocabulary import (
     CONTROL_CHARS,
     CRITIQUES,
@@ -115,6 +117,10 @@ class ParsedMessage:
     notes: list[str] = field(default_factory=list)  # honest answers, e.g. "runtime"
     soft_text: str = ""  # content words for the semantic search
     greeting: bool = False
+    moods: list[str] = field(
+        default_factory=list
+    )  # labels of bot.understand.moods.MOODS ("lighter", "for kids")
+    unsupported: list[Unsupported] = field(default_factory=list)  # director, actor, runtime ... asked for
 
     def has_preference(self) -> bool:
         """Whether the message itself says something a recommendation can use."""
@@ -126,6 +132,7 @@ class ParsedMessage:
             or self.year_max is not None
             or self.min_rating is not None
             or self.critiques
+            or self.moods
             or any(r.action in ("like", "more_like") for r in self.references)
         )
 
@@ -139,6 +146,7 @@ class ParsedMessage:
             or self.genres_out
             or self.excluded_tags
             or self.notes
+            or self.unsupported
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,8 +177,15 @@ class MessageParser:
         tokens = tokenize(text)
         norms = [t.norm for t in tokens]
         used = [False] * len(tokens)
-        # 1. titles (exact everywhere, fuzzy after cues and in quotes)
-        matches = self.titles.find(text, tokens, rules.fuzzy_spans(text, tokens))
+        # 1. titles (exact everywhere, fuzzy after cues and in quotes); words that say a mood or a
+        # request the catalog cannot apply are no title ("for grown-ups", "on Amazon Prime")
+        moods = find_moods(text)
+        blocked = [span for _, span in moods] + attribute_spans(text)
+        matches = [
+            m
+            for m in self.titles.find(text, tokens, rules.fuzzy_spans(text, tokens))
+            if not any(a < tokens[m.end - 1].end and tokens[m.start].start < b for a, b in blocked)
+        ]
         for m in matches:
             for k in range(m.start, m.end):
                 used[k] = True
@@ -180,7 +195,11 @@ class MessageParser:
                 out.ambiguous.append(AmbiguousMention(m.text, m.item_ids[:3], sentiment))
             elif m.item_ids and all(x.item_id != m.item_ids[0] for x in out.mentions):
                 out.mentions.append(Mention(m.item_ids[0], m.text, sentiment, m.score, m.how, m.alternatives))
-        # 2. critiques, genres, tags, years, ratings
+        if len(out.mentions) == 1 and out.mentions[0].sentiment in ("seen", "neutral") and not out.ambiguous:
+            verdict = rules.later_verdict(text, tokens[matches[-1].end - 1].end) if matches else None
+            out.mentions[0].sentiment = verdict or out.mentions[0].sentiment
+        # 2. moods and requests the catalog cannot apply, then critiques, genres, tags, years, ratings
+        self._moods(moods, text, tokens, used, out)
         self._critiques(text, norms, used, out)
         self._genres(text, tokens, norms, used, out)
         self._tags(text, tokens, norms, used, out)
@@ -190,10 +209,35 @@ class MessageParser:
         self._references(text, tokens, used, out)
         out.greeting = bool(RE_GREETING.search(text))
         out.soft_text = rules.soft_text(tokens, used, out)
+        wanted_tags = [u.applied_tag for u in out.unsupported if u.wanted and u.applied_tag]
+        if wanted_tags:  # "with Jim Carrey in it": the catalog's tag is a search word
+            out.soft_text = " ".join(dict.fromkeys([*out.soft_text.split(), *" ".join(wanted_tags).split()]))
         out.intent = self._intent(text, norms, out)
         return out
 
     # --- pieces -----------------------------------------------------------------------------------
+    def _moods(
+        self,
+        moods: list[tuple[str, tuple[int, int]]],
+        text: str,
+        tokens: list[Token],
+        used: list[bool],
+        out: ParsedMessage,
+    ) -> None:
+        """Moods and unsupported attributes (understand.moods, .unknown_attributes); their words are used."""
+        for label, (start, end) in moods:
+            if label not in out.moods:
+                out.moods.append(label)
+            for i, t in enumerate(tokens):
+                if start <= t.start < end:
+                    used[i] = True
+        out.unsupported = find_unsupported(text, tokens, used, self.tags)
+        for u in out.unsupported:
+            if u.field == "runtime" and "runtime" not in out.notes:
+                out.notes.append("runtime")
+            if not u.wanted and u.applied_tag and u.applied_tag not in out.excluded_tags:
+                out.excluded_tags.append(u.applied_tag)
+
     def _critiques(self, text: str, norms: list[str], used: list[bool], out: ParsedMessage) -> None:
         joined = " " + " ".join(norms) + " "
         for phrase, effect in CRITIQUES.items():
@@ -359,7 +403,8 @@ class MessageParser:
                 if action == "why" or re.search(
                     r"\b(that one|this one|that movie|this movie|that film|seen it|"
                     r"seen that|watched it|watched that|not that|like that|like it|"
-                    r"liked it|loved it|hated it|love it)\b",
+                    r"liked it|loved it|hated it|love it|"
+                    r"it was (?:so |really )?(?:good|great|fun|amazing|awesome))\b",
                     lower,
                 ):
                     out.references.append(Reference(None, action))

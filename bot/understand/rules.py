@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from bot.understand.titles import LIKE_LEADS, Token
+from bot.understand.title_evidence import LIKE_LEADS
+from bot.understand.titles import Token
 from bot.understand.vocabulary import (
     CLAUSE_BREAK,
     CUE_FOR_TITLE,
@@ -168,7 +169,11 @@ def reference_action(lower: str) -> str | None:
         r"\b(not (that|this|the)|no to|skip|not interested|nah|pass on|not for me|not in the mood)\b", lower
     ):
         return "not_interested"
-    if re.search(r"\b(love|loved|like|liked|sounds good|looks good|great|perfect|interesting|nice)\b", lower):
+    if re.search(
+        r"\b(love|loved|like|liked|sounds good|looks good|(?:was|is) (?:so |really )?good|great|perfect|"
+        r"interesting|nice)\b",
+        lower,
+    ):
         return "like"
     return None
 
@@ -275,3 +280,22 @@ def soft_text(tokens: list[Token], used: list[bool], out: Negations) -> str:
     if all(w in GENRE_PHRASES for w in words):
         return ""  # only genre words: the genre constraint says it already
     return " ".join(dict.fromkeys(words))
+
+
+_IT_VERDICT = re.compile(
+    r"\b(?:i|we)\s+(?:really\s+|absolutely\s+|just\s+)?(loved|liked|enjoyed|adored|hated|disliked)"
+    r"\s+(?:it|that one|that)\b"
+    r"|\bit\s+was\s+(?:so\s+|really\s+|pretty\s+)?(great|amazing|awesome|good|fantastic|terrible|awful|boring|bad)\b",
+    re.I,
+)
+
+
+def later_verdict(text: str, after: int) -> str | None:
+    """ "Have you seen Her? I loved it": a verdict on "it" after the only title -> like / dislike."""
+    m = _IT_VERDICT.search(text, after)
+    if not m:
+        return None
+    word = (m.group(1) or m.group(2)).lower()
+    return (
+        "dislike" if word in NEGATIVE or word in ("disliked", "hated", "terrible", "awful", "bad") else "like"
+    )

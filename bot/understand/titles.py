@@ -25,6 +25,13 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from bot.understand.title_evidence import after_cue as _after_cue
+from bot.understand.title_evidence import (
+    is_ordinary,
+    looks_like_person,
+    ordinary_title_evidence,
+)
+from bot.understand.title_evidence import verdict_after as _verdict_after
 from cf_engine.data.catalog import Catalog
 
 _YEAR_SUFFIX = re.compile(r"\s*\(\s*\d{4}(?:\s*[-–]\s*\d{0,4})?\s*\)\s*$")
@@ -193,6 +200,8 @@ class TitleIndex:
             for n in range(min(MAX_TITLE_TOKENS, len(tokens) - i), 0, -1):
                 key = " ".join(t.norm for t in tokens[i : i + n])
                 hit = self.ids_for(key)
+                if hit and hit[1] == "derived" and looks_like_person(tokens, i, i + n):
+                    continue  # "I love Kevin Hart": a person, not "Kevin Hart: I'm a Grown Little Man"
                 if hit and self._title_context(text, tokens, i, i + n):
                     found = (n, key, hit)
                     break
@@ -241,6 +250,8 @@ class TitleIndex:
             if any(used[lo:end]):
                 continue
             phrase = " ".join(t.norm for t in tokens[lo:end])
+            if is_ordinary(phrase.split()) and not _quoted(text, tokens[lo].start, tokens[end - 1].end):
+                continue  # ordinary words are no typo'd title ("high school movies")
             hit = self.fuzzy(phrase)
             if hit and (best is None or hit[1] > best[0] + 2):
                 best = (hit[1], end, hit[0])
@@ -271,6 +282,9 @@ class TitleIndex:
             or _year_after(text, tokens, hi)[0] is not None
         ):
             return True
+        judged = ordinary_title_evidence(text, tokens, lo, hi, COMMON_WORDS)
+        if judged is not None:  # a title that is also an ordinary phrase (bot.understand.title_evidence)
+            return judged
         before = text[: tokens[lo].start].rstrip()
         sentence_start = not before or before[-1] in ".!?\n"
         if len(words) == 1 and words[0] not in COMMON_WORDS:
@@ -296,25 +310,6 @@ class TitleIndex:
         return not sentence_start or hi - lo == len(tokens)  # "Up" alone as the whole message is fine
 
 
-STRONG_CUES = frozenset(
-    """loved love liked enjoyed enjoy hated hate disliked watched seen saw rewatched adore
-    adored about""".split()
-)
-LIKE_LEADS = frozenset("something anything movies films stuff one ones similar just more".split())
-
-
-def _after_cue(tokens: list[Token], lo: int) -> bool:
-    """Whether tokens[lo] follows a strong cue word (an article may sit between)."""
-    j = lo - 1
-    if j >= 0 and tokens[j].norm in ("the", "a", "an"):
-        j -= 1
-    if j < 0:
-        return False
-    if tokens[j].norm in STRONG_CUES:
-        return True
-    return tokens[j].norm == "like" and j > 0 and tokens[j - 1].norm in LIKE_LEADS
-
-
 def _add(table: dict[str, list[int]], key: str, item_id: int) -> None:
     ids = table.setdefault(key, [])
     if item_id not in ids:
@@ -335,6 +330,10 @@ def _derived_keys(name: str, key: str) -> list[str]:
             for article in ("the ", "a ", "an "):
                 if head.startswith(article):
                     keys.append(head[len(article) :])
+    if " - " in body:  # "Avengers: Infinity War - Part I": people type the part before the dash
+        head = normalise(body.rsplit(" - ", 1)[0])
+        if head and len(head.split()) >= 2:
+            keys.append(head)
     return [k for k in keys if k != key]
 
 
@@ -346,23 +345,6 @@ _YEAR_AFTER = re.compile(r"\s*[\(\[]?\s*((?:19|20)\d{2})\s*[\)\]]?")
 
 
 _TITLE_FOLLOWERS = frozenset("is was were has had and".split())
-_VERDICT_VERBS = frozenset("is was were".split())
-_VERDICT_FILLERS = frozenset("so really very pretty absolutely just truly a an the my all time".split())
-_VERDICT_WORDS = frozenset(
-    """great amazing awesome fantastic brilliant excellent incredible wonderful superb fun good
-    terrible awful boring bad overrated underrated classic masterpiece favorite favourite perfect
-    beautiful stunning gripping hilarious""".split()
-)
-
-
-def _verdict_after(tokens: list[Token], pos: int) -> bool:
-    """Whether tokens[pos:] read "was great" / "is a classic" / "was so good" (a verdict on a film)."""
-    if pos >= len(tokens) or tokens[pos].norm not in _VERDICT_VERBS:
-        return False
-    j = pos + 1
-    while j < len(tokens) and j <= pos + 3 and tokens[j].norm in _VERDICT_FILLERS:
-        j += 1
-    return j < len(tokens) and tokens[j].norm in _VERDICT_WORDS
 
 
 def _year_after(text: str, tokens: list[Token], pos: int) -> tuple[int | None, int]:

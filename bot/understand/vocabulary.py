@@ -93,21 +93,6 @@ ORDINALS = {
     "last": -1,
 }
 CRITIQUES: dict[str, dict[str, Any]] = {
-    "less violent": {"out": ("Horror", "War", "Crime"), "tags": ("violence", "violent", "gore", "brutal")},
-    "less violence": {"out": ("Horror", "War", "Crime"), "tags": ("violence", "violent", "gore", "brutal")},
-    "nothing violent": {"out": ("Horror", "War", "Crime"), "tags": ("violence", "violent", "gore", "brutal")},
-    "not violent": {"out": ("Horror", "War", "Crime"), "tags": ("violence", "violent", "gore", "brutal")},
-    "less gory": {"out": ("Horror",), "tags": ("gore", "gory")},
-    "too gory": {"tags": ("gore", "gory")},
-    "no gore": {"tags": ("gore", "gory")},
-    "less scary": {"out": ("Horror",)},
-    "not too scary": {"out": ("Horror",)},
-    "lighter": {"out": ("Horror", "War"), "tags": ("dark", "depressing")},
-    "less dark": {"out": ("Horror", "War"), "tags": ("dark", "depressing")},
-    "happier": {"out": ("Horror", "War"), "tags": ("dark", "depressing")},
-    "less depressing": {"out": ("Horror", "War"), "tags": ("dark", "depressing")},
-    "feel good": {"out": ("Horror", "War"), "tags": ("dark", "depressing")},
-    "feelgood": {"out": ("Horror", "War"), "tags": ("dark", "depressing")},
     "funnier": {"in": ("Comedy",)},
     "more funny": {"in": ("Comedy",)},
     "more comedy": {"in": ("Comedy",)},
@@ -189,7 +174,7 @@ SOFT_STOP = (
     | frozenset(
         """like liked love loved watch watched seen saw good great bad best fun new old older recent classic
     more less tonight today yesterday night week weekend lot bit stuff thing things one ones know want
-    mood feel feeling think mind never ok okay fine alright""".split()
+    mood feel feeling think mind never ok okay fine alright sorry yes yeah yep lol haha hahaha omg""".split()
     )
 )
 

@@ -36,8 +36,9 @@ def built_settings(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path
         home=tmp_path_factory.mktemp("ui_home"), data_dir=movielens_dir, llm_backend="template"
     )
     if PREBUILT_HOME:  # a home built earlier for the same data: copied, so local runs skip the build
-        shutil.copytree(PREBUILT_HOME, settings.home, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("recbot.db*"))
+        shutil.copytree(
+            PREBUILT_HOME, settings.home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("recbot.db*")
+        )
     with pytest.MonkeyPatch.context() as mp:
         for key, value in OFFLINE.items():
             mp.setenv(key, value)

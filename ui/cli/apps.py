@@ -19,8 +19,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Evaluate the CF engines, retrieval, dialogues, ReDial and simulated users.",
-                       no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate the CF engines, retrieval, dialogues, ReDial and simulated users.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 
 

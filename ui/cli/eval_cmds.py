@@ -105,6 +105,47 @@ def redial_cmd(
     )
 
 
+@eval_app.command("parse")
+def parse_cmd(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="ReDial folder (default: settings.redial_dir, else <home>/data/redial)."),
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="dev, test, train, ...")] = "dev",
+    review: Annotated[
+        Path | None,
+        typer.Option("--review", help="Hand-judged disagreements (JSON lines); default: the committed file."),
+    ] = None,
+    unreviewed_out: Annotated[
+        Path | None,
+        typer.Option("--unreviewed-out", help="Write the extra titles not judged yet here (JSON lines)."),
+    ] = None,
+    json_out: JsonOut = Path("eval-parse.json"),
+) -> None:
+    """Title precision / recall and the false-title rate of the parser on ReDial seeker messages."""
+    import json
+
+    from eval.components import load_dataset
+    from eval.parse_eval import DEFAULT_REVIEW, evaluate_parse, load_review, unreviewed
+
+    settings = cli_settings(llm_backend="template")
+    data = data or settings.redial_dir or settings.home / "data" / "redial"
+    review = review or DEFAULT_REVIEW
+    with user_errors(_errors()):
+        dataset = load_dataset(settings)
+        result = evaluate_parse(dataset, data, split, review_path=review, progress=typer.echo)
+        if unreviewed_out is not None:
+            rows = unreviewed(result, load_review(review))
+            unreviewed_out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            typer.echo(f"{len(rows)} unreviewed extra titles -> {unreviewed_out}")
+    _finish(
+        {"parse": result},
+        json_out,
+        f"recbot title parsing on ReDial {split}",
+        f"recbot eval parse --split {split}",
+    )
+
+
 @eval_app.command("simulate")
 def simulate_cmd(
     users: Annotated[
