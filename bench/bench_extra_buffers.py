@@ -1,6 +1,6 @@
 """llama.cpp's extra buffer types (AMX / weight repacking) on vs off, for both packaged models.
 
-The measurement behind ``llm_extra_buffers="auto"`` (bot/llm/extra_buffers.py). For each model and
+The measurement behind ``llm_extra_buffers="auto"`` (bot/explain/llm/extra_buffers.py). For each model and
 setting, on a model loaded in this process exactly as recbot loads it (``load_llamacpp``):
 
 * prompt speed: tokens/s evaluating one explanation prompt (~190 tokens for Gemma) from an empty cache;
@@ -35,9 +35,9 @@ RESULTS = REPO / "bench" / "results" / "extra_buffers.json"
 def prompt_tokens(llm: Any, candidate: Any) -> list[int]:
     from langchain_community.chat_models.llamacpp import _convert_message_to_dict
 
-    from bot.facts import facts_from
-    from bot.llm.llamacpp import chat_prompt_tokens
-    from bot.prompts import explanation_messages
+    from bot.explain.facts import facts_from
+    from bot.explain.llm.llamacpp import chat_prompt_tokens
+    from bot.explain.prompts import explanation_messages
 
     messages = [_convert_message_to_dict(m) for m in explanation_messages(facts_from(candidate))]
     return chat_prompt_tokens(llm.client, messages)
@@ -83,10 +83,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench.bench_llm import realistic_candidates
-    from bot.explain import Explainer
-    from bot.llm.extra_buffers import has_amx, loaded_with_extra_buffers, read_cpuinfo
-    from bot.llm.llamacpp import load_llamacpp
-    from bot.llm.models import packaged_model_path
+    from bot.explain.explainer import Explainer
+    from bot.explain.llm.extra_buffers import has_amx, loaded_with_extra_buffers, read_cpuinfo
+    from bot.explain.llm.llamacpp import load_llamacpp
+    from bot.explain.llm.models import packaged_model_path
     from bot.settings import load_settings
 
     candidates = realistic_candidates(args.data_dir, args.candidates)

@@ -75,7 +75,7 @@ def peak_rss_gib() -> float:
 
 def parse_candidates_cpu(agent: Any, n: int) -> list[float]:
     """Process CPU milliseconds of parse + state + policy + blend for ``n`` opening messages."""
-    from bot.blend import BlendRequest
+    from bot.recommend.request import BlendRequest
     from bot.state import DialogueState, apply_message
 
     out = []
@@ -164,13 +164,13 @@ def compare_isolation(turns: int, warmup: int) -> dict[str, Any]:
     """The same turns with the LLM in its worker process (shipped) and in this process, interleaved.
 
     One runtime (dataset, CF, index, store); two explainers over two copies of the model: the
-    served one (``llm_isolation=true``, :mod:`bot.llm.supervisor`) and one loaded here. Turns
+    served one (``llm_isolation=true``, :mod:`bot.explain.llm.supervisor`) and one loaded here. Turns
     alternate between them, so both see the same machine load; then every candidate of a fixed set
     is explained by both, back to back, and the median paired difference is the IPC cost.
     """
-    from bot.blend import BlendRequest
-    from bot.explain import Explainer
-    from bot.llm.llamacpp import load_llamacpp
+    from bot.explain.explainer import Explainer
+    from bot.explain.llm.llamacpp import load_llamacpp
+    from bot.recommend.request import BlendRequest
     from bot.runtime import Runtime
     from bot.settings import load_settings
     from bot.types import TurnResult

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.llm.diagnose import llm_problem
-from bot.llm.extra_buffers import read_cpuinfo
+from bot.explain.llm.diagnose import llm_problem
+from bot.explain.llm.extra_buffers import read_cpuinfo
 from bot.settings import Settings
 from bot.store import MIGRATIONS_DIR
 
@@ -91,7 +91,7 @@ def check_index(settings: Settings) -> Check:
     try:
         from retrieval.index import ItemIndex
 
-        index = ItemIndex(settings)
+        index = ItemIndex(settings.retrieval_config())
         mismatch = index.mismatch()
         if mismatch is not None:
             return Check("index", "missing", mismatch, "run `recbot index` to rebuild it for this model")

@@ -1,6 +1,6 @@
-"""A stand-in for recbot's LLM worker: the real protocol (``bot.llm.worker.serve_requests``), no model.
+"""A stand-in for recbot's LLM worker: the real protocol (``worker.serve_requests``), no model.
 
-Started by :class:`bot.llm.supervisor.LLMSupervisor` in the unit tests with
+Started by :class:`bot.explain.llm.supervisor.LLMSupervisor` in the unit tests with
 ``command=fake_worker_command()``. What it does is chosen by the init fields and the last message:
 
 * init ``{"load": "error"}``: reports a load error; ``{"load": "crash"}``: SIGSEGV while loading;
@@ -25,7 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from bot.llm.worker import WORKER_ARG, serve_requests
+from bot.explain.llm.worker import WORKER_ARG, serve_requests
 
 
 def fake_worker_command() -> list[str]:

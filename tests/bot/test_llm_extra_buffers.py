@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm.diagnose import llm_problem
-from bot.llm.extra_buffers import (
+from bot.explain.llm.diagnose import llm_problem
+from bot.explain.llm.extra_buffers import (
     cpu_flags,
     crash_risk,
     has_amx,
@@ -23,7 +23,7 @@ from bot.llm.extra_buffers import (
     model_params_override,
     use_extra_buffers,
 )
-from bot.llm.models import packaged_model_path
+from bot.explain.llm.models import packaged_model_path
 from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_the_override_reaches_llama_model_params(settings: Settings) -> None:
 
 @pytest.mark.slow
 def test_load_llamacpp_applies_the_setting(settings: Settings) -> None:
-    from bot.llm.llamacpp import load_llamacpp
+    from bot.explain.llm.llamacpp import load_llamacpp
 
     base = settings.model_copy(
         update={
@@ -115,8 +115,8 @@ def test_load_llamacpp_applies_the_setting(settings: Settings) -> None:
 
 GENERATE = """
 import sys
-from bot.llm import load_llm
-from bot.llm.models import packaged_model_path
+from bot.explain.llm import load_llm
+from bot.explain.llm.models import packaged_model_path
 from bot.settings import Settings
 
 settings = Settings(home=sys.argv[1], llm_backend="llamacpp", llm_isolation=False)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
-from bot.llm.base import LLMError, stream_text, supports_choices, supports_grammar
-from bot.llm.supervisor import LLMSupervisor, WorkerChatModel, death_reason
+from bot.explain.llm.base import LLMError, stream_text, supports_choices, supports_grammar
+from bot.explain.llm.supervisor import LLMSupervisor, WorkerChatModel, death_reason
 from tests.bot.fake_llm_worker import fake_worker_command
 
 FAST = (0.05, 0.1, 0.2)

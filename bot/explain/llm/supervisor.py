@@ -1,9 +1,9 @@
-"""Keep recbot's LLM worker (:mod:`bot.llm.worker`) running, and talk to it.
+"""Keep recbot's LLM worker (:mod:`bot.explain.llm.worker`) running, and talk to it.
 
 :class:`LLMSupervisor` starts the worker, sends it one generation request at a time and streams the
 reply back chunk by chunk (a pickled tuple per chunk over a socket pair: tens of microseconds, no
 process start per call). When the worker dies (SIGSEGV in llama.cpp, SIGKILL from the OOM killer
-or an operator) the request in progress raises :class:`~bot.llm.base.LLMError`, so the explainer
+or an operator) the request in progress raises :class:`~bot.explain.llm.base.LLMError`, so the explainer
 uses templates for that turn; a background thread starts a new worker after a back-off (0.5 s,
 doubling to 30 s while it keeps dying) and the next turns use the LLM again once it is ready.
 Calls while it is restarting fail at once (templates), never wait.
@@ -38,10 +38,11 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from bot.llm.base import LLMError
-from bot.llm.worker import WORKER_ARG
+import bot
+from bot.explain.llm.base import LLMError
+from bot.explain.llm.worker import WORKER_ARG
 
-log = logging.getLogger("recbot.llm.supervisor")
+log = logging.getLogger("recbot.explain.llm.supervisor")
 
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # wait before restart n (the last one repeats)
 CRASH_WINDOW_S = 300.0
@@ -51,7 +52,7 @@ NAME = "llama.cpp worker"
 
 def worker_command() -> list[str]:
     """The real worker's command line (its file descriptor is appended by the supervisor)."""
-    return [sys.executable, "-m", "bot.llm.worker", WORKER_ARG]
+    return [sys.executable, "-m", "bot.explain.llm.worker", WORKER_ARG]
 
 
 def death_reason(returncode: int | None) -> str:
@@ -221,7 +222,7 @@ class LLMSupervisor:
         mine, theirs = socket.socketpair()
         env = dict(os.environ)
         # The worker imports the same recbot code as this process, whatever put it on sys.path.
-        code_root = str(Path(__file__).resolve().parents[2])
+        code_root = str(Path(bot.__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (code_root, env.get("PYTHONPATH", "")) if p)
         try:
             proc = subprocess.Popen(
@@ -404,7 +405,7 @@ def load_isolated(settings: Any) -> WorkerChatModel:
     The model file is resolved here (a missing file is an immediate ``LLMError``; the packaged
     Gemma is assembled once, by this process) and handed to the worker as a path.
     """
-    from bot.llm.models import model_path
+    from bot.explain.llm.models import model_path
 
     path = model_path(settings)
     fields = settings.model_dump(exclude={"openai_api_key"})

@@ -1,9 +1,9 @@
 """recbot's LLM worker: a process of its own that owns the llama.cpp model and answers over a pipe.
 
 A native crash in llama.cpp (a segfault in a CPU kernel, an abort) kills the process it happens
-in. Here that is this worker, not the web server or the CLI: :mod:`bot.llm.supervisor` starts it
-as a fresh interpreter (``python -m bot.llm.worker --recbot-llm-worker --fd N``; never a fork of
-the server), sees it die, turns the call in progress into :class:`~bot.llm.base.LLMError` (template
+in. Here that is this worker, not the web server or the CLI: :mod:`bot.explain.llm.supervisor` starts it
+as a fresh interpreter (``python -m bot.explain.llm.worker --recbot-llm-worker --fd N``; never a fork of
+the server), sees it die, turns the call in progress into :class:`~bot.explain.llm.base.LLMError` (template
 explanations for that turn) and starts a new one.
 
 Protocol: pickled tuples over a :class:`multiprocessing.connection.Connection` on one end of a
@@ -14,7 +14,7 @@ socket pair (fd ``N``), one request at a time:
 * worker -> supervisor: ``("ready", info)`` or ``("load_error", message)`` once, then per request
   ``("chunk", id, text)``... and ``("end", id)`` or ``("error", id, kind, message)``.
 
-Generation runs the ordinary chat model in here (:class:`~bot.llm.llamacpp.GrammarChatLlamaCpp`:
+Generation runs the ordinary chat model in here (:class:`~bot.explain.llm.llamacpp.GrammarChatLlamaCpp`:
 finite-choice decoding, GBNF grammars, free text), so the worker and the in-process path answer
 alike. The worker exits when the supervisor's end of the pipe closes (the parent died).
 """
@@ -50,7 +50,7 @@ def serve_requests(conn: Connection, model: BaseChatModel) -> int:
 
 def _answer(conn: Connection, model: BaseChatModel, request_id: int, messages: Any, kwargs: dict) -> str:
     """Stream one reply; "stop" when the supervisor asked the worker to exit meanwhile."""
-    from bot.llm.base import LLMError
+    from bot.explain.llm.base import LLMError
 
     stream: Iterator[Any] = iter(())
     try:
@@ -80,8 +80,8 @@ def _answer(conn: Connection, model: BaseChatModel, request_id: int, messages: A
 
 def load_model(fields: dict[str, Any]) -> tuple[BaseChatModel, dict[str, Any]]:
     """The llama.cpp chat model for these settings, warmed up, and what was loaded (for health)."""
-    from bot.llm.extra_buffers import has_amx, loaded_with_extra_buffers, read_cpuinfo
-    from bot.llm.llamacpp import load_llamacpp
+    from bot.explain.llm.extra_buffers import has_amx, loaded_with_extra_buffers, read_cpuinfo
+    from bot.explain.llm.llamacpp import load_llamacpp
     from bot.settings import Settings
 
     settings = Settings(**fields)
@@ -98,7 +98,9 @@ def load_model(fields: dict[str, Any]) -> tuple[BaseChatModel, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="recbot's LLM worker (started by bot.llm.supervisor)")
+    parser = argparse.ArgumentParser(
+        description="recbot LLM worker (see bot.explain.llm.supervisor)"
+    )
     parser.add_argument(WORKER_ARG, dest="worker", action="store_true", required=True)
     parser.add_argument("--fd", type=int, required=True, help="this end of the supervisor's socket pair")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.llm.extra_buffers import crash_risk, has_amx
+from bot.explain.llm.extra_buffers import crash_risk, has_amx
 from bot.settings import Settings
 
 FIX_EXTRA_BUFFERS = "set RECBOT_LLM_EXTRA_BUFFERS=auto (or off) and restart"

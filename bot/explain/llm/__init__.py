@@ -1,7 +1,7 @@
 """LLM backends behind one interface: ``load_llm(settings)`` returns a LangChain chat model or None.
 
 Backends (``settings.llm_backend``): "llamacpp" (local GGUF, per-call GBNF grammar or list of
-choices; by default in a supervised worker process, :mod:`bot.llm.supervisor`), "transformers"
+choices; by default in a supervised worker process, :mod:`bot.explain.llm.supervisor`), "transformers"
 (any local model in bitsandbytes nf4, CUDA or CPU), "openai" (an OpenAI-compatible server) and
 "template" (no LLM: explanations come from templates). Heavy libraries are imported only by the
 backend that is used. Every failure surfaces as :class:`LLMError`.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
 
-from bot.llm.base import (
+from bot.explain.llm.base import (
     Backend,
     LLMError,
     backends,
@@ -26,22 +26,22 @@ from bot.settings import Settings
 
 def _llamacpp(settings: Settings) -> BaseChatModel:
     if settings.llm_isolation:  # a native crash kills the worker, not this process
-        from bot.llm.supervisor import load_isolated
+        from bot.explain.llm.supervisor import load_isolated
 
         return load_isolated(settings)
-    from bot.llm.llamacpp import load_llamacpp
+    from bot.explain.llm.llamacpp import load_llamacpp
 
     return load_llamacpp(settings)
 
 
 def _transformers(settings: Settings) -> BaseChatModel:
-    from bot.llm.transformers_backend import load_transformers
+    from bot.explain.llm.transformers_backend import load_transformers
 
     return load_transformers(settings)
 
 
 def _openai(settings: Settings) -> BaseChatModel:
-    from bot.llm.openai_backend import load_openai
+    from bot.explain.llm.openai_backend import load_openai
 
     return load_openai(settings)
 
