@@ -132,7 +132,10 @@ def main() -> None:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     result = {
-        "command": f"heavy --idle python bench/bench_extra_buffers.py --candidates {args.candidates}",
+        "command": (
+            f"heavy --idle python bench/bench_extra_buffers.py --candidates {args.candidates} "
+            f"--repeats {args.repeats} --gen-tokens {args.gen_tokens} --threads {args.threads}"
+        ),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "cpu_has_amx": has_amx(read_cpuinfo()),
         "load_average_before": load_before,
