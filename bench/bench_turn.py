@@ -212,6 +212,21 @@ def compare_isolation(turns: int, warmup: int) -> dict[str, Any]:
             took[mode] = (time.perf_counter() - start) * 1000
             per_call[mode].append(took[mode])
         paired.append(took["isolated"] - took["in_process"])
+    # The transport alone: an explanation request of the real size (prompt messages + every
+    # candidate sentence as choices) to the worker and back, and one reply chunk's worth.
+    from bot.explain.facts import facts_from
+    from bot.explain.prompts import explanation_messages
+    from bot.explain.sentences import explanation_choices
+
+    supervisor = agent.explainer.llm.supervisor
+    trips, chunk_trips, sizes = [], [], []
+    for candidate in candidates:
+        facts = facts_from(candidate)
+        choices = explanation_choices(facts)
+        sizes.append(len(choices))
+        messages = explanation_messages(facts, brief=True)
+        trips.append(supervisor.round_trip(messages, {"choices": choices, "max_tokens": 40}) * 1000)
+        chunk_trips.append(supervisor.round_trip([], {"text": "a chunk"}) * 1000)
     out = {
         "command": f"python bench/bench_turn.py --compare-isolation --turns {turns}",
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
@@ -231,6 +246,10 @@ def compare_isolation(turns: int, warmup: int) -> dict[str, Any]:
         "paired_explanations": len(paired),
         "ipc_cost_per_explanation_p50_ms": round(percentile(paired, 0.5), 2),
         "ipc_cost_per_explanation_mean_ms": round(statistics.fmean(paired), 2),
+        "transport_request_p50_ms": round(percentile(trips, 0.5), 3),
+        "transport_request_p95_ms": round(percentile(trips, 0.95), 3),
+        "transport_small_message_p50_ms": round(percentile(chunk_trips, 0.5), 3),
+        "choices_per_request_p50": percentile([float(n) for n in sizes], 0.5),
     }
     runtime.close()
     return out
@@ -262,6 +281,11 @@ def main() -> None:
             f"IPC cost per explanation (paired, {compared['paired_explanations']}): "
             f"p50 {compared['ipc_cost_per_explanation_p50_ms']} ms, "
             f"mean {compared['ipc_cost_per_explanation_mean_ms']} ms"
+        )
+        print(
+            f"transport alone: request with {compared['choices_per_request_p50']:.0f} choices "
+            f"p50 {compared['transport_request_p50_ms']} ms (p95 {compared['transport_request_p95_ms']}), "
+            f"small message {compared['transport_small_message_p50_ms']} ms"
         )
         print(f"1-minute load average at start / end: {compared['load_average_1m']}; wrote {out}")
         return

@@ -153,6 +153,13 @@ def test_the_chat_model_proxies_choices_through_stream_text(supervisors: list[LL
     assert model.worker_health()["status"] == "degraded"
 
 
+def test_round_trip_measures_the_transport_alone(supervisors: list[LLMSupervisor]) -> None:
+    supervisor = start(supervisors)
+    seconds = supervisor.round_trip([HumanMessage("x" * 2000)], {"choices": ["A sentence."] * 300})
+    assert 0 < seconds < 5
+    assert ask(supervisor) == f"pid {supervisor.pid} says hello."
+
+
 def test_death_reasons_name_the_signal() -> None:
     assert death_reason(-signal.SIGSEGV) == "worker died with SIGSEGV"
     assert death_reason(-signal.SIGKILL) == "worker died with SIGKILL"

@@ -34,8 +34,9 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
 import bot
@@ -168,6 +169,19 @@ class LLMSupervisor:
             yield from self._exchange(worker, messages, kwargs)
         finally:
             self._call_lock.release()
+
+    def round_trip(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> float:
+        """Seconds to send a request of this size to the worker and get its answer, no model work."""
+        with self._call_lock:
+            worker = self._worker
+            if worker is None or self.status != "ok":
+                raise LLMError(f"{NAME} not available: {self.detail}", "failure", NAME)
+            request_id = next(self._ids)
+            start = time.perf_counter()
+            worker.conn.send(("echo", request_id, messages, kwargs))
+            while self._receive(worker)[1] != request_id:
+                pass
+            return time.perf_counter() - start
 
     def _exchange(
         self, worker: _Worker, messages: list[BaseMessage], kwargs: dict[str, Any]
@@ -395,8 +409,7 @@ class WorkerChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
 
 def load_isolated(settings: Any) -> WorkerChatModel:

@@ -10,7 +10,8 @@ Protocol: pickled tuples over a :class:`multiprocessing.connection.Connection` o
 socket pair (fd ``N``), one request at a time:
 
 * supervisor -> worker: ``("init", settings_fields)`` once, then ``("generate", id, messages,
-  kwargs)``, ``("cancel", id)`` (the caller stopped reading) and ``("stop",)``;
+  kwargs)``, ``("cancel", id)`` (the caller stopped reading), ``("echo", id, messages, kwargs)``
+  (answered with ``end`` at once: the transport's own cost) and ``("stop",)``;
 * worker -> supervisor: ``("ready", info)`` or ``("load_error", message)`` once, then per request
   ``("chunk", id, text)``... and ``("end", id)`` or ``("error", id, kind, message)``.
 
@@ -41,6 +42,9 @@ def serve_requests(conn: Connection, model: BaseChatModel) -> int:
             return 0
         if message[0] == "stop":
             return 0
+        if message[0] == "echo":  # the transport alone, for bench/bench_turn.py's IPC cost
+            conn.send(("end", message[1]))
+            continue
         if message[0] != "generate":
             continue  # a "cancel" for a request that had already ended
         _, request_id, messages, kwargs = message
@@ -98,9 +102,7 @@ def load_model(fields: dict[str, Any]) -> tuple[BaseChatModel, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="recbot LLM worker (see bot.explain.llm.supervisor)"
-    )
+    parser = argparse.ArgumentParser(description="recbot LLM worker (see bot.explain.llm.supervisor)")
     parser.add_argument(WORKER_ARG, dest="worker", action="store_true", required=True)
     parser.add_argument("--fd", type=int, required=True, help="this end of the supervisor's socket pair")
     args = parser.parse_args(argv)
