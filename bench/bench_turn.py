@@ -12,6 +12,10 @@ recommends (no clarifying questions) and nothing is cached between turns except 
 Writes bench/results/turn.json and prints a table::
 
     RECBOT_HOME=... RECBOT_DATA_DIR=.../ml-latest-small python bench/bench_turn.py --turns 30
+
+``--compare-isolation`` instead runs the same turns with the LLM in its supervised worker process
+(the default, ``llm_isolation=true``) and in this process, interleaved, and measures the IPC cost
+per explanation (bench/results/turn_isolation.json).
 """
 
 from __future__ import annotations
@@ -156,12 +160,136 @@ def run(turns: int, warmup: int) -> dict[str, Any]:
     return out
 
 
+def compare_isolation(turns: int, warmup: int) -> dict[str, Any]:
+    """The same turns with the LLM in its worker process (shipped) and in this process, interleaved.
+
+    One runtime (dataset, CF, index, store); two explainers over two copies of the model: the
+    served one (``llm_isolation=true``, :mod:`bot.explain.llm.supervisor`) and one loaded here. Turns
+    alternate between them, so both see the same machine load; then every candidate of a fixed set
+    is explained by both, back to back, and the median paired difference is the IPC cost.
+    """
+    from bot.explain.explainer import Explainer
+    from bot.explain.llm.llamacpp import load_llamacpp
+    from bot.recommend.request import BlendRequest
+    from bot.runtime import Runtime
+    from bot.settings import load_settings
+    from bot.types import TurnResult
+
+    settings = load_settings(llm_isolation=True)
+    runtime = Runtime.from_settings(settings, progress=True)
+    agent = runtime.agent
+    runtime.warm_up()
+    explainers = {"isolated": agent.explainer, "in_process": Explainer(load_llamacpp(settings), settings)}
+    load_start = round(os.getloadavg()[0], 2)
+    totals: dict[str, list[float]] = {m: [] for m in explainers}
+    explain_ms: dict[str, list[float]] = {m: [] for m in explainers}
+    sources: dict[str, dict[str, int]] = {m: {} for m in explainers}
+    for i in range(2 * (warmup + turns)):
+        mode = ("in_process", "isolated")[i % 2]
+        agent.explainer = explainers[mode]
+        sid = agent.create_session()
+        t0 = time.perf_counter()
+        result = None
+        for chunk in agent.turn_stream(sid, MESSAGES[(i // 2) % len(MESSAGES)]):
+            if isinstance(chunk, TurnResult):
+                result = chunk
+        if i < 2 * warmup or result is None:
+            continue
+        totals[mode].append(time.perf_counter() - t0)
+        explain_ms[mode].append(result.latency_ms.get("explain", float("nan")))
+        for rec in result.recommendations:
+            sources[mode][rec.explanation_source] = sources[mode].get(rec.explanation_source, 0) + 1
+    agent.explainer = explainers["isolated"]
+    paired: list[float] = []
+    per_call: dict[str, list[float]] = {m: [] for m in explainers}
+    candidates = [c for m in MESSAGES for c in agent.blender.blend(BlendRequest(text=m, k=3))]
+    for n, candidate in enumerate(candidates):
+        order = list(explainers) if n % 2 else list(reversed(explainers))
+        took = {}
+        for mode in order:
+            start = time.perf_counter()
+            explainers[mode].explain(candidate)
+            took[mode] = (time.perf_counter() - start) * 1000
+            per_call[mode].append(took[mode])
+        paired.append(took["isolated"] - took["in_process"])
+    # The transport alone: an explanation request of the real size (prompt messages + every
+    # candidate sentence as choices) to the worker and back, and one reply chunk's worth.
+    from bot.explain.facts import facts_from
+    from bot.explain.prompts import explanation_messages
+    from bot.explain.sentences import explanation_choices
+
+    supervisor = agent.explainer.llm.supervisor
+    trips, chunk_trips, sizes = [], [], []
+    for candidate in candidates:
+        facts = facts_from(candidate)
+        choices = explanation_choices(facts)
+        sizes.append(len(choices))
+        messages = explanation_messages(facts, brief=True)
+        trips.append(supervisor.round_trip(messages, {"choices": choices, "max_tokens": 40}) * 1000)
+        chunk_trips.append(supervisor.round_trip([], {"text": "a chunk"}) * 1000)
+    out = {
+        "command": f"python bench/bench_turn.py --compare-isolation --turns {turns}",
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "load_average_1m": [load_start, round(os.getloadavg()[0], 2)],
+        "llm": runtime.health(load=False)["llm"]["detail"],
+        "turns_per_mode": turns,
+        "modes": {
+            mode: {
+                "turn_p50_s": round(percentile(totals[mode], 0.5), 3),
+                "turn_p95_s": round(percentile(totals[mode], 0.95), 3),
+                "explain_stage_p50_ms": round(percentile(explain_ms[mode], 0.5), 1),
+                "explanation_p50_ms": round(percentile(per_call[mode], 0.5), 1),
+                "explanation_sources": sources[mode],
+            }
+            for mode in explainers
+        },
+        "paired_explanations": len(paired),
+        "ipc_cost_per_explanation_p50_ms": round(percentile(paired, 0.5), 2),
+        "ipc_cost_per_explanation_mean_ms": round(statistics.fmean(paired), 2),
+        "transport_request_p50_ms": round(percentile(trips, 0.5), 3),
+        "transport_request_p95_ms": round(percentile(trips, 0.95), 3),
+        "transport_small_message_p50_ms": round(percentile(chunk_trips, 0.5), 3),
+        "choices_per_request_p50": percentile([float(n) for n in sizes], 0.5),
+    }
+    runtime.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--out", type=Path, default=None, help="where the JSON goes")
+    parser.add_argument(
+        "--compare-isolation",
+        action="store_true",
+        help="LLM in its worker process vs in this process, interleaved (bench/results/turn_isolation.json)",
+    )
     args = parser.parse_args()
+    if args.compare_isolation:
+        compared = compare_isolation(args.turns, args.warmup)
+        out = args.out or RESULTS.with_name("turn_isolation.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(compared, indent=2) + "\n")
+        print(f"{'LLM':<11} {'turn p50 (s)':>12} {'turn p95 (s)':>12} {'explain p50 (ms)':>16}  sources")
+        for mode, row in compared["modes"].items():
+            print(
+                f"{mode:<11} {row['turn_p50_s']:>12} {row['turn_p95_s']:>12} "
+                f"{row['explanation_p50_ms']:>16}  {row['explanation_sources']}"
+            )
+        print(
+            f"IPC cost per explanation (paired, {compared['paired_explanations']}): "
+            f"p50 {compared['ipc_cost_per_explanation_p50_ms']} ms, "
+            f"mean {compared['ipc_cost_per_explanation_mean_ms']} ms"
+        )
+        print(
+            f"transport alone: request with {compared['choices_per_request_p50']:.0f} choices "
+            f"p50 {compared['transport_request_p50_ms']} ms (p95 {compared['transport_request_p95_ms']}), "
+            f"small message {compared['transport_small_message_p50_ms']} ms"
+        )
+        print(f"1-minute load average at start / end: {compared['load_average_1m']}; wrote {out}")
+        return
+    args.out = args.out or RESULTS
     result = run(args.turns, args.warmup)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.explain.llm.diagnose import llm_problem
+from bot.explain.llm.extra_buffers import read_cpuinfo
 from bot.settings import Settings
 from bot.store import MIGRATIONS_DIR
 
@@ -155,6 +157,11 @@ def run_checks(settings: Settings) -> list[Check]:
         runtime._set("llm", "degraded", str(exc))
     info = runtime.health(load=False)["llm"]
     llm_status: Status = "ok" if info["status"] == "ok" else "degraded"
-    checks.append(Check("llm", llm_status, info["detail"], "" if llm_status == "ok" else FIXES["llm"]))
+    llm_detail, llm_fix = info["detail"], "" if llm_status == "ok" else FIXES["llm"]
+    problem = llm_problem(settings, info, read_cpuinfo())
+    if problem is not None:  # a crashing llama.cpp: name the cause and the fix
+        llm_status, llm_detail, llm_fix = "degraded", f"{llm_detail}; {problem[0]}", problem[1]
+    checks.append(Check("llm", llm_status, llm_detail, llm_fix))
+    runtime.close()  # stops the LLM worker the check started
     checks.append(check_database(settings))
     return checks

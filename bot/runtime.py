@@ -17,8 +17,10 @@ after loading are checked live on every call (a health endpoint that only rememb
 * store: a fresh connection reads the migrations table (:meth:`bot.store.Store.ping`) -> "missing";
 * index: the Chroma server's heartbeat (``chroma_url``, 1 s timeout) and the collection's count ->
   "degraded" (turns fall back to CF only); it reports "ok" again once Chroma is back;
-* dataset, CF and LLM live in this process's memory: their load-time state is their state (the LLM
-  is loaded or not; a failing LLM call degrades that turn to templates).
+* llm: a llama.cpp model in its worker process (bot/explain/llm/supervisor.py) -> "degraded" with the
+  reason while the worker is dead or restarting, "ok" once it is back;
+* dataset, CF and an in-process LLM live in this process's memory: their load-time state is their
+  state (a failing LLM call degrades that turn to templates).
 """
 
 from __future__ import annotations
@@ -250,6 +252,9 @@ class Runtime:
             report["store"] = self._live_store(self.__dict__["store"])
         if self.__dict__.get("index") is not None:
             report["index"] = self._live_index(self.__dict__["index"])
+        worker_health = getattr(self.__dict__.get("llm"), "worker_health", None)
+        if callable(worker_health):  # the LLM's worker process can die and come back
+            report["llm"] = worker_health()
         return report
 
     def _live_store(self, store: Store) -> dict[str, str]:
@@ -280,3 +285,6 @@ class Runtime:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+        stop_worker = getattr(self.__dict__.get("llm"), "stop_worker", None)
+        if callable(stop_worker):
+            stop_worker()

@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     # llama.cpp by finite-choice decoding (bot/explain/llm/choices.py), on a backend that only takes a GBNF
     # grammar by the grammar; off = free generation, validated, template on failure.
     llm_grammar: bool = True
+    # llama.cpp's AMX / weight-repack buffer types (bot/explain/llm/extra_buffers.py). They segfault on CPUs
+    # with AMX (llama.cpp issue 20824); "auto" turns them off there and keeps them elsewhere, where
+    # repacking is the faster choice (docs/benchmarks.md, "LLM extra buffer types").
+    llm_extra_buffers: Literal["auto", "on", "off"] = "auto"
+    # Run llama.cpp in a supervised worker process (bot/explain/llm/supervisor.py), so that a native crash
+    # costs one turn its LLM explanations instead of killing the server or the CLI; restarted on
+    # death. Off: the model lives in this process (the benchmarks compare both).
+    llm_isolation: bool = True
+    # How long a starting worker may take to load the model and answer a warm-up generation.
+    llm_worker_start_timeout_s: float = Field(default=120.0, gt=0)
     openai_base_url: str | None = None
     openai_model: str = "local"
     openai_api_key: SecretStr | None = None  # secrets have no default

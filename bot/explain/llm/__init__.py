@@ -1,9 +1,10 @@
 """LLM backends behind one interface: ``load_llm(settings)`` returns a LangChain chat model or None.
 
 Backends (``settings.llm_backend``): "llamacpp" (local GGUF, per-call GBNF grammar or list of
-choices), "transformers" (any local model in bitsandbytes nf4, CUDA or CPU), "openai" (an
-OpenAI-compatible server) and "template" (no LLM: explanations come from templates). Heavy
-libraries are imported only by the backend that is used. Every failure surfaces as :class:`LLMError`.
+choices; by default in a supervised worker process, :mod:`bot.explain.llm.supervisor`), "transformers"
+(any local model in bitsandbytes nf4, CUDA or CPU), "openai" (an OpenAI-compatible server) and
+"template" (no LLM: explanations come from templates). Heavy libraries are imported only by the
+backend that is used. Every failure surfaces as :class:`LLMError`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from bot.settings import Settings
 
 
 def _llamacpp(settings: Settings) -> BaseChatModel:
+    if settings.llm_isolation:  # a native crash kills the worker, not this process
+        from bot.explain.llm.supervisor import load_isolated
+
+        return load_isolated(settings)
     from bot.explain.llm.llamacpp import load_llamacpp
 
     return load_llamacpp(settings)

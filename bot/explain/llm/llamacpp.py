@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from bot.explain.llm.base import LLMError
 from bot.explain.llm.choices import Choice, TokenTrie, decode_choice
+from bot.explain.llm.extra_buffers import model_params_override, use_extra_buffers
 from bot.explain.llm.formats import FEWSHOT_STOP, render_fewshot
 from bot.explain.llm.models import chat_format, model_path
 from bot.settings import Settings
@@ -210,26 +212,35 @@ class GrammarChatLlamaCpp(ChatLlamaCpp):
 
 
 def load_llamacpp(settings: Settings) -> GrammarChatLlamaCpp:
-    """Load the GGUF named by the settings (default: the packaged model)."""
+    """Load the GGUF named by the settings (default: the packaged model).
+
+    ``settings.llm_extra_buffers`` decides whether llama.cpp may use its AMX / repack buffer types
+    (:mod:`bot.explain.llm.extra_buffers`: they crash on CPUs with AMX).
+    """
     path = model_path(settings)
     try:
         _register_fewshot_format()
-        return GrammarChatLlamaCpp(
-            model_path=str(path),
-            n_ctx=settings.llm_context,
-            n_threads=settings.llm_threads,
-            n_batch=512,
-            max_tokens=settings.llm_max_tokens,
-            temperature=settings.llm_temperature,
-            repeat_penalty=1.1,
-            seed=settings.seed,
-            verbose=False,
-            model_kwargs={
-                "chat_format": chat_format(settings, path),
-                "rope_freq_base": 0.0,
-                "rope_freq_scale": 0.0,
-                "n_threads_batch": settings.llm_batch_threads or settings.llm_threads,
-            },
-        )
+        with model_params_override(use_extra_buffers(settings.llm_extra_buffers)):
+            return _chat_llamacpp(settings, path)
     except (ValueError, ImportError) as exc:
         raise LLMError(f"could not load {path} with llama.cpp: {exc}", "load", "llama.cpp") from exc
+
+
+def _chat_llamacpp(settings: Settings, path: Path) -> GrammarChatLlamaCpp:
+    return GrammarChatLlamaCpp(
+        model_path=str(path),
+        n_ctx=settings.llm_context,
+        n_threads=settings.llm_threads,
+        n_batch=512,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        repeat_penalty=1.1,
+        seed=settings.seed,
+        verbose=False,
+        model_kwargs={
+            "chat_format": chat_format(settings, path),
+            "rope_freq_base": 0.0,
+            "rope_freq_scale": 0.0,
+            "n_threads_batch": settings.llm_batch_threads or settings.llm_threads,
+        },
+    )
