@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.blend import BlendRequest
 from bot.constraints import ItemStats, satisfies
-from bot.errors import InvalidInputError, StoreError, UnknownSessionError
+from bot.errors import InvalidInputError, ItemNotShownError, StoreError, UnknownSessionError
 from bot.explain import ExplainContext, Explanation
 from bot.facts import display_title
 from bot.logs import current_request_id, new_request_id
@@ -468,7 +468,7 @@ class Agent:
         except (TypeError, ValueError):
             raise InvalidInputError(f"item_id must be an integer, got {item_id!r}") from None
         if item not in state.shown and item not in state.offered_seeds:
-            raise InvalidInputError(f"item {item} was never shown in this session")
+            raise ItemNotShownError(f"item {item} was never shown in this session")
         return item
 
 
