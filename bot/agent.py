@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, replace
 from typing import Any
@@ -42,7 +40,7 @@ from bot.reply import opening as reply_opening
 from bot.retrain import cf_user_id
 from bot.settings import Settings
 from bot.state import DialogueState, apply_feedback, apply_message, merge_constraints
-from bot.store import Store, check_session_id
+from bot.store import SessionStore, check_session_id
 from bot.titles import TitleIndex
 from bot.types import Candidate, Constraints, Evidence, FeedbackKind, Neighbour, Recommendation, TurnResult
 from cf_engine.data.catalog import Dataset
@@ -67,7 +65,7 @@ class Agent:
         dataset: Dataset,
         blender: Any,
         explainer: Any,
-        store: Store,
+        store: SessionStore,
         settings: Settings,
         cf: Any | None = None,
     ) -> None:
@@ -88,10 +86,6 @@ class Agent:
         tags = {t for item in self.catalog for t in item.tags}
         self.parser = MessageParser(self.titles, tags, self.max_year)
         self.policy = Policy(self.catalog, self.popularity)
-        # One lock per session while someone holds or waits for it: weak values, so a session's
-        # lock disappears when its last turn/feedback call ends (a server sees unbounded sessions).
-        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-        self._locks_guard = threading.Lock()
         self._templates: Any = None
 
     # --- sessions ---------------------------------------------------------------------------
@@ -133,15 +127,6 @@ class Agent:
         if row is None:
             raise UnknownSessionError(f"unknown session {session_id!r}")
         return row
-
-    def _lock(self, session_id: str) -> threading.Lock:
-        """The session's lock; callers keep it alive (and shared) by holding it in ``with``."""
-        with self._locks_guard:
-            lock = self._locks.get(session_id)
-            if lock is None:
-                lock = threading.Lock()
-                self._locks[session_id] = lock
-            return lock
 
     def _load_history(self, state: DialogueState, user: str) -> None:
         """Liked / disliked items from this user's earlier sessions (their state JSON)."""
@@ -221,7 +206,9 @@ class Agent:
         ui_constraints: Constraints | None = None,
         template_only: bool = False,
     ) -> Generator[str | TurnResult, None, None]:
-        with self._lock(session_id):
+        # The store's lock holds across threads and processes (API replicas): one turn or
+        # feedback call per session at a time.
+        with self.store.session_lock(session_id):
             t0 = time.perf_counter()
             row = self._row(session_id)
             state = DialogueState.from_json(row["state"])
@@ -446,7 +433,7 @@ class Agent:
         if event_id is not None and (not isinstance(event_id, str) or not 0 < len(event_id) <= 128):
             raise InvalidInputError("event_id must be a string of 1-128 characters")
         event_id = event_id or uuid.uuid4().hex
-        with self._lock(session_id):
+        with self.store.session_lock(session_id):
             row = self._row(session_id)
             old = self.store.get_feedback(session_id, event_id)  # ids are idempotency keys per session
             if old is not None:

@@ -13,7 +13,8 @@ and the store. Each part degrades instead of failing the whole bot:
 after loading are checked live on every call (a health endpoint that only remembers load time says
 "ok" while the database file is gone or the Chroma server is down):
 
-* store: a fresh connection reads the migrations table (:meth:`bot.store.Store.ping`) -> "missing";
+* store: a fresh connection reads the migrations table (``store.ping``) -> "missing"; its ``kind``
+  says sqlite or postgresql;
 * index: the Chroma server's heartbeat (``chroma_url``, 1 s timeout) and the collection's count ->
   "degraded" (turns fall back to CF only); it reports "ok" again once Chroma is back;
 * dataset, CF and LLM live in this process's memory: their load-time state is their state (the LLM
@@ -28,7 +29,7 @@ from functools import cached_property
 from typing import Any
 
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import SessionStore, open_store
 
 log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_S = 1.0  # each live check: a health probe must answer fast even when a part hangs
@@ -145,10 +146,10 @@ class Runtime:
             return Blender(self.dataset, self.cf, self.index, self.settings)
 
     @cached_property
-    def store(self) -> Store:
+    def store(self) -> SessionStore:
         with self._lock:
-            store = Store(self.settings.db_path)
-            self._set("store", "ok", f"{self.settings.db_path} (schema v{store.schema_version()})")
+            store = open_store(self.settings)
+            self._set("store", "ok", f"{store.kind} {store.describe()} (schema v{store.schema_version()})")
             return store
 
     @cached_property
@@ -212,14 +213,15 @@ class Runtime:
             report["index"] = self._live_index(self.__dict__["index"])
         return report
 
-    def _live_store(self, store: Store) -> dict[str, str]:
+    def _live_store(self, store: SessionStore) -> dict[str, str]:
         from bot.errors import StoreError
 
         try:
             version = store.ping(HEALTH_TIMEOUT_S)
         except StoreError as exc:
-            return {"status": "missing", "detail": str(exc)}
-        return {"status": "ok", "detail": f"{store.path} (schema v{version})"}
+            return {"status": "missing", "kind": store.kind, "detail": str(exc)}
+        detail = f"{store.kind} {store.describe()} (schema v{version})"
+        return {"status": "ok", "kind": store.kind, "detail": detail}
 
     def _live_index(self, index: Any) -> dict[str, str]:
         name = self.settings.chroma_collection
