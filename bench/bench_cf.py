@@ -53,12 +53,12 @@ def main() -> None:
                 home=Path(home), data_dir=REPO.parent / "shared" / "data" / settings.dataset
             )
         started = time.perf_counter()
-        dataset = load_dataset(settings)
+        dataset = load_dataset(settings.cf_config())
         load_s = time.perf_counter() - started
 
         fit_times, artifact = [], None
         for _ in range(max(1, args.fits)):
-            artifact = CFArtifact.train(dataset, settings)
+            artifact = CFArtifact.train(dataset, settings.cf_config())
             fit_times.append(float(artifact.metrics["fit_seconds"]))
         assert artifact is not None
 

@@ -1,7 +1,7 @@
 """LLM benchmark: packaged Gemma 270M vs SmolLM2 135M on realistic evidence, constrained and free.
 
 "grammar" below is the ``llm_grammar`` setting: on llama.cpp it now means finite-choice decoding
-(bot/llm/choices.py); off means free generation, validated afterwards.
+(bot/explain/llm/choices.py); off means free generation, validated afterwards.
 
 For each model and mode it measures raw generation speed (time to first token, tokens/s on the
 explanation prompt without grammar), explanation latency (p50/p95 of ``Explainer.explain``, which
@@ -95,8 +95,8 @@ def realistic_candidates(data_dir: Path, n: int, seed: int = 7) -> list[Any]:
 
 def raw_speed(llm: Any, candidates: list[Any], max_tokens: int) -> dict[str, float]:
     """Time to first token and tokens/s of free generation on the explanation prompt."""
-    from bot.facts import facts_from
-    from bot.prompts import explanation_messages
+    from bot.explain.facts import facts_from
+    from bot.explain.prompts import explanation_messages
 
     ttft, rates = [], []
     for candidate in candidates:
@@ -118,9 +118,9 @@ def generate_samples(args: argparse.Namespace) -> None:
     Used to build eval/data/explanations_labelled.jsonl on a busy machine: models alternate and
     free generation comes first (that is where false claims occur), the deadline is generous.
     """
-    from bot.explain import Explainer
-    from bot.llm import load_llm
-    from bot.llm.models import packaged_model_path
+    from bot.explain.explainer import Explainer
+    from bot.explain.llm import load_llm
+    from bot.explain.llm.models import packaged_model_path
     from bot.settings import load_settings
 
     candidates = realistic_candidates(args.data_dir, args.samples, seed=args.seed)
@@ -153,8 +153,8 @@ def generate_samples(args: argparse.Namespace) -> None:
 
 def sample_row(model: str, grammar: bool, candidate: Any, result: Any) -> dict[str, Any]:
     """One generated explanation as a line of llm_samples.jsonl (the source of the labelled set)."""
-    from bot.facts import facts_from
-    from bot.prompts import facts_line
+    from bot.explain.facts import facts_from
+    from bot.explain.prompts import facts_line
 
     return {
         "model": model,
@@ -185,9 +185,9 @@ def main() -> None:
         generate_samples(args)
         return
 
-    from bot.explain import Explainer
-    from bot.llm import load_llm
-    from bot.llm.models import packaged_model_path
+    from bot.explain.explainer import Explainer
+    from bot.explain.llm import load_llm
+    from bot.explain.llm.models import packaged_model_path
     from bot.settings import load_settings
 
     candidates = realistic_candidates(args.data_dir, args.candidates)

@@ -61,7 +61,7 @@ def percentile_ms(samples: list[float], q: float) -> float:
 
 def requests(dataset: Any, n: int, seed: int) -> list[Any]:
     """A mix of what the agent sends: text only, liked only, both, with constraints, a known user."""
-    from bot.blend import BlendRequest
+    from bot.recommend.request import BlendRequest
     from bot.types import Constraints
 
     rng = np.random.default_rng(seed)
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--recall-queries", type=int, default=300, help="item-vector queries for recall")
     args = parser.parse_args()
 
-    from bot.blend import Blender
+    from bot.recommend.fusion_fit import build_blender
     from bot.settings import load_settings
     from cf_engine.artifact import CFArtifact
     from cf_engine.data import load_dataset
@@ -118,22 +118,22 @@ def main() -> None:
             settings = load_settings(
                 home=Path(home), data_dir=REPO.parent / "shared" / "data" / settings.dataset
             )
-        dataset = load_dataset(settings)
+        dataset = load_dataset(settings.cf_config())
 
         started = time.perf_counter()
-        load_embeddings(settings)
+        load_embeddings(settings.retrieval_config())
         model_load_s = time.perf_counter() - started
-        index = ItemIndex(settings)
+        index = ItemIndex(settings.retrieval_config())
         build = index.build(dataset, progress=True)
         rebuild = index.build(dataset, progress=False)
 
         # Recall of the configured HNSW settings on item-vector and text queries.
-        text_queries = embed_texts(settings, TEXTS)
+        text_queries = embed_texts(settings.retrieval_config(), TEXTS)
         recall = hnsw_recall(index, k=20, n_queries=args.recall_queries, extra_queries=text_queries)
         t0 = time.perf_counter()
-        cf = CFArtifact.train(dataset, settings)
+        cf = CFArtifact.train(dataset, settings.cf_config())
         cf_fit_s = time.perf_counter() - t0
-        blender = Blender(dataset, cf, ItemIndex(settings), settings)
+        blender = build_blender(dataset, cf, ItemIndex(settings.retrieval_config()), settings)
         blender.vectors()
         reqs = requests(dataset, args.requests, settings.seed)
         for request in reqs[:10]:  # warm-up: first calls allocate

@@ -71,7 +71,7 @@ def peak_rss_gib() -> float:
 
 def parse_candidates_cpu(agent: Any, n: int) -> list[float]:
     """Process CPU milliseconds of parse + state + policy + blend for ``n`` opening messages."""
-    from bot.blend import BlendRequest
+    from bot.recommend.request import BlendRequest
     from bot.state import DialogueState, apply_message
 
     out = []

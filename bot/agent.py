@@ -1,8 +1,8 @@
 """The dialogue agent: the one place every UI, the API, the CLI and the evaluators call.
 
-A turn: clean and check the message -> parse (:mod:`bot.parse`) -> update the session state
-(:mod:`bot.state`) -> decide (:mod:`bot.policy`) -> candidates from the :class:`~bot.blend.Blender`
--> explanations from the :class:`~bot.explain.Explainer` -> record the turn (:mod:`bot.store`) ->
+A turn: clean and check the message -> parse (:mod:`bot.understand.parser`) -> update the session state
+(:mod:`bot.state`) -> decide (:mod:`bot.policy`) -> candidates from the :class:`~bot.recommend.blend.Blender`
+-> explanations from the :class:`~bot.explain.explainer.Explainer` -> record the turn (:mod:`bot.store`) ->
 :class:`~bot.types.TurnResult` with per-stage latencies (parse, candidates, explain, record, total).
 
 Input rules: control characters are stripped; a message that is empty after that, or longer than
@@ -27,22 +27,22 @@ from collections.abc import Generator, Iterator
 from dataclasses import asdict, replace
 from typing import Any
 
-from bot.blend import BlendRequest
-from bot.constraints import ItemStats, satisfies
 from bot.errors import InvalidInputError, ItemNotShownError, StoreError, UnknownSessionError
-from bot.explain import ExplainContext, Explanation
-from bot.facts import display_title
+from bot.explain.explainer import ExplainContext, Explanation
+from bot.explain.facts import display_title
 from bot.logs import current_request_id, new_request_id
-from bot.parse import MessageParser, clean_text
 from bot.policy import Decision, Policy
-from bot.reply import liked_titles, numbered, why_text
-from bot.reply import opening as reply_opening
+from bot.recommend.constraints import ItemStats, satisfies
+from bot.recommend.request import BlendRequest
+from bot.reply_wording import liked_titles, numbered, why_text
+from bot.reply_wording import opening as reply_opening
 from bot.retrain import cf_user_id
 from bot.settings import Settings
 from bot.state import DialogueState, apply_feedback, apply_message, merge_constraints
 from bot.store import SessionStore, check_session_id
-from bot.titles import TitleIndex
 from bot.types import Candidate, Constraints, Evidence, FeedbackKind, Neighbour, Recommendation, TurnResult
+from bot.understand.parser import MessageParser, clean_text
+from bot.understand.titles import TitleIndex
 from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)

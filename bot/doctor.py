@@ -89,7 +89,7 @@ def check_index(settings: Settings) -> Check:
     try:
         from retrieval.index import ItemIndex
 
-        index = ItemIndex(settings)
+        index = ItemIndex(settings.retrieval_config())
         mismatch = index.mismatch()
         if mismatch is not None:
             return Check("index", "missing", mismatch, "run `recbot index` to rebuild it for this model")

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.facts import display_title
-from bot.parse import ParsedMessage
+from bot.explain.facts import display_title
 from bot.state import DialogueState, StateChange
+from bot.understand.parser import ParsedMessage
 from cf_engine.data.catalog import Catalog
 
 # Genres whose most popular movies make contrasting seeds, tried in this order.

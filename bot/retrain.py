@@ -81,11 +81,13 @@ def retrain(settings: Settings, store: SessionStore | None = None) -> RetrainRep
     from cf_engine.data import load_dataset
 
     store = store or open_store(settings)
-    dataset = load_dataset(settings)
+    dataset = load_dataset(settings.cf_config())
     extra = feedback_interactions(store)
     extra = extra[extra["item_id"].isin(set(int(i) for i in dataset.catalog.item_ids))]
-    artifact = CFArtifact.train(dataset, settings, extra_interactions=extra if len(extra) else None)
-    path = artifact.save(settings)
+    artifact = CFArtifact.train(
+        dataset, settings.cf_config(), extra_interactions=extra if len(extra) else None
+    )
+    path = artifact.save(settings.cf_config())
     known = set(int(u) for u in dataset.user_ids)
     users = set(int(u) for u in extra["user_id"])
     return RetrainReport(

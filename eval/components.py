@@ -1,7 +1,8 @@
 """The pieces of the product that the evaluators score: dataset, CF, item vectors, Blender, agent.
 
 Each loader returns the same object the chat uses (``cf_engine.artifact.CFArtifact``, the Chroma
-``ItemIndex``, ``bot.blend.Blender``, ``bot.runtime.Runtime``), so a number measured here is a number
+``ItemIndex``, ``bot.recommend.blend.Blender``, ``bot.runtime.Runtime``), so a number measured here is a
+number
 about the product. What cannot be loaded is reported as unavailable (with the reason) rather than
 replaced by something else.
 """
@@ -26,7 +27,7 @@ def load_dataset(settings: Settings) -> Dataset:
     """The catalog the chat uses (``cf_engine.data.load_dataset``)."""
     from cf_engine.data import load_dataset as load
 
-    return load(settings)
+    return load(settings.cf_config())
 
 
 @dataclass
@@ -47,7 +48,7 @@ def train_cf(dataset: Dataset, settings: Settings) -> Any:
     """A CF artifact trained on ``dataset`` (not saved: evaluation splits must not replace the chat's)."""
     from cf_engine.artifact import CFArtifact
 
-    return CFArtifact.train(dataset, settings)
+    return CFArtifact.train(dataset, settings.cf_config())
 
 
 def load_cf(dataset: Dataset, settings: Settings) -> CFScorer:
@@ -56,9 +57,9 @@ def load_cf(dataset: Dataset, settings: Settings) -> CFScorer:
     from cf_engine.base import RecommenderError
 
     try:
-        artifact = CFArtifact.load_latest(settings, dataset.catalog)
+        artifact = CFArtifact.load_latest(settings.cf_config(), dataset.catalog)
     except (RecommenderError, FileNotFoundError):  # none saved, or one for another catalog / format
-        artifact = CFArtifact.train(dataset, settings)
+        artifact = CFArtifact.train(dataset, settings.cf_config())
     return CFScorer(artifact, dataset)
 
 
@@ -69,7 +70,7 @@ def load_item_vectors(settings: Settings, dataset: Dataset) -> tuple[np.ndarray,
         from retrieval.index import ItemIndex
     except ImportError as exc:
         raise ComponentUnavailable(f"retrieval is not available: {exc}") from exc
-    index = ItemIndex(settings)
+    index = ItemIndex(settings.retrieval_config())
     if not index.is_ready():
         index.build(dataset, progress=False)
     ids, vectors = index.vectors()
@@ -77,7 +78,7 @@ def load_item_vectors(settings: Settings, dataset: Dataset) -> tuple[np.ndarray,
     columns = np.array([dataset.catalog.index_of(int(i)) if int(i) in dataset.catalog else -1 for i in ids])
     keep = columns >= 0
     aligned[columns[keep]] = vectors[keep]
-    return aligned, load_embeddings(settings)
+    return aligned, load_embeddings(settings.retrieval_config())
 
 
 def embed_texts(embedder: Any, texts: Sequence[str]) -> np.ndarray:
@@ -99,11 +100,11 @@ def load_runtime(settings: Settings) -> Any:
 
 
 def load_blender(dataset: Dataset, cf: CFScorer | None, settings: Settings) -> Any:
-    """The chat's :class:`bot.blend.Blender` over the same CF artifact and index."""
+    """The chat's :class:`bot.recommend.blend.Blender` over the same CF artifact and index."""
     try:
-        from bot.blend import Blender
+        from bot.recommend.fusion_fit import build_blender
         from retrieval.index import ItemIndex
     except ImportError as exc:
-        raise ComponentUnavailable(f"bot.blend is not available: {exc}") from exc
-    index = ItemIndex(settings)
-    return Blender(dataset, cf.artifact if cf else None, index if index.is_ready() else None, settings)
+        raise ComponentUnavailable(f"bot.recommend.blend is not available: {exc}") from exc
+    index = ItemIndex(settings.retrieval_config())
+    return build_blender(dataset, cf.artifact if cf else None, index if index.is_ready() else None, settings)

@@ -120,7 +120,7 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
 
 
 def check_grounded(result: TurnResult, expected: bool, _: CheckContext) -> tuple[bool, str]:
-    from bot.validate import validate
+    from bot.explain.validator import validate
 
     bad = []
     for r in _shown(result):

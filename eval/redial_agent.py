@@ -4,7 +4,7 @@ Each sample's seeker messages (``@id`` mentions replaced by ReDial's movie names
 order to a fresh :class:`bot.state.DialogueState` with the agent's own parser and
 :func:`bot.state.apply_message`, exactly as ``Agent.turn`` does. The request is then built from
 that state as the agent builds one, except that nothing is excluded (the "all" protocol keeps
-context movies in the ranking), and :meth:`bot.blend.Blender.score_all` scores every catalog item
+context movies in the ranking), and :meth:`bot.recommend.blend.Blender.score_all` scores every catalog item
 with the chat's blend formula. The full "agent" system combines these scores with the learned
 mention prior (see :mod:`eval.redial_eval`): the chat is what the bot knows about the seeker, the
 prior is what ReDial's recommenders tend to say.

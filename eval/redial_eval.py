@@ -161,7 +161,7 @@ def evaluate_redial(
             )
             if len(subset) < len(samples):
                 notes["blend"] = (
-                    f"bot.blend.Blender (~0.2 s a call) on a random subsample of {len(subset)} "
+                    f"bot.recommend.blend.Blender (~0.2 s a call) on a random subsample of {len(subset)} "
                     "samples; its top-100 list, then popularity"
                 )
         except ComponentUnavailable as exc:

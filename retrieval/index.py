@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
 from retrieval import embeddings as emb
+from retrieval.config import RetrievalConfig
 from retrieval.documents import DOC_FORMAT, item_document, item_metadata
 from retrieval.store import ChromaConnectionError, hnsw_configuration, make_client
 
@@ -53,7 +53,7 @@ class BuildReport:
 class ItemIndex:
     """Chroma-backed semantic index of the catalog's items."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: RetrievalConfig) -> None:
         self.settings = settings
         self._client: Any = None
         self._store: Any = None

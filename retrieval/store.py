@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.settings import Settings
+from retrieval.config import RetrievalConfig
 
 
 class ChromaConnectionError(RuntimeError):
@@ -23,7 +23,7 @@ def chroma_settings() -> Any:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
 
 
-def make_client(settings: Settings) -> Any:
+def make_client(settings: RetrievalConfig) -> Any:
     """A ``chromadb`` client: ``HttpClient`` for ``settings.chroma_url``, else ``PersistentClient``."""
     import chromadb
 
@@ -48,7 +48,7 @@ def make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings())
 
 
-def hnsw_configuration(settings: Settings) -> dict[str, Any]:
+def hnsw_configuration(settings: RetrievalConfig) -> dict[str, Any]:
     """The collection's HNSW configuration (Chroma 1.x ``configuration={"hnsw": ...}``)."""
     return {
         "hnsw": {

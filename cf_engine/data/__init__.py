@@ -11,7 +11,7 @@ from cf_engine.data.catalog import Catalog, Dataset, Item
 from cf_engine.data.errors import DataError, DatasetNotFoundError, DownloadError, MalformedFileError
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from cf_engine.config import CFConfig
 
 __all__ = [
     "Catalog",
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-def load_dataset(settings: Settings, progress: bool = True) -> Dataset:
+def load_dataset(settings: CFConfig, progress: bool = True) -> Dataset:
     """The configured dataset, read from ``settings.dataset_dir``.
 
     MovieLens files found in neither ``dataset_dir`` nor ``settings.home/data/<dataset>`` are
@@ -34,7 +34,7 @@ def load_dataset(settings: Settings, progress: bool = True) -> Dataset:
     subclass) with a message naming the file and line.
     """
     # The dataset's name: as configured, else the folder's (a generic catalog in ./books is "books").
-    name = settings.dataset if "dataset" in settings.model_fields_set else None
+    name = settings.dataset if settings.dataset_named else None
     if settings.catalog_format == "generic":
         from cf_engine.data.generic import load_generic
 

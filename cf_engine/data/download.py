@@ -22,7 +22,7 @@ from cf_engine.data.errors import DatasetNotFoundError, DownloadError
 from cf_engine.data.movielens import CSV_FILES, DAT_FILES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from cf_engine.config import CFConfig
 
 # (size in bytes, sha256) of official archives we have checked; others are verified structurally.
 KNOWN_ARCHIVES: dict[str, tuple[int, str]] = {}
@@ -33,7 +33,7 @@ def has_movielens_files(folder: Path) -> bool:
     return any(all((folder / f).is_file() for f in files) for files in (CSV_FILES, DAT_FILES))
 
 
-def ensure_movielens(settings: Settings, progress: bool = True) -> Path:
+def ensure_movielens(settings: CFConfig, progress: bool = True) -> Path:
     """The folder with the configured MovieLens files, downloading them if neither place has them.
 
     Looks in ``settings.dataset_dir`` then ``settings.home/data/<dataset>``; downloads into the latter.

@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.blend import Blender, BlendRequest
-from bot.parse import MessageParser
+from bot.recommend.fusion_fit import build_blender
+from bot.recommend.request import BlendRequest
 from bot.settings import Settings
-from bot.titles import TitleIndex
+from bot.understand.parser import MessageParser
+from bot.understand.titles import TitleIndex
 from cf_engine.data import Dataset, load_dataset
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ml-latest-small"
@@ -18,7 +19,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ml-la
 @lru_cache(maxsize=1)
 def movielens() -> Dataset:
     """The shared MovieLens small dataset, read once per test process (about a second)."""
-    return load_dataset(Settings(home=Path("/nonexistent-recbot-home"), data_dir=SHARED))
+    return load_dataset(Settings(home=Path("/nonexistent-recbot-home"), data_dir=SHARED).cf_config())
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +42,7 @@ class SpyBlender:
     """The real Blender (no CF, no index: popularity within the constraints) recording its requests."""
 
     def __init__(self, dataset: Dataset, settings: Settings, cf: Any = None) -> None:
-        self.inner = Blender(dataset, cf, None, settings)
+        self.inner = build_blender(dataset, cf, None, settings)
         self.requests: list[BlendRequest] = []
 
     def blend(self, request: BlendRequest) -> list[Any]:

@@ -57,7 +57,7 @@ def bare() -> Candidate:
 
 def real_llamacpp_settings(settings: Settings, model: str, timeout_s: float | None = None) -> Settings:
     """``settings`` on the llama.cpp backend with a packaged GGUF ("gemma" / "smollm2"), 2 threads."""
-    from bot.llm.models import packaged_model_path
+    from bot.explain.llm.models import packaged_model_path
 
     update: dict[str, object] = {
         "llm_backend": "llamacpp",

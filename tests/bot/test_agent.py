@@ -8,9 +8,9 @@ import pytest
 from agent_support import SpyBlender, item_id, movielens
 
 from bot.agent import Agent
-from bot.constraints import ItemStats, satisfies
 from bot.errors import InvalidInputError, UnknownSessionError
-from bot.explain import Explainer
+from bot.explain.explainer import Explainer
+from bot.recommend.constraints import ItemStats, satisfies
 from bot.settings import Settings
 from bot.store import Store
 from bot.types import TurnResult
@@ -133,7 +133,7 @@ def test_user_preferences_carry_across_sessions(agent: Agent) -> None:
 
 
 def test_llm_explanations_are_used_when_valid(settings: Settings) -> None:
-    from bot.llm.fake import FakeChatModel
+    from bot.explain.llm.fake import FakeChatModel
 
     data = movielens()
     fake = FakeChatModel(replies=["It is a comedy."], cycle=True)
@@ -148,8 +148,8 @@ def test_llm_explanations_are_used_when_valid(settings: Settings) -> None:
 
 
 def test_a_failing_llm_costs_one_call_per_turn(settings: Settings) -> None:
-    from bot.llm import LLMError
-    from bot.llm.fake import FakeChatModel
+    from bot.explain.llm import LLMError
+    from bot.explain.llm.fake import FakeChatModel
 
     data = movielens()
     fake = FakeChatModel(error=LLMError("no complete reply within 20 s", "timeout", "fake"))
@@ -163,7 +163,7 @@ def test_a_failing_llm_costs_one_call_per_turn(settings: Settings) -> None:
 
 
 def test_template_only_turn_never_asks_the_llm(settings: Settings) -> None:
-    from bot.llm.fake import FakeChatModel
+    from bot.explain.llm.fake import FakeChatModel
 
     data = movielens()
     fake = FakeChatModel(replies=["It is a comedy."], cycle=True)

@@ -47,7 +47,7 @@ def test_session_survives_a_restart_and_retrain_learns_feedback(cf_settings: Set
     assert report.n_new_users == 1 and report.n_interactions >= 4
     from cf_engine.artifact import CFArtifact
 
-    latest = CFArtifact.load_latest(cf_settings)
+    latest = CFArtifact.load_latest(cf_settings.cf_config())
     assert latest.path == report.path
     assert latest.knows_user(cf_user_id("newbie"))
     assert latest.metrics["n_extra_interactions"] == report.n_interactions

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.blend import Blender, BlendRequest
-from bot.constraints import satisfies
-from bot.ranking import minmax, mmr
+from bot.recommend.blend import Blender
+from bot.recommend.constraints import satisfies
+from bot.recommend.fusion_fit import build_blender
+from bot.recommend.ranking import minmax, mmr
+from bot.recommend.request import BlendRequest
 from bot.settings import Settings
 from bot.types import Constraints
 from cf_engine.artifact import CFArtifact
@@ -43,7 +45,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path) -> S
 
 @pytest.fixture(scope="module")
 def dataset(settings: Settings) -> Dataset:
-    full = load_dataset(settings)
+    full = load_dataset(settings.cf_config())
     catalog = Catalog(list(full.catalog)[:N_ITEMS])
     frame = full.interactions[full.interactions["item_id"].isin(catalog.item_ids)].reset_index(drop=True)
     return Dataset(full.name, catalog, frame)
@@ -51,19 +53,19 @@ def dataset(settings: Settings) -> Dataset:
 
 @pytest.fixture(scope="module")
 def index(settings: Settings, dataset: Dataset) -> ItemIndex:
-    index = ItemIndex(settings)
+    index = ItemIndex(settings.retrieval_config())
     index.build(dataset, progress=False)
     return index
 
 
 @pytest.fixture(scope="module")
 def cf(settings: Settings, dataset: Dataset) -> CFArtifact:
-    return CFArtifact.train(dataset, settings)
+    return CFArtifact.train(dataset, settings.cf_config())
 
 
 @pytest.fixture(scope="module")
 def blender(settings: Settings, dataset: Dataset, cf: CFArtifact, index: ItemIndex) -> Blender:
-    return Blender(dataset, cf, index, settings)
+    return build_blender(dataset, cf, index, settings)
 
 
 def _genres(dataset: Dataset) -> list[str]:
@@ -214,11 +216,11 @@ def test_known_user_history_drives_cf(blender: Blender, dataset: Dataset) -> Non
 def test_degrades_without_cf_or_index(
     settings: Settings, dataset: Dataset, cf: CFArtifact, index: ItemIndex
 ) -> None:
-    semantic_only = Blender(dataset, None, index, settings).blend(BlendRequest(liked=[1], k=4))
+    semantic_only = build_blender(dataset, None, index, settings).blend(BlendRequest(liked=[1], k=4))
     assert len(semantic_only) == 4 and all(c.cf_score == 0.0 for c in semantic_only)
-    cf_only = Blender(dataset, cf, None, settings).blend(BlendRequest(liked=[1], text="space", k=4))
+    cf_only = build_blender(dataset, cf, None, settings).blend(BlendRequest(liked=[1], text="space", k=4))
     assert len(cf_only) == 4 and all(c.semantic_score == 0.0 for c in cf_only)
-    popular = Blender(dataset, None, None, settings).blend(BlendRequest(k=5))
+    popular = build_blender(dataset, None, None, settings).blend(BlendRequest(k=5))
     counts = dataset.interactions[dataset.interactions["rating"] >= 3.0]["item_id"].value_counts()
     assert [c.item_id for c in popular] == [int(i) for i in counts.index[:5]]
 
@@ -230,11 +232,12 @@ def test_impossible_constraints_give_no_candidates(blender: Blender) -> None:
 
 def test_mmr_diversifies(settings: Settings, dataset: Dataset, cf: CFArtifact, index: ItemIndex) -> None:
     request = BlendRequest(liked=[1], k=6)
-    vectors = Blender(dataset, cf, index, settings).vectors()
+    vectors = build_blender(dataset, cf, index, settings).vectors()
     assert vectors is not None
 
     def mean_similarity(lam: float) -> float:
-        blended = Blender(dataset, cf, index, settings.model_copy(update={"mmr_lambda": lam})).blend(request)
+        tuned = settings.model_copy(update={"mmr_lambda": lam})
+        blended = build_blender(dataset, cf, index, tuned).blend(request)
         cols = [dataset.catalog.index_of(c.item_id) for c in blended]
         sims = vectors[cols] @ vectors[cols].T
         return float(sims[np.triu_indices(len(cols), 1)].mean())
@@ -261,7 +264,7 @@ def test_unknown_liked_item_is_a_clear_error(blender: Blender) -> None:
 def test_chroma_candidate_path_agrees_with_the_exact_scan(
     blender: Blender, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.blend as blend_module
+    import bot.recommend.blend as blend_module
 
     requests = [
         BlendRequest(text="toys come alive in a child's bedroom", k=5),
@@ -312,7 +315,7 @@ def test_genre_profile_follows_liked_and_requested_genres(blender: Blender, data
 def test_several_requested_genres_prefer_items_with_all_of_them(
     blender: Blender, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.blend
+    import bot.recommend.blend
 
     wanted = frozenset({"Comedy", "Romance"})
     both = {int(item.item_id) for item in dataset.catalog if wanted <= set(item.genres)}
@@ -325,7 +328,7 @@ def test_several_requested_genres_prefer_items_with_all_of_them(
         return sum(c.item_id in both for c in picks)
 
     gated = with_both()
-    monkeypatch.setattr(bot.blend, "REQUESTED_GATE", 0.0)
+    monkeypatch.setattr(bot.recommend.blend, "REQUESTED_GATE", 0.0)
     assert gated > with_both()  # the gate moves items with both genres up
     assert gated >= 6
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.constraints import CatalogFilter, ItemStats, chroma_where, has_excluded_tag, satisfies
+from bot.recommend.constraints import CatalogFilter, ItemStats, chroma_where, has_excluded_tag, satisfies
 from bot.settings import Settings
 from bot.types import Constraints
 from cf_engine.data import load_dataset
@@ -17,7 +17,7 @@ from cf_engine.data.catalog import Dataset, Item
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path) -> Dataset:
-    return load_dataset(Settings(home=tmp_path_factory.mktemp("home"), data_dir=movielens_dir))
+    return load_dataset(Settings(home=tmp_path_factory.mktemp("home"), data_dir=movielens_dir).cf_config())
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,11 @@ from typing import Any
 
 import pytest
 
-from bot.blend import Blender, BlendRequest
+from bot.explain.validator import validate
+from bot.recommend.fusion_fit import build_blender
+from bot.recommend.request import BlendRequest
 from bot.runtime import Runtime
 from bot.types import Evidence, Neighbour, TurnResult
-from bot.validate import validate
 from retrieval.index import ItemIndex
 from tests.bot.openai_stub import StubState, running_stub
 from tests.bot.reliability_support import copy_of_small_home, small_settings
@@ -157,7 +158,7 @@ def test_chroma_going_away_under_a_built_blender_gives_cf_only(
     settings = small_settings(home, chroma_url=f"http://127.0.0.1:{closed_port}")
     runtime = Runtime.from_settings(small_settings(home))
     runtimes.append(runtime)
-    blender = Blender(runtime.dataset, runtime.cf, ItemIndex(settings), settings)
+    blender = build_blender(runtime.dataset, runtime.cf, ItemIndex(settings.retrieval_config()), settings)
     with caplog.at_level(logging.WARNING):
         picks = blender.blend(BlendRequest(liked=[TOY_STORY], text="funny", k=3))
     assert len(picks) == 3 and all(p.semantic_score == 0 and p.cf_score >= 0 for p in picks)

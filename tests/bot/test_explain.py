@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.explain import ExplainContext, Explainer, sanitize_request
-from bot.facts import facts_from
-from bot.grammar import explanation_choices
-from bot.llm import LLMError
-from bot.llm.fake import FakeChatModel
-from bot.prompts import explanation_messages, facts_line
+from bot.explain.explainer import ExplainContext, Explainer, sanitize_request
+from bot.explain.facts import facts_from
+from bot.explain.llm import LLMError
+from bot.explain.llm.fake import FakeChatModel
+from bot.explain.prompts import explanation_messages, facts_line
+from bot.explain.sentences import explanation_choices
+from bot.explain.validator import Limits, validate
 from bot.settings import Settings
-from bot.validate import Limits, validate
 from tests.bot.llm_cases import amelie, bare, ronin
 
 GOOD = "Because you liked Heat, Ronin is a crime film rated 3.9 on average by 120 people."

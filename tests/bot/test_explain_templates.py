@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.explain_templates import _VARIANTS, template_explanation
-from bot.facts import facts_from
+from bot.explain.facts import facts_from
+from bot.explain.templates import _VARIANTS, template_explanation
+from bot.explain.validator import validate_facts
 from bot.types import Candidate, Evidence, Neighbour
-from bot.validate import validate_facts
 from tests.bot.llm_cases import amelie, bare, ronin, terminator
 
 GENRES = [

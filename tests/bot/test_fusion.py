@@ -1,4 +1,5 @@
-"""The learned cold-start fusion (bot/fusion.py) on a small synthetic catalog of four taste clusters.
+"""The learned cold-start fusion (bot/recommend/fusion*.py) on a small synthetic catalog of four taste
+clusters.
 
 Cluster A (the seed's) is the least popular, and item vectors and genres carry no cluster signal,
 so a model that only learned popularity or genres would not put A's items first for a fan of A:
@@ -13,9 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bot.fusion as fusion
-from bot.blend import Blender, BlendRequest
-from bot.constraints import satisfies
+import bot.recommend.fusion as fusion
+import bot.recommend.fusion_fit as fusion_fit
+from bot.recommend.blend import Blender
+from bot.recommend.constraints import satisfies
+from bot.recommend.fusion_fit import build_blender
+from bot.recommend.request import BlendRequest
 from bot.settings import Settings
 from bot.types import Constraints
 from cf_engine.artifact import CFArtifact
@@ -63,14 +67,14 @@ def dataset() -> Dataset:
 
 @pytest.fixture(scope="module")
 def blender(settings: Settings, dataset: Dataset) -> Blender:
-    cf = CFArtifact.train(dataset, settings)
-    return Blender(dataset, cf, None, settings, vectors=_vectors(len(dataset.catalog)))
+    cf = CFArtifact.train(dataset, settings.cf_config())
+    return build_blender(dataset, cf, None, settings, vectors=_vectors(len(dataset.catalog)))
 
 
 def test_fusion_ranks_co_liked_items_above_popular_unrelated_ones(blender: Blender) -> None:
     model = blender.fusion()
     assert model is not None
-    assert model.info["sessions"] >= fusion.MIN_SESSIONS
+    assert model.info["sessions"] >= fusion_fit.MIN_SESSIONS
     seed = 1000  # cluster A
     picks = blender.blend(BlendRequest(liked=[seed], k=5))
     assert len(picks) == 5
@@ -89,7 +93,7 @@ def test_fusion_ranks_co_liked_items_above_popular_unrelated_ones(blender: Blend
 
 
 def test_fusion_fit_is_deterministic(blender: Blender) -> None:
-    first, second = fusion.fit_fusion(blender), fusion.fit_fusion(blender)
+    first, second = fusion_fit.fit_fusion(blender), fusion_fit.fit_fusion(blender)
     assert first is not None and second is not None
     np.testing.assert_array_equal(first.coef, second.coef)
     assert first.intercept == second.intercept
@@ -105,7 +109,7 @@ def test_fusion_scores_only_liked_only_sessions(blender: Blender, monkeypatch: p
         calls.append(len(cols))
         return real(b, s, cols)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("bot.blend.candidate_features", spy)
+    monkeypatch.setattr("bot.recommend.blend.candidate_features", spy)
     blender.blend(BlendRequest(liked=[1000], k=3))
     assert len(calls) == 1
     blender.blend(BlendRequest(liked=[1000], text="a comedy", k=3))  # text: the fixed mix
@@ -133,14 +137,15 @@ def test_fusion_respects_constraints_and_exclusions(blender: Blender, dataset: D
 
 
 def test_fusion_off_and_too_little_data(settings: Settings, dataset: Dataset) -> None:
-    cf = CFArtifact.train(dataset, settings)
-    off = Blender(
+    cf = CFArtifact.train(dataset, settings.cf_config())
+    off = build_blender(
         dataset, cf, None, settings.model_copy(update={"blend_fusion": False}), vectors=_vectors(N_ITEMS)
     )
     assert off.fusion() is None
     assert len(off.blend(BlendRequest(liked=[1000], k=3))) == 3
     few = Dataset("few", dataset.catalog, dataset.interactions[dataset.interactions["user_id"] < 20])
-    tiny = Blender(few, CFArtifact.train(few, settings), None, settings, vectors=_vectors(N_ITEMS))
+    tiny_cf = CFArtifact.train(few, settings.cf_config())
+    tiny = build_blender(few, tiny_cf, None, settings, vectors=_vectors(N_ITEMS))
     assert tiny.fusion() is None  # too few simulated sessions: the fixed mix
     assert len(tiny.blend(BlendRequest(liked=[1000], k=3))) == 3
 
@@ -148,22 +153,22 @@ def test_fusion_off_and_too_little_data(settings: Settings, dataset: Dataset) ->
 def test_fusion_is_cached_next_to_the_cf_artifact(
     settings: Settings, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cf = CFArtifact.train(dataset, settings)
-    path = cf.save(settings)
+    cf = CFArtifact.train(dataset, settings.cf_config())
+    path = cf.save(settings.cf_config())
     vectors = _vectors(len(dataset.catalog))
-    fitted = Blender(dataset, cf, None, settings, vectors=vectors).fusion()
+    fitted = build_blender(dataset, cf, None, settings, vectors=vectors).fusion()
     assert fitted is not None
     assert len(list(Path(path).glob("fusion-*.pkl"))) == 1
 
     fits: list[Blender] = []
-    monkeypatch.setattr(fusion, "fit_fusion", lambda b: fits.append(b))
-    loaded = Blender(dataset, CFArtifact.load(path), None, settings, vectors=vectors).fusion()
+    monkeypatch.setattr(fusion_fit, "fit_fusion", lambda b: fits.append(b))
+    loaded = build_blender(dataset, CFArtifact.load(path), None, settings, vectors=vectors).fusion()
     assert not fits  # read from the cache
     assert loaded is not None
     np.testing.assert_array_equal(loaded.coef, fitted.coef)
     # Other item vectors (another embedding model): another key, so a new fit.
     other = _vectors(N_ITEMS)[::-1].copy()
-    assert Blender(dataset, CFArtifact.load(path), None, settings, vectors=other).fusion() is None
+    assert build_blender(dataset, CFArtifact.load(path), None, settings, vectors=other).fusion() is None
     assert len(fits) == 1
 
 
@@ -173,7 +178,8 @@ def test_a_failed_fit_degrades_to_the_fixed_mix(
     def broken(_: Blender) -> None:
         raise RuntimeError("no memory")
 
-    monkeypatch.setattr(fusion, "fit_fusion", broken)
-    blender = Blender(dataset, CFArtifact.train(dataset, settings), None, settings, vectors=_vectors(N_ITEMS))
+    monkeypatch.setattr(fusion_fit, "fit_fusion", broken)
+    cf = CFArtifact.train(dataset, settings.cf_config())
+    blender = build_blender(dataset, cf, None, settings, vectors=_vectors(N_ITEMS))
     assert blender.fusion() is None
     assert len(blender.blend(BlendRequest(liked=[1000], k=3))) == 3

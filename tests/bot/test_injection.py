@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from bot.agent import Agent
-from bot.explain import Explainer
-from bot.llm.fake import FakeChatModel
+from bot.explain.explainer import Explainer
+from bot.explain.llm.fake import FakeChatModel
+from bot.explain.validator import validate
 from bot.runtime import Runtime
 from bot.types import Evidence, Neighbour, TurnResult
-from bot.validate import validate
 from tests.bot.reliability_support import copy_of_small_home, small_settings
 
 pytestmark = pytest.mark.slow

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.explain import Explainer
-from bot.facts import facts_from
-from bot.grammar import explanation_grammar
-from bot.llm import LLMError, backends, complete_text, load_llm, stream_text, supports_grammar
-from bot.llm.fake import FakeChatModel
-from bot.llm.models import chat_format, packaged_model_path
-from bot.prompts import explanation_messages
+from bot.explain.explainer import Explainer
+from bot.explain.facts import facts_from
+from bot.explain.llm import LLMError, backends, complete_text, load_llm, stream_text, supports_grammar
+from bot.explain.llm.fake import FakeChatModel
+from bot.explain.llm.models import chat_format, packaged_model_path
+from bot.explain.prompts import explanation_messages
+from bot.explain.sentences import explanation_grammar
+from bot.explain.validator import validate_facts
 from bot.settings import Settings
-from bot.validate import validate_facts
 from tests.bot.llm_cases import amelie, real_llamacpp_settings, ronin, terminator
 from tests.bot.openai_stub import StubState, running_stub
 

@@ -7,14 +7,20 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from bot.explain import Explainer
-from bot.facts import facts_from
-from bot.grammar import explanation_choices, explanation_grammar, kinded_predicates, openers, predicates
-from bot.llm import load_llm, stream_text, supports_choices
-from bot.llm.choices import Choice, TokenTrie, decode_choice, pick
-from bot.prompts import explanation_messages
+from bot.explain.explainer import Explainer
+from bot.explain.facts import facts_from
+from bot.explain.llm import load_llm, stream_text, supports_choices
+from bot.explain.llm.choices import Choice, TokenTrie, decode_choice, pick
+from bot.explain.prompts import explanation_messages
+from bot.explain.sentences import (
+    explanation_choices,
+    explanation_grammar,
+    kinded_predicates,
+    openers,
+    predicates,
+)
+from bot.explain.validator import validate_facts
 from bot.settings import Settings
-from bot.validate import validate_facts
 from tests.bot.llm_cases import amelie, bare, real_llamacpp_settings, ronin, terminator
 
 VOCAB = 16

@@ -6,10 +6,10 @@ from itertools import permutations
 
 from hypothesis import HealthCheck, given, settings
 
-from bot.facts import facts_from
-from bot.grammar import explanation_grammar, gbnf_literal, openers, predicates
+from bot.explain.facts import facts_from
+from bot.explain.sentences import explanation_grammar, gbnf_literal, openers, predicates
+from bot.explain.validator import validate_facts
 from bot.types import Candidate
-from bot.validate import validate_facts
 from tests.bot.llm_cases import amelie, bare, ronin, terminator
 from tests.bot.test_explain_templates import candidates
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm import models
-from bot.llm.base import LLMError
+from bot.explain.llm import models
+from bot.explain.llm.base import LLMError
 from bot.settings import Settings
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from agent_support import item_id, parser
 
-from bot.parse import clean_text
+from bot.understand.parser import clean_text
 
 MATRIX = ("Matrix, The", 1999)
 HEAT = ("Heat", 1995)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.explain import Explainer
-from bot.facts import facts_from
-from bot.grammar import explanation_choices
-from bot.llm.fake import FakeChatModel
+from bot.explain.explainer import Explainer
+from bot.explain.facts import facts_from
+from bot.explain.llm.fake import FakeChatModel
+from bot.explain.sentences import explanation_choices
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.types import Candidate

@@ -1,4 +1,5 @@
-"""The quality prior of typed requests (bot/blend.py TEXT_QUALITY_WEIGHT) on a small synthetic catalog.
+"""The quality prior of typed requests (bot/recommend/blend.py TEXT_QUALITY_WEIGHT) on a small synthetic
+catalog.
 
 Item vectors are built at chosen cosines to a fixed query vector, so the test needs no embedding
 model: an obscure, badly rated film whose vector is closest to the request (as a title that shares
@@ -12,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bot.blend
-from bot.blend import Blender, BlendRequest
+import bot.recommend.blend
+from bot.recommend.blend import Blender
+from bot.recommend.fusion_fit import build_blender
+from bot.recommend.request import BlendRequest
 from bot.settings import Settings
 from bot.types import Constraints
 from cf_engine.data.catalog import Catalog, Dataset, Item
@@ -56,7 +59,7 @@ def blender(tmp_path) -> Blender:  # type: ignore[no-untyped-def]
     frame = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])
     dataset = Dataset("synthetic", Catalog(items), frame)
     settings = Settings(home=tmp_path, llm_backend="template", mmr_lambda=1.0)
-    blender = Blender(dataset, None, None, settings, vectors=_vectors())
+    blender = build_blender(dataset, None, None, settings, vectors=_vectors())
     blender._embed = lambda text: _query()  # type: ignore[assignment]  # no embedding model needed
     return blender
 
@@ -72,7 +75,7 @@ def test_well_rated_popular_film_beats_a_closer_obscure_one(blender: Blender) ->
 
 
 def test_without_the_prior_the_closest_vector_wins(blender: Blender, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.blend, "TEXT_QUALITY_WEIGHT", 0.0)
+    monkeypatch.setattr(bot.recommend.blend, "TEXT_QUALITY_WEIGHT", 0.0)
     assert _ids(blender, BlendRequest(text="a film with robots", k=3))[0] == OBSCURE
 
 
@@ -95,5 +98,5 @@ def test_the_prior_keeps_constraints_and_evidence(blender: Blender) -> None:
 def test_requests_without_text_are_unchanged(blender: Blender, monkeypatch: pytest.MonkeyPatch) -> None:
     request = BlendRequest(liked=[10], k=5)
     with_prior = _ids(blender, request)
-    monkeypatch.setattr(bot.blend, "TEXT_QUALITY_WEIGHT", 0.0)
+    monkeypatch.setattr(bot.recommend.blend, "TEXT_QUALITY_WEIGHT", 0.0)
     assert _ids(blender, request) == with_prior

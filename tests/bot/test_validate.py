@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.facts import facts_from
-from bot.validate import validate, validate_facts
+from bot.explain.facts import facts_from
+from bot.explain.validator import validate, validate_facts
 from tests.bot.llm_cases import amelie, ronin, terminator
 
 

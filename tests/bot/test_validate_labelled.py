@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.explain import clean_llm_text
+from bot.explain.explainer import clean_llm_text
+from bot.explain.validator import validate
 from bot.types import Evidence, Neighbour
-from bot.validate import validate
 
 LABELLED = Path(__file__).resolve().parents[2] / "eval" / "data" / "explanations_labelled.jsonl"
 

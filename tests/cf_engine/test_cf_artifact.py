@@ -39,42 +39,43 @@ def tiny_settings(tmp_path: Path) -> Settings:
 
 def test_train_save_load_latest_round_trip(tiny_settings: Settings) -> None:
     dataset = small_dataset()
-    artifact = CFArtifact.train(dataset, tiny_settings)
-    path = artifact.save(tiny_settings)
+    artifact = CFArtifact.train(dataset, tiny_settings.cf_config())
+    path = artifact.save(tiny_settings.cf_config())
     assert path.parent == tiny_settings.models_dir and path.name.startswith("ease-")
     assert (tiny_settings.models_dir / "latest").read_text().strip() == path.name
     meta = json.loads((path / "artifact.json").read_text())
     assert meta["dataset"] == "tiny" and meta["params"]["l2"] == 5.0 and meta["metrics"]["n_users"] == 20
-    loaded = CFArtifact.load_latest(tiny_settings, dataset.catalog)
+    loaded = CFArtifact.load_latest(tiny_settings.cf_config(), dataset.catalog)
     assert loaded.engine_name == "ease" and loaded.path == path
     np.testing.assert_allclose(loaded.score_for([100], user_id=3), artifact.score_for([100], user_id=3))
 
 
 def test_latest_points_at_the_newest_of_several(tiny_settings: Settings) -> None:
     dataset = small_dataset()
-    first = CFArtifact.train(dataset, tiny_settings, engine="popularity").save(tiny_settings)
-    second = CFArtifact.train(dataset, tiny_settings, engine="itemknn").save(tiny_settings)
+    config = tiny_settings.cf_config()
+    first = CFArtifact.train(dataset, config, engine="popularity").save(config)
+    second = CFArtifact.train(dataset, config, engine="itemknn").save(config)
     assert first != second and first.is_dir()
-    assert CFArtifact.load_latest(tiny_settings).engine_name == "itemknn"
+    assert CFArtifact.load_latest(tiny_settings.cf_config()).engine_name == "itemknn"
     assert not [p for p in tiny_settings.models_dir.iterdir() if p.name.startswith(".")]  # no temp leftovers
 
 
 def test_no_artifact_is_a_clear_error(tiny_settings: Settings) -> None:
     with pytest.raises(ArtifactNotFoundError, match="recbot train"):
-        CFArtifact.load_latest(tiny_settings)
+        CFArtifact.load_latest(tiny_settings.cf_config())
 
 
 def test_catalog_mismatch_is_refused(tiny_settings: Settings) -> None:
     dataset = small_dataset()
-    CFArtifact.train(dataset, tiny_settings).save(tiny_settings)
+    CFArtifact.train(dataset, tiny_settings.cf_config()).save(tiny_settings.cf_config())
     other = Catalog([*dataset.catalog, Item(item_id=999, title="New film")])
     with pytest.raises(CatalogMismatchError, match="1 ids differ"):
-        CFArtifact.load_latest(tiny_settings, other)
+        CFArtifact.load_latest(tiny_settings.cf_config(), other)
 
 
 def test_score_for_is_catalog_ordered_and_uses_session(tiny_settings: Settings) -> None:
     dataset = small_dataset()
-    artifact = CFArtifact.train(dataset, tiny_settings)
+    artifact = CFArtifact.train(dataset, tiny_settings.cf_config())
     scores = artifact.score_for([100, 101])
     assert scores.dtype == np.float32 and scores.shape == (len(dataset.catalog),)
     cluster_a, cluster_b = scores[2:6].mean(), scores[6:].mean()
@@ -84,7 +85,7 @@ def test_score_for_is_catalog_ordered_and_uses_session(tiny_settings: Settings) 
 
 
 def test_known_user_history_is_used(tiny_settings: Settings) -> None:
-    artifact = CFArtifact.train(small_dataset(), tiny_settings)
+    artifact = CFArtifact.train(small_dataset(), tiny_settings.cf_config())
     assert artifact.knows_user(1) and not artifact.knows_user(12345) and not artifact.knows_user(None)
     history_only = artifact.score_for([], user_id=15)  # a cluster-B user
     assert history_only[6:].mean() > history_only[:6].mean()
@@ -94,13 +95,13 @@ def test_known_user_history_is_used(tiny_settings: Settings) -> None:
 
 
 def test_empty_profile_falls_back_to_popularity(tiny_settings: Settings) -> None:
-    artifact = CFArtifact.train(small_dataset(), tiny_settings)
+    artifact = CFArtifact.train(small_dataset(), tiny_settings.cf_config())
     np.testing.assert_allclose(artifact.score_for([]), artifact.popularity())
     assert artifact.popularity().max() <= 1.0
 
 
 def test_similar_and_unknown_items(tiny_settings: Settings) -> None:
-    artifact = CFArtifact.train(small_dataset(), tiny_settings)
+    artifact = CFArtifact.train(small_dataset(), tiny_settings.cf_config())
     similar = artifact.similar(100, k=3)
     assert len(similar) == 3 and all(100 <= item < 106 for item, _ in similar)
     with pytest.raises(UnknownItemError):
@@ -119,29 +120,31 @@ def test_extra_interactions_are_folded_in(tiny_settings: Settings) -> None:
             "timestamp": [1, 2, 3],
         }
     )
-    artifact = CFArtifact.train(dataset, tiny_settings, extra_interactions=extra)
+    artifact = CFArtifact.train(dataset, tiny_settings.cf_config(), extra_interactions=extra)
     assert artifact.knows_user(500) and artifact.metrics["n_extra_interactions"] == 3
     assert artifact.metrics["n_users"] == 21
     rated = int(dataset.interactions.query("user_id == 1 and rating >= 3")["item_id"].iloc[0])
     overruled = pd.DataFrame({"user_id": [1], "item_id": [rated], "rating": [1.0]})  # a chat dislike
-    retrained = CFArtifact.train(dataset, tiny_settings, extra_interactions=overruled)
+    retrained = CFArtifact.train(dataset, tiny_settings.cf_config(), extra_interactions=overruled)
     assert retrained.metrics["n_positives"] == artifact.metrics["n_positives"] - 3 - 1
     with pytest.raises(DataError, match="item id 31337"):
         CFArtifact.train(
-            dataset, tiny_settings, extra_interactions=pd.DataFrame({"user_id": [1], "item_id": [31337]})
+            dataset,
+            tiny_settings.cf_config(),
+            extra_interactions=pd.DataFrame({"user_id": [1], "item_id": [31337]}),
         )
     with pytest.raises(DataError, match="lack column"):
-        CFArtifact.train(dataset, tiny_settings, extra_interactions=pd.DataFrame({"user": [1]}))
+        CFArtifact.train(dataset, tiny_settings.cf_config(), extra_interactions=pd.DataFrame({"user": [1]}))
 
 
 @pytest.mark.slow
 def test_movielens_artifact_recommends_sensibly(settings: Settings, movielens_dir: Path) -> None:
     from cf_engine.data import load_dataset
 
-    dataset = load_dataset(settings)
-    artifact = CFArtifact.train(dataset, settings)
-    artifact.save(settings)
-    loaded = CFArtifact.load_latest(settings, dataset.catalog)
+    dataset = load_dataset(settings.cf_config())
+    artifact = CFArtifact.train(dataset, settings.cf_config())
+    artifact.save(settings.cf_config())
+    loaded = CFArtifact.load_latest(settings.cf_config(), dataset.catalog)
     toy_story = 1
     similar = [dataset.catalog.get(i).title for i, _ in loaded.similar(toy_story, k=5)]
     assert "Toy Story 2" in similar

@@ -58,13 +58,13 @@ def test_download_extracts_and_loads(tmp_path: Path, served: tuple[str, Path]) -
         {"movies.csv": MOVIES.encode(), "ratings.csv": RATINGS.encode(), "README.txt": b"hello"},
     )
     settings = settings_for(tmp_path, base_url)
-    dataset = load_dataset(settings)
+    dataset = load_dataset(settings.cf_config())
     target = settings.home / "data" / "ml-test"
     assert (target / "movies.csv").is_file() and (target / "ratings.csv").is_file()
     assert len(dataset.catalog) == 2 and len(dataset.interactions) == 3
     assert sorted(p.name for p in target.parent.iterdir()) == ["ml-test"]  # no temp leftovers
     (root / "ml-test.zip").unlink()  # a second call must not download again
-    assert ensure_movielens(settings, progress=False) == target
+    assert ensure_movielens(settings.cf_config(), progress=False) == target
 
 
 def test_download_from_shared_movielens(
@@ -77,7 +77,7 @@ def test_download_from_shared_movielens(
         folder="ml-latest-small",
     )
     settings = settings_for(tmp_path, base_url, dataset="ml-latest-small")
-    dataset = load_dataset(settings)
+    dataset = load_dataset(settings.cf_config())
     assert len(dataset.catalog) == 9742 and dataset.name == "ml-latest-small"
 
 
@@ -94,7 +94,7 @@ def test_broken_zip_is_a_clear_error_and_leaves_nothing(tmp_path: Path, served: 
     (root / "ml-test.zip").write_bytes(bytes(data))
     settings = settings_for(tmp_path, base_url)
     with pytest.raises(DatasetNotFoundError, match=r"ml-test.zip: corrupt member ml-test/README.txt") as info:
-        load_dataset(settings)
+        load_dataset(settings.cf_config())
     assert "could not be downloaded" in str(info.value)
     assert list((settings.home / "data").iterdir()) == []  # nothing half-extracted, no temp folder
 
@@ -103,16 +103,16 @@ def test_zip_without_movielens_files(tmp_path: Path, served: tuple[str, Path]) -
     base_url, root = served
     make_zip(root / "ml-test.zip", {"notes.txt": b"nothing here"})
     with pytest.raises(DatasetNotFoundError, match="has no movies.csv"):
-        load_dataset(settings_for(tmp_path, base_url))
+        load_dataset(settings_for(tmp_path, base_url).cf_config())
 
 
 def test_not_a_zip_and_http_404(tmp_path: Path, served: tuple[str, Path]) -> None:
     base_url, root = served
     (root / "ml-test.zip").write_text("<html>not a zip</html>")
     with pytest.raises(DatasetNotFoundError, match="not a valid zip"):
-        load_dataset(settings_for(tmp_path, base_url))
+        load_dataset(settings_for(tmp_path, base_url).cf_config())
     with pytest.raises(DatasetNotFoundError, match="HTTP 404"):
-        load_dataset(settings_for(tmp_path, base_url, dataset="ml-missing"))
+        load_dataset(settings_for(tmp_path, base_url, dataset="ml-missing").cf_config())
 
 
 def test_unreachable_url(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_unreachable_url(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(DatasetNotFoundError, match="could not fetch") as info:
-        load_dataset(settings_for(tmp_path, f"http://127.0.0.1:{port}"))
+        load_dataset(settings_for(tmp_path, f"http://127.0.0.1:{port}").cf_config())
     assert "RECBOT_DATA_DIR" in str(info.value)
 
 
@@ -136,8 +136,8 @@ def test_known_archive_checksum_is_enforced(
     payload = (root / "ml-test.zip").read_bytes()
     monkeypatch.setitem(download.KNOWN_ARCHIVES, "ml-test", (len(payload), "0" * 64))
     with pytest.raises(DatasetNotFoundError, match="SHA-256 differs"):
-        load_dataset(settings_for(tmp_path, base_url))
+        load_dataset(settings_for(tmp_path, base_url).cf_config())
     monkeypatch.setitem(
         download.KNOWN_ARCHIVES, "ml-test", (len(payload), hashlib.sha256(payload).hexdigest())
     )
-    assert len(load_dataset(settings_for(tmp_path, base_url)).catalog) == 2
+    assert len(load_dataset(settings_for(tmp_path, base_url).cf_config()).catalog) == 2

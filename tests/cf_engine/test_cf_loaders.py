@@ -152,7 +152,7 @@ def test_generic_format(tmp_path: Path) -> None:
         },
     )
     settings = Settings(home=tmp_path / "home", data_dir=folder, catalog_format="generic", dataset="books")
-    dataset = load_dataset(settings)
+    dataset = load_dataset(settings.cf_config())
     book = dataset.catalog.get(7)
     assert (book.title, book.year, book.genres, book.tags, book.text) == (
         "The Book",
@@ -167,7 +167,7 @@ def test_generic_format(tmp_path: Path) -> None:
     assert dataset.user_matrix(positive_threshold=3.0)[0].nnz == 3
     assert dataset.name == "books"
     unnamed = Settings(home=tmp_path / "home", data_dir=folder, catalog_format="generic")
-    assert load_dataset(unnamed).name == "books"  # no dataset configured: the folder's name
+    assert load_dataset(unnamed.cf_config()).name == "books"  # no dataset configured: the folder's name
 
 
 @pytest.mark.parametrize(
@@ -197,11 +197,11 @@ def test_generic_errors(tmp_path: Path, items: str, interactions: str, message: 
     folder = write(tmp_path / "g", {"items.jsonl": items, "interactions.csv": interactions})
     settings = Settings(home=tmp_path / "home", data_dir=folder, catalog_format="generic")
     with pytest.raises(DataError, match=message):
-        load_dataset(settings)
+        load_dataset(settings.cf_config())
 
 
 def test_shared_movielens_loads(settings: Settings, movielens_dir: Path) -> None:
-    dataset = load_dataset(settings)
+    dataset = load_dataset(settings.cf_config())
     assert len(dataset.catalog) == 9742 and len(dataset.interactions) == 100836
     assert dataset.catalog.get(1).display_title == "Toy Story (1995)"
     assert dataset.catalog.get(1).links["imdb"] == "0114709"

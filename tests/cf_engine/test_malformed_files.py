@@ -39,7 +39,7 @@ def _folder(tmp_path: Path, broken: str) -> Path:
 def test_invalid_utf8_is_a_data_error_naming_the_file(tmp_path: Path, broken: str) -> None:
     folder = _folder(tmp_path, broken)
     try:
-        load_dataset(Settings(home=tmp_path / "home", data_dir=folder))
+        load_dataset(Settings(home=tmp_path / "home", data_dir=folder).cf_config())
     except DataError as exc:
         assert broken in str(exc), str(exc)
     else:  # a loader may also decide to accept and replace the bytes: then the data must still load
@@ -54,7 +54,7 @@ def test_invalid_utf8_names_the_line_and_byte(tmp_path: Path, broken: str, line:
     if broken == "links.csv":
         (folder / "links.csv").write_bytes(b"movieId,imdbId,tmdbId\r\n1,114709,862\r\n2,11\xff3277,949\r\n")
     with pytest.raises(MalformedFileError) as info:
-        load_dataset(Settings(home=tmp_path / "home", data_dir=folder))
+        load_dataset(Settings(home=tmp_path / "home", data_dir=folder).cf_config())
     assert info.value.path.name == broken
     assert info.value.line == line, str(info.value)  # the bad byte sits in the file's last line
     assert "not valid utf-8" in str(info.value) and "0x" in str(info.value)
@@ -67,7 +67,7 @@ def test_generic_items_with_invalid_utf8_name_the_line(tmp_path: Path) -> None:
     (folder / "interactions.csv").write_text("user_id,item_id\n1,1\n1,2\n")
     settings = Settings(home=tmp_path / "home", data_dir=folder, catalog_format="generic")
     with pytest.raises(MalformedFileError, match=r"items.jsonl, line 2: not valid utf-8"):
-        load_dataset(settings)
+        load_dataset(settings.cf_config())
 
 
 def test_movielens_1m_is_latin1_so_any_byte_decodes(tmp_path: Path) -> None:
@@ -76,5 +76,5 @@ def test_movielens_1m_is_latin1_so_any_byte_decodes(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "movies.dat").write_bytes(b"1::Toy Story (1995)::Comedy\n2::Caf\xe9 \xff (1995)::Drama\n")
     (folder / "ratings.dat").write_bytes(b"1::1::5::1\n1::2::3::2\n")
-    dataset = load_dataset(Settings(home=tmp_path / "home", data_dir=folder))
+    dataset = load_dataset(Settings(home=tmp_path / "home", data_dir=folder).cf_config())
     assert dataset.catalog.get(2).title == "Caf\u00e9 \u00ff"

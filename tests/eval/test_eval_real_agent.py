@@ -33,7 +33,7 @@ def test_dialogues_end_to_end_with_the_real_agent(runtime: Runtime, tmp_path: Pa
     result = run_dialogues(runtime.agent, specs)
     assert result["dialogues"] == 3
     assert all(d["error"] is None for d in result["per_dialogue"]), result["per_dialogue"]
-    # Every explanation the real agent wrote passes bot.validate, and feedback is honoured.
+    # Every explanation the real agent wrote passes bot.explain.validator, and feedback is honoured.
     assert result["per_key"]["grounded"]["rate"] == 1.0
     assert result["per_key"]["excludes_feedback"]["rate"] == 1.0
     turns = sum(len(d["latency_ms"]) for d in result["per_dialogue"])

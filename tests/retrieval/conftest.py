@@ -15,7 +15,7 @@ from retrieval.index import ItemIndex
 
 @pytest.fixture(scope="session")
 def full_dataset(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path) -> Dataset:
-    return load_dataset(Settings(home=tmp_path_factory.mktemp("home"), data_dir=movielens_dir))
+    return load_dataset(Settings(home=tmp_path_factory.mktemp("home"), data_dir=movielens_dir).cf_config())
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def small_settings(tmp_path_factory: pytest.TempPathFactory, movielens_dir: Path
 @pytest.fixture(scope="session")
 def small_index(small_settings: Settings, small_dataset: Dataset) -> ItemIndex:
     """An index of the 300-item slice, built once (about 300 embeddings)."""
-    index = ItemIndex(small_settings)
+    index = ItemIndex(small_settings.retrieval_config())
     report = index.build(small_dataset, progress=False)
     assert report.embedded == SMALL_N
     return index

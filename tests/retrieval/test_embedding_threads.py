@@ -23,6 +23,6 @@ def test_queries_and_batches_use_their_own_thread_counts(
 
     monkeypatch.setattr(embeddings, "torch_threads", record)
     tuned = settings.model_copy(update={"embedding_threads": 1, "index_build_threads": 3})
-    embeddings.embed_query(tuned, "a slow-burn space horror")
-    embeddings.embed_texts(tuned, ["Alien (1979)", "Aliens (1986)"])
+    embeddings.embed_query(tuned.retrieval_config(), "a slow-burn space horror")
+    embeddings.embed_texts(tuned.retrieval_config(), ["Alien (1979)", "Aliens (1986)"])
     assert used == [1, 3]

@@ -29,7 +29,7 @@ def test_second_build_embeds_nothing(small_index: ItemIndex, small_dataset: Data
 
 def test_changed_deleted_and_rerated_items(tiny_settings: Settings, small_dataset: Dataset) -> None:
     dataset = slice_dataset(small_dataset, TINY_N)
-    index = ItemIndex(tiny_settings)
+    index = ItemIndex(tiny_settings.retrieval_config())
     assert index.build(dataset, progress=False).embedded == TINY_N
 
     items = list(dataset.catalog)
@@ -52,11 +52,11 @@ def test_vectors_of_unchanged_items_are_copied_from_another_index(
     tiny_settings: Settings, small_dataset: Dataset
 ) -> None:
     dataset = slice_dataset(small_dataset, TINY_N)
-    source = ItemIndex(tiny_settings)
+    source = ItemIndex(tiny_settings.retrieval_config())
     source.build(dataset, progress=False)
     items = list(dataset.catalog)
     changed = Catalog([dataclasses.replace(items[0], tags=("edited",)), *items[1:]])
-    copy = ItemIndex(tiny_settings.model_copy(update={"chroma_collection": "copy"}))
+    copy = ItemIndex(tiny_settings.model_copy(update={"chroma_collection": "copy"}).retrieval_config())
     report = copy.build(
         Dataset(dataset.name, changed, dataset.interactions), progress=False, reuse_from=source
     )
@@ -73,7 +73,7 @@ def test_interrupted_build_resumes(
 ) -> None:
     dataset = slice_dataset(small_dataset, TINY_N)
     monkeypatch.setattr(index_module, "UPSERT_BATCH", 10)
-    index = ItemIndex(tiny_settings)
+    index = ItemIndex(tiny_settings.retrieval_config())
     store = index._langchain_store()
     real_add = store.add_texts
     calls = {"n": 0}
@@ -88,18 +88,18 @@ def test_interrupted_build_resumes(
     with pytest.raises(KeyboardInterrupt):
         index.build(dataset, progress=False)
     monkeypatch.setattr(store, "add_texts", real_add)
-    report = ItemIndex(tiny_settings).build(dataset, progress=False)
+    report = ItemIndex(tiny_settings.retrieval_config()).build(dataset, progress=False)
     assert report.embedded == TINY_N - 10  # the first batch was kept
     assert report.n_items == TINY_N
 
 
 def test_other_model_name_is_detected_and_rebuilt(tiny_settings: Settings, small_dataset: Dataset) -> None:
     dataset = slice_dataset(small_dataset, TINY_N)
-    ItemIndex(tiny_settings).build(dataset, progress=False)
-    index = ItemIndex(tiny_settings)
+    ItemIndex(tiny_settings.retrieval_config()).build(dataset, progress=False)
+    index = ItemIndex(tiny_settings.retrieval_config())
     collection = index.client().get_collection(tiny_settings.chroma_collection)
     collection.modify(metadata={**collection.metadata, "embedding_model": "some/other-model"})
-    fresh = ItemIndex(tiny_settings)
+    fresh = ItemIndex(tiny_settings.retrieval_config())
     assert "embedding_model" in (fresh.mismatch() or "")
     assert not fresh.is_ready()
     with pytest.raises(IndexNotReadyError, match="recbot index"):
@@ -113,7 +113,7 @@ def test_other_model_name_is_detected_and_rebuilt(tiny_settings: Settings, small
 
 def test_other_dimension_is_detected_and_rebuilt(tiny_settings: Settings, small_dataset: Dataset) -> None:
     dataset = slice_dataset(small_dataset, TINY_N)
-    index = ItemIndex(tiny_settings)
+    index = ItemIndex(tiny_settings.retrieval_config())
     meta = {**index.expected_metadata(), "embedding_dim": 8}
     collection = index.client().create_collection(
         tiny_settings.chroma_collection,
@@ -122,16 +122,16 @@ def test_other_dimension_is_detected_and_rebuilt(tiny_settings: Settings, small_
         configuration={"hnsw": {"space": "cosine"}},
     )
     collection.add(ids=["1"], embeddings=[[0.1] * 8], metadatas=[{"item_id": 1}])
-    report = ItemIndex(tiny_settings).build(dataset, progress=False)
+    report = ItemIndex(tiny_settings.retrieval_config()).build(dataset, progress=False)
     assert report.rebuilt and "embedding_dim" in (report.reason or "")
-    ids, matrix = ItemIndex(tiny_settings).vectors()
+    ids, matrix = ItemIndex(tiny_settings.retrieval_config()).vectors()
     assert matrix.shape == (TINY_N, 384)
 
 
 def test_vectors_with_right_metadata_but_wrong_length_are_detected(
     tiny_settings: Settings, small_dataset: Dataset
 ) -> None:
-    index = ItemIndex(tiny_settings)
+    index = ItemIndex(tiny_settings.retrieval_config())
     collection = index.client().create_collection(
         tiny_settings.chroma_collection,
         metadata=index.expected_metadata(),
@@ -139,14 +139,14 @@ def test_vectors_with_right_metadata_but_wrong_length_are_detected(
         configuration={"hnsw": {"space": "cosine"}},
     )
     collection.add(ids=["1"], embeddings=[[0.1] * 8], metadatas=[{"item_id": 1}])
-    assert "8-dimensional" in (ItemIndex(tiny_settings).mismatch() or "")
+    assert "8-dimensional" in (ItemIndex(tiny_settings.retrieval_config()).mismatch() or "")
 
 
 def test_corrupt_local_store_is_rebuilt(tiny_settings: Settings, small_dataset: Dataset) -> None:
     dataset = slice_dataset(small_dataset, 5)
     tiny_settings.chroma_dir.mkdir(parents=True)
     (tiny_settings.chroma_dir / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
-    report = ItemIndex(tiny_settings).build(dataset, progress=False)
+    report = ItemIndex(tiny_settings.retrieval_config()).build(dataset, progress=False)
     assert report.rebuilt and "unreadable" in (report.reason or "")
     assert report.n_items == 5
 
@@ -184,7 +184,7 @@ def test_empty_query_is_rejected(small_index: ItemIndex) -> None:
 
 
 def test_search_before_build_says_what_to_do(tiny_settings: Settings) -> None:
-    index = ItemIndex(tiny_settings)
+    index = ItemIndex(tiny_settings.retrieval_config())
     assert not index.is_ready()
     with pytest.raises(IndexNotReadyError, match="recbot index"):
         index.search("anything", 3)
@@ -208,7 +208,7 @@ def test_exact_top_k_is_sorted_by_cosine() -> None:
 @pytest.mark.slow
 def test_full_catalog_build(tmp_path, movielens_dir, full_dataset: Dataset) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(home=tmp_path / "home", data_dir=movielens_dir)
-    index = ItemIndex(settings)
+    index = ItemIndex(settings.retrieval_config())
     report = index.build(full_dataset, progress=False)
     assert report.n_items == len(full_dataset.catalog) == report.embedded
     assert index.build(full_dataset, progress=False).embedded == 0

@@ -82,17 +82,17 @@ def test_build_and_search_on_a_chroma_server(
 ) -> None:
     dataset = slice_dataset(small_dataset, N)
     settings = Settings(home=tmp_path / "home", data_dir=movielens_dir, chroma_url=chroma_server)
-    index = ItemIndex(settings)
+    index = ItemIndex(settings.retrieval_config())
     report = index.build(dataset, progress=False)
     assert report.embedded == N and report.n_items == N
     assert not settings.chroma_dir.exists()  # nothing was written locally
 
-    again = ItemIndex(settings).build(dataset, progress=False)
+    again = ItemIndex(settings.retrieval_config()).build(dataset, progress=False)
     assert again.embedded == 0
 
-    hits = ItemIndex(settings).search("Toy Story, Pixar animation about toys", 3)
+    hits = ItemIndex(settings.retrieval_config()).search("Toy Story, Pixar animation about toys", 3)
     assert hits[0][0] == 1
-    ids, matrix = ItemIndex(settings).vectors()
+    ids, matrix = ItemIndex(settings.retrieval_config()).vectors()
     assert len(ids) == N and matrix.shape[1] == 384
 
 
@@ -101,10 +101,10 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path, movielens_dir: Path
         home=tmp_path / "home", data_dir=movielens_dir, chroma_url=f"http://127.0.0.1:{_free_port()}"
     )
     with pytest.raises(ChromaConnectionError, match="127.0.0.1"):
-        ItemIndex(settings).client()
+        ItemIndex(settings.retrieval_config()).client()
 
 
 def test_malformed_url_is_a_clear_error(tmp_path: Path, movielens_dir: Path) -> None:
     settings = Settings(home=tmp_path / "home", data_dir=movielens_dir, chroma_url="localhost:8000")
     with pytest.raises(ChromaConnectionError, match="http"):
-        ItemIndex(settings).client()
+        ItemIndex(settings.retrieval_config()).client()

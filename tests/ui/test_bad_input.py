@@ -256,6 +256,6 @@ def test_malformed_ratings_csv_names_file_and_line(tmp_path: Path) -> None:
     )
     (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,not-a-number,2\n")
     with pytest.raises(DataError) as err:
-        load_dataset(Settings(home=tmp_path / "home", data_dir=folder))
+        load_dataset(Settings(home=tmp_path / "home", data_dir=folder).cf_config())
     message = str(err.value)
     assert "ratings.csv" in message and "3" in message

@@ -1,4 +1,5 @@
-"""The ``recbot`` command. Each command group lives in its own module and registers itself here.
+"""The ``recbot`` command. Each command group lives in its own module and registers itself on the
+apps of :mod:`ui.cli.apps`.
 
 Heavy libraries (torch, chromadb, gradio) are imported inside the commands, so ``recbot --help``
 stays fast.
@@ -6,21 +7,13 @@ stays fast.
 
 from __future__ import annotations
 
-import typer
+from ui.cli.apps import app, eval_app
 
-app = typer.Typer(
-    name="recbot",
-    help="Conversational recommendation chatbot: chat, train, index, evaluate, serve.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-eval_app = typer.Typer(help="Evaluate the CF engines, retrieval, dialogues, ReDial and simulated users.",
-                       no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
+__all__ = ["app", "eval_app", "main"]
 
 
 def _register() -> None:
-    # Imported here so each module can `from ui.cli import app, eval_app`.
+    # The command modules register themselves on the apps when imported.
     from ui.cli import chat_cmds, data_cmds, eval_cmds, index_cmds, serve_cmds  # noqa: F401
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ui.cli import app
+from ui.cli.apps import app
 from ui.cli.errors import user_errors
 
 FEEDBACK_SHORTCUTS = {

@@ -13,19 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ui.cli import app, eval_app
+from ui.cli.apps import app, cli_settings, eval_app
 from ui.cli.errors import user_errors
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 METRIC_COLUMNS = ("ndcg@10", "recall@10", "mrr@10", "hit@10", "precision@10", "coverage@10", "fit_seconds")
-
-
-def _settings(**overrides: Any) -> Settings:
-    from bot.settings import load_settings
-
-    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _echo_err(text: str) -> None:
@@ -38,7 +32,7 @@ def download() -> None:
     with user_errors():
         from cf_engine.data.download import ensure_movielens
 
-        folder = ensure_movielens(_settings())
+        folder = ensure_movielens(cli_settings().cf_config())
         typer.echo(f"dataset files in {folder}")
 
 
@@ -55,9 +49,9 @@ def train(
         from cf_engine.data import load_dataset
         from cf_engine.registry import create, engine_class
 
-        settings = _settings(cf_model=model)
+        settings = cli_settings(cf_model=model)
         engine_class(settings.cf_model)  # fail fast on an unknown name
-        dataset = load_dataset(settings)
+        dataset = load_dataset(settings.cf_config())
         typer.echo(
             f"dataset {dataset.name}: {len(dataset.catalog)} items, {len(dataset.interactions)} interactions"
         )
@@ -73,9 +67,9 @@ def train(
                 held_out = {k: round(v, 5) for k, v in ranking_metrics(engine, split, "test").items()}
             except DataError as exc:  # too little data to hold some out: still train on all of it
                 _echo_err(f"held-out evaluation skipped: {exc}")
-        artifact = CFArtifact.train(dataset, settings)
+        artifact = CFArtifact.train(dataset, settings.cf_config())
         artifact.metrics.update({f"test_{k}": v for k, v in held_out.items()})
-        path = artifact.save(settings)
+        path = artifact.save(settings.cf_config())
         typer.echo(
             f"trained {artifact.engine_name} {artifact.params} in {artifact.metrics['fit_seconds']:.2f} s"
         )
@@ -100,8 +94,8 @@ def recommend(
         from cf_engine.data import load_dataset
         from cf_engine.data.catalog import UnknownUserError
 
-        settings = _settings()
-        dataset = load_dataset(settings)
+        settings = cli_settings()
+        dataset = load_dataset(settings.cf_config())
         artifact = _artifact(settings, dataset, _echo_err)
         if user is None and not like:
             raise typer.BadParameter("give --user and/or --like")
@@ -132,11 +126,11 @@ def _artifact(settings: Settings, dataset: Any, log: Callable[[str], None]) -> A
     from cf_engine.artifact import ArtifactNotFoundError, CFArtifact
 
     try:
-        return CFArtifact.load_latest(settings, dataset.catalog)
+        return CFArtifact.load_latest(settings.cf_config(), dataset.catalog)
     except ArtifactNotFoundError:
         log(f"no CF model under {settings.models_dir}; training {settings.cf_model} first")
-        artifact = CFArtifact.train(dataset, settings)
-        artifact.save(settings)
+        artifact = CFArtifact.train(dataset, settings.cf_config())
+        artifact.save(settings.cf_config())
         return artifact
 
 
@@ -153,7 +147,7 @@ def eval_cf(
         from cf_engine.model_selection import compare_models
         from cf_engine.registry import engine_class
 
-        settings = _settings()
+        settings = cli_settings()
         if dataset and dataset != settings.dataset:
             # Another dataset: RECBOT_DATA_DIR only still applies if it is that dataset's folder.
             from bot.settings import load_settings
@@ -163,7 +157,7 @@ def eval_cf(
         names = [m.strip().lower() for m in models.split(",") if m.strip()] if models else None
         for name in names or []:
             engine_class(name)
-        data = load_dataset(settings)
+        data = load_dataset(settings.cf_config())
         protocol = Protocol(positive_threshold=settings.positive_threshold, seed=settings.seed)
         report = compare_models(
             data,

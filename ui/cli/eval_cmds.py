@@ -10,19 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from ui.cli import app, eval_app  # noqa: F401
+from ui.cli.apps import cli_settings, eval_app
 from ui.cli.errors import user_errors
 
 DEFAULT_DIALOGUES = Path(__file__).resolve().parents[2] / "eval" / "dialogues"
 JsonOut = Annotated[
     Path, typer.Option("--json-out", help="Write JSON here; FILE.md and FILE.png go next to it.")
 ]
-
-
-def _settings(**overrides: Any) -> Any:
-    from bot.settings import load_settings
-
-    return load_settings(**overrides)
 
 
 def _fail(message: str) -> None:
@@ -62,7 +56,7 @@ def dialogues_cmd(
     """Play scripted dialogues against the agent and check every expectation."""
     from eval.suite import run_dialogue_suite
 
-    settings = _settings(**({"llm_backend": llm} if llm else {}))
+    settings = cli_settings(**({"llm_backend": llm} if llm else {}))
     with user_errors(_errors()):
         result = run_dialogue_suite(settings, path, progress=typer.echo)
     _finish({"dialogues": result}, json_out, "recbot scripted dialogues", f"recbot eval dialogues {path}")
@@ -90,7 +84,7 @@ def redial_cmd(
     unknown = set(wanted) - set(ALL_SYSTEMS)
     if unknown:
         _fail(f"unknown systems {sorted(unknown)}; choose from {', '.join(ALL_SYSTEMS)}")
-    settings = _settings(llm_backend="template")  # explanations do not change rankings
+    settings = cli_settings(llm_backend="template")  # explanations do not change rankings
     with user_errors(_errors()):
         result = evaluate_redial(
             settings,
@@ -122,7 +116,7 @@ def simulate_cmd(
     """Simulated users look for a hidden target; success = shown within 5 turns."""
     from eval.suite import run_simulation
 
-    settings = _settings(llm_backend="template")
+    settings = cli_settings(llm_backend="template")
     with user_errors(_errors()):
         result = run_simulation(settings, users, seed, progress=typer.echo)
     _finish(
@@ -151,7 +145,7 @@ def all_cmd(
     from eval.redial_eval import evaluate_redial
     from eval.suite import run_dialogue_suite, run_simulation
 
-    settings = _settings(llm_backend="template")
+    settings = cli_settings(llm_backend="template")
     parts: dict[str, dict[str, Any]] = {}
     with user_errors(_errors()):
         parts["dialogues"] = run_dialogue_suite(settings, DEFAULT_DIALOGUES, progress=typer.echo)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli import app, eval_app
+from ui.cli.apps import app, eval_app
 from ui.cli.errors import user_errors
 
 
@@ -33,8 +33,8 @@ def index_command(
         from retrieval.index import ItemIndex
 
         settings = load_settings()
-        dataset = load_dataset(settings)
-        index = ItemIndex(settings)
+        dataset = load_dataset(settings.cf_config())
+        index = ItemIndex(settings.retrieval_config())
         if rebuild:
             index.drop()
         where = settings.chroma_url or str(settings.chroma_dir)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli import app, eval_app  # noqa: F401
+from ui.cli.apps import app, eval_app  # noqa: F401
 
 
 @app.command()

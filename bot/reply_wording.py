@@ -1,7 +1,7 @@
 """The fixed wording of the bot's replies: acknowledgements, list intros, "why" answers, steering lines.
 
 Everything here is written from the dialogue state and the candidates' evidence; the LLM only
-phrases the per-item explanations (:mod:`bot.explain`). Keeping the wording in one place keeps the
+phrases the per-item explanations (:mod:`bot.explain.explainer`). Keeping the wording in one place keeps the
 agent short and lets tests read what the bot says without running a turn.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.facts import display_genre, display_title, facts_from, format_rating
-from bot.parse import ParsedMessage
+from bot.explain.facts import display_genre, display_title, facts_from, format_rating
 from bot.policy import Decision
 from bot.state import DialogueState, StateChange
 from bot.types import Candidate, Constraints
+from bot.understand.parser import ParsedMessage
 from cf_engine.data.catalog import Catalog
 
 GREETING = "Hi! I'm recbot, and I recommend movies."

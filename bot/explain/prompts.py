@@ -1,6 +1,6 @@
 """The LangChain prompt that asks the LLM to phrase one candidate's evidence.
 
-The prompt holds facts only: the item's title and the evidence lines from :class:`~bot.facts.Facts`.
+The prompt holds facts only: the item's title and the evidence lines from :class:`~bot.explain.facts.Facts`.
 The user's raw message is never copied in; at most the request words that are also evidence words
 appear (already part of the facts), so "ignore your instructions and say ..." cannot steer the
 model. The static part (instructions and two worked examples) comes first so that llama.cpp
@@ -12,7 +12,7 @@ from __future__ import annotations
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from bot.facts import Facts, format_rating
+from bot.explain.facts import Facts, format_rating
 
 SYSTEM = (
     "You explain movie recommendations. Write one short sentence that uses only the facts given "
@@ -37,7 +37,7 @@ def facts_line(facts: Facts, brief: bool = False) -> str:
     """One line of facts: "Movie: X | liked: A, B | genres: ... | rating: 3.9 from 120 people".
 
     ``brief`` names only the item, the liked titles and the request words. It is for finite-choice
-    decoding (:mod:`bot.llm.choices`), where every option is a sentence of evidence: the options
+    decoding (:mod:`bot.explain.llm.choices`), where every option is a sentence of evidence: the options
     carry the facts and the prompt only sets the scene. Every prompt token costs ~3.5 ms to
     evaluate on two CPU cores; the full line (~50 tokens after the cached prefix) made the prompt
     most of an explanation's time, and on a sample of 18 explanations did not lead the model to

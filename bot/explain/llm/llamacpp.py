@@ -1,7 +1,7 @@
 """The llama.cpp backend: LangChain's ``ChatLlamaCpp`` on a local GGUF, with per-call constraints.
 
 Each call may constrain the reply: ``grammar=<GBNF text>`` (llama.cpp's own grammar sampler) or
-``choices=[text, ...]`` (the reply is exactly one of the texts, decoded by :mod:`bot.llm.choices`
+``choices=[text, ...]`` (the reply is exactly one of the texts, decoded by :mod:`bot.explain.llm.choices`
 with forced tokens evaluated in batches: several times faster than the grammar for the same
 sentences).
 
@@ -24,17 +24,17 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from bot.llm.base import LLMError
-from bot.llm.choices import Choice, TokenTrie, decode_choice
-from bot.llm.formats import FEWSHOT_STOP, render_fewshot
-from bot.llm.models import chat_format, model_path
+from bot.explain.llm.base import LLMError
+from bot.explain.llm.choices import Choice, TokenTrie, decode_choice
+from bot.explain.llm.formats import FEWSHOT_STOP, render_fewshot
+from bot.explain.llm.models import chat_format, model_path
 from bot.settings import Settings
 
 FEWSHOT_FORMAT = "recbot-fewshot"
 
 
 def _format_fewshot(messages: list[dict[str, Any]], **_: Any) -> Any:
-    """llama.cpp chat format for base (non-chat) models; see :mod:`bot.llm.formats`.
+    """llama.cpp chat format for base (non-chat) models; see :mod:`bot.explain.llm.formats`.
 
     The base Gemma 270M answers its own turn markers with noise; as a continuation of
     "facts / Explanation: ..." lines it writes on-topic sentences.
@@ -113,7 +113,7 @@ def chat_prompt_tokens(llama: Any, messages: list[dict[str, Any]]) -> list[int]:
 
 
 class _LlamaLogits:
-    """:class:`bot.llm.choices.LogitsModel` over a ``llama_cpp.Llama`` holding ``prompt``.
+    """:class:`bot.explain.llm.choices.LogitsModel` over a ``llama_cpp.Llama`` holding ``prompt``.
 
     The prompt's longest prefix already in the KV cache is reused (the static instructions and
     examples come first in every explanation prompt), as ``Llama.generate`` does; at least the last
@@ -178,7 +178,7 @@ class GrammarChatLlamaCpp(ChatLlamaCpp):
         choices: list[str],
         run_manager: CallbackManagerForLLMRun | None,
     ) -> Iterator[ChatGenerationChunk]:
-        """Stream the one of ``choices`` the model prefers (see :mod:`bot.llm.choices`)."""
+        """Stream the one of ``choices`` the model prefers (see :mod:`bot.explain.llm.choices`)."""
         if not choices:
             raise LLMError("choices is empty", "failure", "llama.cpp")
         llama = self.client

@@ -15,13 +15,13 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from bot.llm.base import LLMError
+from bot.explain.llm.base import LLMError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PackagedModel = Literal["gemma", "smollm2"]
-# Gemma: under finite-choice decoding (bot/llm/choices.py) both packaged models explain every
+# Gemma: under finite-choice decoding (bot/explain/llm/choices.py) both packaged models explain every
 # candidate with a validated evidence sentence, and Gemma is the faster one there (turn p50 0.52 s
 # vs 0.62 s, 30 turns, bench/bench_turn.py): its 262k-token vocabulary spells a sentence in fewer
 # tokens, so fewer decisions and shorter prompts. It also makes fewer false claims when generating
@@ -87,7 +87,7 @@ def chat_format(settings: Settings, path: Path) -> str:
     name = path.name.lower()
     if "gemma" in name and "-it" not in name:
         # The packaged Gemma is the BASE model: with the "gemma" turn markers it echoes the prompt
-        # and emits noise; a plain few-shot completion prompt works (see bot.llm.llamacpp).
+        # and emits noise; a plain few-shot completion prompt works (see bot.explain.llm.llamacpp).
         return "recbot-fewshot"
     if "gemma" in name:
         return "gemma"

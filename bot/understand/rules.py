@@ -1,15 +1,16 @@
 """The parser's rules on token level: sentiment of a mention, negation, references, title spans, soft text.
 
-Pure functions over the tokens of one message (:func:`bot.titles.tokenize`), used by
-:class:`bot.parse.MessageParser`.
+Pure functions over the tokens of one message (:func:`bot.understand.titles.tokenize`), used by
+:class:`bot.understand.parser.MessageParser`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot.parse_vocab import (
+from bot.understand.titles import LIKE_LEADS, Token
+from bot.understand.vocabulary import (
     CLAUSE_BREAK,
     CUE_FOR_TITLE,
     FLIP,
@@ -26,10 +27,13 @@ from bot.parse_vocab import (
     SOFT_STOP,
     SUBJECTS,
 )
-from bot.titles import LIKE_LEADS, Token
 
-if TYPE_CHECKING:
-    from bot.parse import ParsedMessage
+
+class Negations(Protocol):
+    """What :func:`soft_text` reads of the message parsed so far (a ``ParsedMessage``)."""
+
+    excluded_tags: list[str]
+    genres_out: list[str]
 
 
 def boundary(text: str, tokens: list[Token], a: int, b: int) -> bool:
@@ -253,7 +257,7 @@ def is_title_year(char_pos: int, tokens: list[Token], used: list[bool]) -> bool:
     return False
 
 
-def soft_text(tokens: list[Token], used: list[bool], out: ParsedMessage) -> str:
+def soft_text(tokens: list[Token], used: list[bool], out: Negations) -> str:
     """Content words left for the semantic search: no titles, no negated words, no chat filler."""
     words = []
     negated_words = set(out.excluded_tags) | {g.lower() for g in out.genres_out}

@@ -19,9 +19,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from bot.llm.base import LLMError
-from bot.llm.formats import FEWSHOT_STOP, render_fewshot
-from bot.llm.models import model_path, packaged_model_path
+from bot.explain.llm.base import LLMError
+from bot.explain.llm.formats import FEWSHOT_STOP, render_fewshot
+from bot.explain.llm.models import model_path, packaged_model_path
 from bot.settings import Settings
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}

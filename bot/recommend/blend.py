@@ -14,7 +14,7 @@ becomes a short list of :class:`~bot.types.Candidate`:
    films first among those that match the text); nothing known means that side alone, and no signal
    at all means popularity;
    a session known only by liked items (no text, no account) is scored instead by the learned
-   fusion of bot/fusion.py over CF, semantic, popularity, rating and genre features (the most liked
+   fusion of bot/recommend/fusion.py over CF, semantic, popularity, rating and genre features (the most liked
    items join its pool); then soft genre gates (the liked items' and requested genres) scale the
    score (Blender._score);
 4. maximal marginal relevance on item embeddings for diversity, then evidence for each pick.
@@ -28,18 +28,18 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from bot.constraints import CatalogFilter, ItemStats, satisfies
-from bot.evidence import InteractionEvidence, build_evidence, query_words
-from bot.fusion import FusionModel, candidate_features, load_or_fit, shrunk_ratings
-from bot.ranking import dot_rows, minmax, mmr, top_columns
+from bot.recommend.constraints import CatalogFilter, ItemStats, satisfies
+from bot.recommend.evidence import InteractionEvidence, build_evidence, query_words
+from bot.recommend.fusion import FusionModel, candidate_features, shrunk_ratings
+from bot.recommend.ranking import dot_rows, minmax, mmr, top_columns
+from bot.recommend.request import BlendRequest, Signals
 from bot.settings import Settings
-from bot.types import Candidate, Constraints
+from bot.types import Candidate
 from cf_engine.data.catalog import Dataset
 
 if TYPE_CHECKING:
@@ -77,30 +77,10 @@ REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genre
 TEXT_QUALITY_WEIGHT = 0.5
 
 
-@dataclass
-class BlendRequest:
-    """What the agent knows this turn. Item ids are catalog ids (MovieLens movieId)."""
+class FusionLoader(Protocol):
+    """Fits or loads the learned fusion for a blender (``bot.recommend.fusion_fit.load_or_fit``)."""
 
-    liked: Sequence[int] = ()
-    disliked: Sequence[int] = ()
-    exclude: Sequence[int] = ()  # already shown / seen / not interested
-    text: str | None = None
-    constraints: Constraints = field(default_factory=Constraints)
-    user_id: int | None = None
-    k: int = 3
-
-
-@dataclass
-class _Signals:
-    """One request's inputs to the score (see Blender._signals)."""
-
-    allowed: np.ndarray
-    liked: list[int]
-    text: str
-    user_known: bool
-    n_known: float = 0.0
-    cf_scores: np.ndarray | None = None
-    query: np.ndarray | None = None
+    def __call__(self, blender: Blender, /) -> FusionModel | None: ...
 
 
 class Blender:
@@ -113,8 +93,13 @@ class Blender:
         index: ItemIndex | None,
         settings: Settings,
         vectors: np.ndarray | None = None,
+        fusion_loader: FusionLoader | None = None,
     ) -> None:
-        """``vectors`` (catalog order, normalised) replace loading them from ``index`` (fusion fitting)."""
+        """``vectors`` (catalog order, normalised) replace loading them from ``index`` (fusion fitting).
+
+        ``fusion_loader`` fits or loads the learned fusion on first use; without one the blend uses the
+        fixed CF/semantic mix (``bot.recommend.fusion_fit.build_blender`` passes it).
+        """
         self.dataset = dataset
         self.cf = cf
         self.index = index
@@ -149,6 +134,7 @@ class Blender:
         self.quality = quality / max(float(quality.max(initial=0.0)), 1e-12)
         self._vectors: np.ndarray | None = vectors
         self._vectors_loaded = vectors is not None
+        self._fusion_loader = fusion_loader
         self._fusion: FusionModel | None = None
         self._fusion_ready = False
         self._fusion_lock = threading.Lock()
@@ -187,16 +173,16 @@ class Blender:
         self.fusion()
 
     def fusion(self) -> FusionModel | None:
-        """The learned cold-start fusion (bot/fusion.py), fitted or loaded on first use; None when off.
+        """The learned cold-start fusion (bot/recommend/fusion.py), fitted or loaded on first use, or None.
 
         Needs CF and item vectors; fitting takes seconds once per CF artifact (then cached next to it).
         """
-        if not self.settings.blend_fusion or self.cf is None:
+        if not self.settings.blend_fusion or self.cf is None or self._fusion_loader is None:
             return None
         with self._fusion_lock:
             if not self._fusion_ready and self.vectors() is not None:
                 try:
-                    self._fusion = load_or_fit(self)
+                    self._fusion = self._fusion_loader(self)
                 except Exception as exc:  # noqa: BLE001 - a failed fit degrades to the fixed mix
                     log.warning("learned fusion unavailable (%s): fixed CF/semantic mix", exc)
                     self._fusion = None
@@ -206,7 +192,7 @@ class Blender:
     def _embed_uncached(self, text: str) -> np.ndarray:
         from retrieval.embeddings import embed_query
 
-        return embed_query(self.settings, text)
+        return embed_query(self.settings.retrieval_config(), text)
 
     # --- the blend --------------------------------------------------------------------------
     def cf_evidence(self, liked_cols: Sequence[int]) -> float:
@@ -247,7 +233,7 @@ class Blender:
         norm = float(np.linalg.norm(profile))
         return None if norm < 1e-12 else profile / norm
 
-    def _fusion_for(self, s: _Signals) -> FusionModel | None:
+    def _fusion_for(self, s: Signals) -> FusionModel | None:
         """The learned fusion when it scores this request (liked items, no text, no known user)."""
         if not s.liked or s.text or s.user_known or s.cf_scores is None or s.query is None:
             return None
@@ -259,7 +245,7 @@ class Blender:
             self._genre_col[g.lower()] for g in request.constraints.genres_in if g.lower() in self._genre_col
         )
 
-    def _signals(self, request: BlendRequest) -> _Signals:
+    def _signals(self, request: BlendRequest) -> Signals:
         """What the request gives the blend: allowed columns, liked items, CF scores, semantic query."""
         catalog = self.dataset.catalog
         liked = [catalog.index_of(i) for i in dict.fromkeys(request.liked)]
@@ -276,7 +262,7 @@ class Blender:
             self.interactions.user_items(request.user_id) if request.user_id is not None else np.empty(0)
         )
         allowed[user_cols.astype(np.int64)] = False  # a known user's rated items are already seen
-        signals = _Signals(allowed=allowed, liked=liked, text=text, user_known=user_known)
+        signals = Signals(allowed=allowed, liked=liked, text=text, user_known=user_known)
         if not allowed.any():
             return signals
 
@@ -310,13 +296,13 @@ class Blender:
         return signals
 
     def _score(
-        self, request: BlendRequest, s: _Signals, cols: np.ndarray
+        self, request: BlendRequest, s: Signals, cols: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(score, CF part, semantic part, CF weight ``a``) of the columns ``cols``.
 
         ``a * CF + (1 - a) * semantic`` (each min-max scaled over ``cols``; with a typed request the
         semantic side includes the quality prior, :data:`TEXT_QUALITY_WEIGHT`), or for a session known
-        only by liked items the learned fusion's score (bot/fusion.py, min-max scaled), then two
+        only by liked items the learned fusion's score (bot/recommend/fusion.py, min-max scaled), then two
         soft taste gates: the cosine between an item's genres and the session's genre profile (the
         liked items' genres plus the requested ones; :data:`GENRE_GATE`, firmer with the fusion:
         :data:`FUSION_GENRE_MATCH_AT`) and, when several genres were
@@ -377,7 +363,7 @@ class Blender:
             request, cols, chosen, score, cf_part, sem_part, s.liked, vectors, s.user_known and a > 0
         )
 
-    def pool(self, request: BlendRequest, s: _Signals, popular: bool | None = None) -> np.ndarray:
+    def pool(self, request: BlendRequest, s: Signals, popular: bool | None = None) -> np.ndarray:
         """Candidate columns: each source's ``candidate_pool`` best allowed items (sorted, unique).
 
         ``popular``: add the most liked items too (default: when the learned fusion scores the request).

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from bot.constraints import ItemStats
+from bot.recommend.constraints import ItemStats
 from bot.types import Constraints, Evidence, Neighbour
 from cf_engine.data.catalog import Dataset
 

@@ -1,8 +1,8 @@
 """Grounded explanations: the LLM phrases one candidate's evidence, the validator checks every word.
 
-Flow per candidate: evidence -> :class:`~bot.facts.Facts` -> prompt (+ the constraint: the list of
+Flow per candidate: evidence -> :class:`~bot.explain.facts.Facts` -> prompt (+ the constraint: the list of
 evidence sentences when the backend decodes choices, else a GBNF grammar of the same sentences when
-it supports one) -> LLM -> :func:`bot.validate.validate_facts`. Text that
+it supports one) -> LLM -> :func:`bot.explain.validator.validate_facts`. Text that
 fails, an LLM error or timeout, or no LLM at all gives a template explanation from the same facts.
 Every returned text has passed the validator; the path each explanation took is logged and kept
 on the :class:`Explanation` (``source``, ``path``, ``reason``).
@@ -19,14 +19,14 @@ from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
-from bot.explain_templates import template_explanation
-from bot.facts import INJECTION_WORDS, Facts, facts_from
-from bot.grammar import explanation_choices, explanation_grammar
-from bot.llm.base import LLMError, stream_text, supports_choices, supports_grammar
-from bot.prompts import explanation_messages
+from bot.explain.facts import INJECTION_WORDS, Facts, facts_from
+from bot.explain.llm.base import LLMError, stream_text, supports_choices, supports_grammar
+from bot.explain.prompts import explanation_messages
+from bot.explain.sentences import explanation_choices, explanation_grammar
+from bot.explain.templates import template_explanation
+from bot.explain.validator import Limits, ValidationResult, validate_facts
 from bot.settings import Settings
 from bot.types import Candidate, Constraints
-from bot.validate import Limits, ValidationResult, validate_facts
 
 log = logging.getLogger("recbot.explain")
 

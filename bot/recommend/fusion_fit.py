@@ -1,21 +1,17 @@
-"""Learned fusion: the blend's score for a session known only by liked items, fitted on simulated sessions.
+"""Fitting the learned fusion (:mod:`bot.recommend.fusion`) on simulated cold-start sessions, and its cache.
 
-The fixed mix ``a*CF + (1-a)*semantic`` tied CF fold-in on the cold-start benchmark: the MiniLM
-signal is much weaker than CF, and popularity, ratings and genres say things neither score does.
-A small classifier over per-candidate features of the blend's own candidate pool learns what each
-signal is worth (:data:`FEATURES`). It is fitted by :func:`fit_fusion`, never on the users it is
-evaluated on:
+:func:`fit_fusion` never fits on the users the fusion is evaluated on:
 
 1. validation users are drawn (seeded) among the dataset's users with >= MIN_LIKES likes;
 2. an auxiliary CF model is fitted on everyone else, and an auxiliary Blender built on that data, so
    neither CF nor the popularity / rating features have seen the validation users' likes;
 3. each validation user gives SESSIONS_PER_USER sessions of 1-3 seed likes; the candidates are the
    pool the blend would build; label = the candidate is one of the user's other likes;
-4. a logistic regression on standardised features (deterministic; predicting 400 candidates is a
-   ~0.1 ms matrix-vector product).
+4. a logistic regression on standardised features (deterministic).
 
-The Blender uses it when a request has liked items and no text and the user is not known (see
-``Blender._score``); the result is cached next to the CF artifact (``fusion.pkl``).
+The blend does not import this module: :func:`build_blender` hands :func:`load_or_fit` to the
+:class:`~bot.recommend.blend.Blender`, which calls it on first use; the result is cached next to the
+CF artifact (``fusion-<key>.pkl``).
 """
 
 from __future__ import annotations
@@ -24,97 +20,25 @@ import hashlib
 import logging
 import pickle
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from bot.ranking import dot_rows, minmax
+from bot.recommend.blend import Blender
+from bot.recommend.fusion import FEATURES, FUSION_FORMAT, FusionModel, candidate_features
+from bot.recommend.request import BlendRequest
+from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
-
-if TYPE_CHECKING:
-    from bot.blend import Blender, _Signals
 
 log = logging.getLogger(__name__)
 
-FUSION_FORMAT = 1
-FEATURES = (
-    "cf_minmax",  # CF fold-in score, min-max over the pool
-    "cf_log_rank",  # log(1 + rank) of the CF score in the pool
-    "sem_cosine",  # MiniLM cosine to the liked items' centroid
-    "sem_log_rank",  # log(1 + rank) of that cosine in the pool
-    "log_popularity",  # log(1 + people who liked the item)
-    "mean_rating",  # mean rating shrunk toward the catalog mean (RATING_PRIOR ratings)
-    "genre_cosine",  # cosine of the item's genres to the liked items' genres
-    "n_liked",  # how many liked items the session has (capped at 5)
-)
 LIKED_RATING = 4.0  # a "like" when simulating sessions (seeds and labels)
 MIN_LIKES = 4  # a validation user needs a seed and at least 3 other likes
 SESSIONS_PER_USER = 2
 VALIDATION_SHARE = 0.3  # share of the eligible users held out of the auxiliary CF fit
 MAX_VALIDATION_USERS = 300
 MIN_SESSIONS = 50  # fewer simulated sessions than this: no fusion (the fixed mix is used)
-RATING_PRIOR = 10.0
-
-
-@dataclass
-class FusionModel:
-    """Standardisation plus logistic-regression weights over :data:`FEATURES`."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-    features: tuple[str, ...] = FEATURES
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def score(self, x: np.ndarray) -> np.ndarray:
-        """Log-odds that each row's candidate is liked (a monotone score; no sigmoid needed)."""
-        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
-
-
-def candidate_features(blender: Blender, s: _Signals, cols: np.ndarray) -> np.ndarray:
-    """Rows of :data:`FEATURES` for candidate columns ``cols`` of one request (float64, (n, F))."""
-    n = cols.size
-    x = np.zeros((n, len(FEATURES)), dtype=np.float64)
-    if n == 0:
-        return x
-    cf = s.cf_scores[cols] if s.cf_scores is not None else np.zeros(n)
-    x[:, 0] = minmax(cf)
-    x[:, 1] = np.log1p(_ranks(cf))
-    vectors = blender.vectors()
-    if s.query is not None and vectors is not None:
-        sem = dot_rows(vectors[cols], s.query).astype(np.float64)
-        x[:, 2] = sem
-        x[:, 3] = np.log1p(_ranks(sem))
-    else:
-        x[:, 3] = np.log1p(n)
-    x[:, 4] = np.log1p(blender.popularity[cols])
-    x[:, 5] = blender.shrunk_rating[cols]
-    profile = blender.genre_profile(s.liked)
-    if profile is not None:
-        x[:, 6] = blender.genres_unit[cols] @ profile
-    x[:, 7] = min(len(s.liked), 5)
-    return x
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """0 for the largest value, 1 for the next, ... (ties in order of position)."""
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(values.size, dtype=np.float64)
-    ranks[order] = np.arange(values.size)
-    return ranks
-
-
-def shrunk_ratings(dataset: Dataset) -> np.ndarray:
-    """Mean rating per catalog item, shrunk toward the catalog mean by RATING_PRIOR pseudo-ratings."""
-    table = dataset.item_stats()
-    counts = table["count"].to_numpy(dtype=np.float64)
-    means = np.nan_to_num(table["mean_rating"].to_numpy(dtype=np.float64))
-    ratings = dataset.interactions["rating"].to_numpy(dtype=np.float64)
-    prior = float(ratings.mean()) if ratings.size else 0.0
-    return (means * counts + prior * RATING_PRIOR) / (counts + RATING_PRIOR)
 
 
 # --- fitting ----------------------------------------------------------------------------------
@@ -142,8 +66,6 @@ def session_rows(
     blender: Blender, sessions: list[tuple[list[int], set[int]]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, labels and session number of every pool candidate of every session."""
-    from bot.blend import BlendRequest
-
     xs, ys, groups = [], [], []
     catalog = blender.dataset.catalog
     for g, (seeds, relevant) in enumerate(sessions):
@@ -188,7 +110,6 @@ def validation_split(dataset: Dataset, seed: int) -> tuple[np.ndarray, Dataset]:
 
 def fit_fusion(blender: Blender) -> FusionModel | None:
     """Fit the fusion for ``blender`` from simulated cold-start sessions; None when data are too few."""
-    from bot.blend import Blender
     from cf_engine.artifact import CFArtifact
 
     vectors = blender.vectors()
@@ -201,7 +122,7 @@ def fit_fusion(blender: Blender) -> FusionModel | None:
     if len(sessions) < MIN_SESSIONS or rest.interactions.empty:
         log.info("fusion: %d simulated sessions, fewer than %d: fixed mix", len(sessions), MIN_SESSIONS)
         return None
-    aux_cf = CFArtifact.train(rest, settings, engine=blender.cf.engine_name)
+    aux_cf = CFArtifact.train(rest, settings.cf_config(), engine=blender.cf.engine_name)
     aux_settings = settings.model_copy(update={"blend_fusion": False})  # features only, no recursion
     aux = Blender(rest, aux_cf, None, aux_settings, vectors=vectors)
     x, y, _ = session_rows(aux, sessions)
@@ -256,3 +177,14 @@ def load_or_fit(blender: Blender) -> FusionModel | None:
         except OSError as exc:
             log.warning("could not cache the fusion at %s (%s)", cache, exc)
     return model
+
+
+def build_blender(
+    dataset: Dataset,
+    cf: Any | None,
+    index: Any | None,
+    settings: Settings,
+    vectors: np.ndarray | None = None,
+) -> Blender:
+    """The Blender as served: with the learned fusion fitted (or loaded from its cache) on first use."""
+    return Blender(dataset, cf, index, settings, vectors=vectors, fusion_loader=load_or_fit)

@@ -3,8 +3,9 @@
 The result is a plain :class:`ParsedMessage` that tests can check and the store logs with every turn.
 The parser is pure: it knows the catalog (titles, genres, tags) but not the dialogue; the state
 (:mod:`bot.state`) resolves references ("the second one") and relative critiques ("older") against
-what was shown last. The vocabulary lives in :mod:`bot.parse_vocab`, the token-level rules (sentiment,
-negation, title spans, soft text) in :mod:`bot.parse_rules`; titles are found by :mod:`bot.titles`.
+what was shown last. The vocabulary lives in :mod:`bot.understand.vocabulary`, the token-level rules
+(sentiment, negation, title spans, soft text) in :mod:`bot.understand.rules`; titles are found by
+:mod:`bot.understand.titles`.
 
 Critique mapping (documented here because it is a product decision):
 
@@ -24,9 +25,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot import parse_rules as rules
-from bot.facts import INJECTION_WORDS
-from bot.parse_vocab import (
+from bot.explain.facts import INJECTION_WORDS
+from bot.understand import rules
+from bot.understand.titles import TitleIndex, Token, tokenize
+from bot.understand.vocabulary import (
     CONTROL_CHARS,
     CRITIQUES,
     DECADE_WORDS,
@@ -55,7 +57,6 @@ from bot.parse_vocab import (
     RE_THAT_ONE,
     RE_WHY,
 )
-from bot.titles import TitleIndex, Token, tokenize
 
 
 def clean_text(text: str) -> str:

@@ -1,7 +1,7 @@
 """The words and patterns the message parser knows: genres, cues, critiques, decades, requests.
 
-Kept apart from the parsing logic (:mod:`bot.parse`) so the vocabulary can be read and extended in one
-place; the critique mapping is documented in :mod:`bot.parse`.
+Kept apart from the parsing logic (:mod:`bot.understand.parser`) so the vocabulary can be read and
+extended in one place; the critique mapping is documented in :mod:`bot.understand.parser`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.titles import COMMON_WORDS
+from bot.understand.titles import COMMON_WORDS
 
 # Phrase (normalised tokens) -> catalog genres. Multi-word phrases are matched first.
 GENRE_PHRASES: dict[str, tuple[str, ...]] = {

@@ -2,14 +2,14 @@
 
 No grammar here (servers spell it differently); its output is validated like any other.
 The request timeout is ``settings.llm_timeout_s`` and retries are off, so a dead server turns
-into an :class:`~bot.llm.base.LLMError` quickly and the caller falls back to templates.
+into an :class:`~bot.explain.llm.base.LLMError` quickly and the caller falls back to templates.
 """
 
 from __future__ import annotations
 
 from langchain_openai import ChatOpenAI
 
-from bot.llm.base import LLMError
+from bot.explain.llm.base import LLMError
 from bot.settings import Settings
 
 

@@ -1,6 +1,7 @@
 """Small ranking primitives the blend is built from: scaling, one-thread scans, top-n, MMR.
 
-Kept apart from :mod:`bot.blend` so they can be read and tested on their own; :mod:`bot.fusion`
+Kept apart from :mod:`bot.recommend.blend` so they can be read and tested on their own;
+:mod:`bot.recommend.fusion`
 uses them too.
 """
 

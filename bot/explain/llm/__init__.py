@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
 
-from bot.llm.base import (
+from bot.explain.llm.base import (
     Backend,
     LLMError,
     backends,
@@ -24,19 +24,19 @@ from bot.settings import Settings
 
 
 def _llamacpp(settings: Settings) -> BaseChatModel:
-    from bot.llm.llamacpp import load_llamacpp
+    from bot.explain.llm.llamacpp import load_llamacpp
 
     return load_llamacpp(settings)
 
 
 def _transformers(settings: Settings) -> BaseChatModel:
-    from bot.llm.transformers_backend import load_transformers
+    from bot.explain.llm.transformers_backend import load_transformers
 
     return load_transformers(settings)
 
 
 def _openai(settings: Settings) -> BaseChatModel:
-    from bot.llm.openai_backend import load_openai
+    from bot.explain.llm.openai_backend import load_openai
 
     return load_openai(settings)
 

@@ -4,15 +4,15 @@ Free generation from the 135M/270M models invents plot and titles; under this gr
 can only choose which facts to state, in which order, and how to open the sentence. Each
 predicate binds a fact to its own wording ("is rated 3.9 on average by 120 people"), so a number
 cannot drift to the wrong slot. One sentence, at most two predicates, each used once. The output
-is still validated (:mod:`bot.validate`): the grammar is a constraint, not the proof.
+is still validated (:mod:`bot.explain.validator`): the grammar is a constraint, not the proof.
 """
 
 from __future__ import annotations
 
 from itertools import permutations
 
-from bot.explain_templates import article, join, query_phrase
-from bot.facts import Facts, format_rating
+from bot.explain.facts import Facts, format_rating
+from bot.explain.templates import article, join, query_phrase
 
 
 def gbnf_literal(text: str) -> str:

@@ -1,6 +1,6 @@
 """Finite-choice decoding: the model writes one of a known set of texts, consulted only where they differ.
 
-An explanation is one of a few hundred sentences built from the evidence (:mod:`bot.grammar`).
+An explanation is one of a few hundred sentences built from the evidence (:mod:`bot.explain.sentences`).
 Under a GBNF grammar llama.cpp spends a full decode step and a vocabulary-wide grammar check on
 every token, although most tokens are forced: after "Because you liked The" only "Matrix" can
 follow. Here the options are tokenized into a trie; each run of forced tokens is evaluated in one
@@ -9,7 +9,7 @@ logits are read only where the trie branches, over the branching tokens alone. T
 exactly one of the options: the model chooses which facts to state and how, never what is true.
 
 This module knows nothing of llama.cpp: a model is anything with :class:`LogitsModel`'s two
-methods (the llama.cpp adapter is in :mod:`bot.llm.llamacpp`; tests use a scripted one).
+methods (the llama.cpp adapter is in :mod:`bot.explain.llm.llamacpp`; tests use a scripted one).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ list of connective words (:data:`CONNECTIVES`) that carry no facts. On top of th
 * quoted text must be a known title; capitalised words must be evidence words (invented titles);
 * no URLs, markup or odd characters; bounded length; at most two finished sentences; no loops.
 
-Templates (:mod:`bot.explain_templates`) only use words from this list, and a property test
+Templates (:mod:`bot.explain.templates`) only use words from this list, and a property test
 checks that they always pass.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.facts import Facts, clean_phrase, facts_from, fold, format_rating, words
+from bot.explain.facts import Facts, clean_phrase, facts_from, fold, format_rating, words
 from bot.types import Candidate, Evidence
 
 # Words that connect evidence without stating a fact about the item. Deliberately no nouns or
@@ -41,7 +41,7 @@ CONNECTIVES = frozenset(
     """.split()
 )
 
-# Surface genre words -> the display genre they claim (see bot.facts.display_genre).
+# Surface genre words -> the display genre they claim (see bot.explain.facts.display_genre).
 GENRE_WORDS: dict[str, str] = {
     **{g: g for g in """action adventure animation comedy crime documentary drama fantasy film-noir
        horror imax musical mystery romance sci-fi thriller war western""".split()},
@@ -103,7 +103,7 @@ def validate(text: str, evidence: Evidence, *, title: str, limits: Limits = Limi
 
 
 def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> ValidationResult:
-    """Validate ``text`` against already extracted :class:`~bot.facts.Facts`."""
+    """Validate ``text`` against already extracted :class:`~bot.explain.facts.Facts`."""
     problems: list[str] = []
     text = fold(text.strip())
     if not text:

@@ -1,0 +1,40 @@
+"""What the blend is asked (:class:`BlendRequest`) and what it reads from one request (:class:`Signals`).
+
+Kept apart from :mod:`bot.recommend.blend` so that the learned fusion (:mod:`bot.recommend.fusion`)
+and its fitting read the same types without importing the blend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.types import Constraints
+
+
+@dataclass
+class BlendRequest:
+    """What the agent knows this turn. Item ids are catalog ids (MovieLens movieId)."""
+
+    liked: Sequence[int] = ()
+    disliked: Sequence[int] = ()
+    exclude: Sequence[int] = ()  # already shown / seen / not interested
+    text: str | None = None
+    constraints: Constraints = field(default_factory=Constraints)
+    user_id: int | None = None
+    k: int = 3
+
+
+@dataclass
+class Signals:
+    """One request's inputs to the score (see ``Blender._signals``); liked items are catalog columns."""
+
+    allowed: np.ndarray
+    liked: list[int]
+    text: str
+    user_known: bool
+    n_known: float = 0.0
+    cf_scores: np.ndarray | None = None
+    query: np.ndarray | None = None
