@@ -35,10 +35,10 @@ from bot.recommend.sources import CFScorer
 from bot.reply_wording import liked_titles, numbered, why_text
 from bot.reply_wording import opening as reply_opening
 from bot.retrain import cf_user_id
-from bot.sessions import SessionLocks, session_row
+from bot.sessions import session_row
 from bot.settings import Settings
 from bot.state import DialogueState, apply_message, merge_constraints
-from bot.store import Store, check_session_id
+from bot.store import SessionStore, check_session_id
 from bot.turn import TurnRecord, candidate_from, check_message, remember
 from bot.types import Candidate, Constraints, TurnResult
 from bot.understand.moods import rerank
@@ -58,13 +58,12 @@ class Agent:
         dataset: Dataset,
         blender: CandidateSource,
         explainer: CandidateExplainer,
-        store: Store,
+        store: SessionStore,
         settings: Settings,
         cf: CFScorer | None = None,
         features: ItemFeatures | None = None,
-        locks: SessionLocks | None = None,
     ) -> None:
-        """``features`` and ``locks``: the runtime's shared ones (built here when not given)."""
+        """``features``: the runtime's shared one (built here when not given)."""
         self.dataset = dataset
         self.catalog = dataset.catalog
         self.blender = blender
@@ -79,8 +78,7 @@ class Agent:
         tags = {t for item in self.catalog for t in item.tags}
         self.parser = MessageParser(self.titles, tags, features.max_year)
         self.policy = Policy(self.catalog, features.rating_counts)
-        self._lock = locks or SessionLocks()
-        self._feedback = FeedbackRecorder(store, self._lock)
+        self._feedback = FeedbackRecorder(store)
 
     # --- sessions ---------------------------------------------------------------------------
     def create_session(
@@ -178,7 +176,9 @@ class Agent:
     def _turn_gen(
         self, session_id: str, text: str, ui_constraints: Constraints | None, template_only: bool
     ) -> Generator[str | TurnResult, None, None]:
-        with self._lock(session_id):
+        # The store's lock holds across threads and processes (API replicas): one turn or
+        # feedback call per session at a time.
+        with self.store.session_lock(session_id):
             t0 = time.perf_counter()
             state = DialogueState.from_json(session_row(self.store, session_id)["state"])
             turn = TurnRecord(session_id, text, state, self.parser.parse(text), started=t0)

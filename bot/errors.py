@@ -18,5 +18,9 @@ class InvalidInputError(RecbotError, ValueError):
     """A message, item id or feedback kind the agent cannot accept (API: 400/422)."""
 
 
+class ItemNotShownError(InvalidInputError):
+    """Feedback on an item the session never showed: well-formed, refused by its state (API: 409)."""
+
+
 class StoreError(RecbotError):
-    """The SQLite store failed (a broken file, a migration that does not apply, a lock that never frees)."""
+    """The store failed (a broken file, a migration that does not apply, a lock that never frees)."""

@@ -15,10 +15,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from bot.errors import InvalidInputError
-from bot.sessions import SessionLocks, session_row
+from bot.errors import InvalidInputError, ItemNotShownError
+from bot.sessions import session_row
 from bot.state import DialogueState, apply_feedback
-from bot.store import Store
+from bot.store import SessionStore
 from bot.types import FeedbackKind
 
 ITEM_KINDS = {
@@ -32,11 +32,10 @@ ITEM_KINDS = {
 
 
 class FeedbackRecorder:
-    """Feedback events of the sessions in ``store``, under the sessions' ``locks``."""
+    """Feedback events of the sessions in ``store``, under the store's per-session lock."""
 
-    def __init__(self, store: Store, locks: SessionLocks | None = None) -> None:
+    def __init__(self, store: SessionStore) -> None:
         self.store = store
-        self.locks = locks or SessionLocks()
 
     def feedback(
         self,
@@ -59,7 +58,7 @@ class FeedbackRecorder:
         if event_id is not None and (not isinstance(event_id, str) or not 0 < len(event_id) <= 128):
             raise InvalidInputError("event_id must be a string of 1-128 characters")
         event_id = event_id or uuid.uuid4().hex
-        with self.locks(session_id):
+        with self.store.session_lock(session_id):  # across threads and API replicas
             row = session_row(self.store, session_id)
             old = self.store.get_feedback(session_id, event_id)  # ids are idempotency keys per session
             if old is not None:
@@ -82,7 +81,7 @@ def _check_item(state: DialogueState, item_id: object) -> int:
     except (TypeError, ValueError):
         raise InvalidInputError(f"item_id must be an integer, got {item_id!r}") from None
     if item not in state.shown and item not in state.offered_seeds:
-        raise InvalidInputError(f"item {item} was never shown in this session")
+        raise ItemNotShownError(f"item {item} was never shown in this session")
     return item
 
 

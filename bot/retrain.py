@@ -19,7 +19,7 @@ import pandas as pd
 
 from bot.settings import Settings
 from bot.state import DialogueState
-from bot.store import Store
+from bot.store import SessionStore, open_store
 
 FEEDBACK_RATING = {"up": 5.0, "click": 4.0, "seen": 3.5, "down": 1.0, "not_interested": 1.0}
 NEW_USER_BASE = 10**12  # numbers of non-numeric user ids start here, far above any dataset id
@@ -46,7 +46,7 @@ class RetrainReport:
     engine: str
 
 
-def feedback_interactions(store: Store, known_users: set[int] | None = None) -> pd.DataFrame:
+def feedback_interactions(store: SessionStore, known_users: set[int] | None = None) -> pd.DataFrame:
     """Interactions (user_id, item_id, rating, timestamp) from the store's feedback and liked items."""
     rows: list[tuple[int, int, float]] = []
     for event in store.all_feedback():
@@ -75,12 +75,12 @@ def feedback_interactions(store: Store, known_users: set[int] | None = None) -> 
     return frame
 
 
-def retrain(settings: Settings, store: Store | None = None) -> RetrainReport:
+def retrain(settings: Settings, store: SessionStore | None = None) -> RetrainReport:
     """Train a new CF artifact on the dataset plus the chat feedback and save it as the latest version."""
     from cf_engine.artifact import CFArtifact
     from cf_engine.data import load_dataset
 
-    store = store or Store(settings.db_path)
+    store = store or open_store(settings)
     dataset = load_dataset(settings.cf_config())
     extra = feedback_interactions(store)
     extra = extra[extra["item_id"].isin(set(int(i) for i in dataset.catalog.item_ids))]

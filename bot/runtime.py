@@ -14,7 +14,8 @@ nothing else). Each part degrades instead of failing the whole bot:
 after loading are checked live on every call (a health endpoint that only remembers load time says
 "ok" while the database file is gone or the Chroma server is down):
 
-* store: a fresh connection reads the migrations table (:meth:`bot.store.Store.ping`) -> "missing";
+* store: a fresh connection reads the migrations table (``store.ping``) -> "missing"; its ``kind``
+  says sqlite or postgresql;
 * index: the Chroma server's heartbeat (``chroma_url``, 1 s timeout) and the collection's count ->
   "degraded" (turns fall back to CF only); it reports "ok" again once Chroma is back;
 * llm: a llama.cpp model in its worker process (bot/explain/llm/supervisor.py) -> "degraded" with the
@@ -31,9 +32,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.feedback import FeedbackRecorder
-from bot.sessions import SessionLocks
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import SessionStore, open_store
 
 if TYPE_CHECKING:
     from bot.agent import Agent
@@ -168,15 +168,11 @@ class Runtime:
             return build_blender(self.dataset, self.cf, self.index, self.settings, features=self.features)
 
     @cached_property
-    def store(self) -> Store:
+    def store(self) -> SessionStore:
         with self._lock:
-            store = Store(self.settings.db_path)
-            self._set("store", "ok", f"{self.settings.db_path} (schema v{store.schema_version()})")
+            store = open_store(self.settings)
+            self._set("store", "ok", f"{store.kind} {store.describe()} (schema v{store.schema_version()})")
             return store
-
-    @cached_property
-    def session_locks(self) -> SessionLocks:
-        return SessionLocks()
 
     @cached_property
     def agent(self) -> Agent:
@@ -191,14 +187,13 @@ class Runtime:
                 self.settings,
                 cf=self.cf,
                 features=self.features,
-                locks=self.session_locks,
             )
 
     @cached_property
     def feedback(self) -> FeedbackRecorder:
         """Feedback on sessions, with the store alone: no dataset, CF model, index or LLM is loaded."""
         with self._lock:
-            return FeedbackRecorder(self.store, self.session_locks)
+            return FeedbackRecorder(self.store)
 
     # --- reporting --------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -257,14 +252,15 @@ class Runtime:
             report["llm"] = worker_health()
         return report
 
-    def _live_store(self, store: Store) -> dict[str, str]:
+    def _live_store(self, store: SessionStore) -> dict[str, str]:
         from bot.errors import StoreError
 
         try:
             version = store.ping(HEALTH_TIMEOUT_S)
         except StoreError as exc:
-            return {"status": "missing", "detail": str(exc)}
-        return {"status": "ok", "detail": f"{store.path} (schema v{version})"}
+            return {"status": "missing", "kind": store.kind, "detail": str(exc)}
+        detail = f"{store.kind} {store.describe()} (schema v{version})"
+        return {"status": "ok", "kind": store.kind, "detail": detail}
 
     def _live_index(self, index: ItemIndex) -> dict[str, str]:
         name = self.settings.chroma_collection

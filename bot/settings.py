@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     # None: home/data/redial, where eval/redial_download.py puts the official release.
     redial_dir: Path | None = None
 
+    # The store: None keeps everything in the SQLite file home/recbot.db (one machine); a
+    # postgresql://user:pass@host:port/db URL puts sessions, turns and feedback in PostgreSQL, which
+    # several API replicas can share (bot/store_postgres.py, docs/deploy.md).
+    database_url: str | None = Field(default=None, pattern=r"^(postgresql|postgres)://")
+    # Connections per process for the store's work and as many again for per-session locks (each
+    # turn in progress holds one lock connection): PostgreSQL's default max_connections is 100.
+    database_pool_size: int = Field(default=8, ge=1, le=100)
+
     # --- collaborative filtering ------------------------------------------------------------
     cf_model: str = "ease"
     # Ratings at or above this count as a positive (implicit) interaction, as in RecBole's protocol.

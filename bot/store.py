@@ -1,4 +1,8 @@
-"""SQLite record of sessions, turns and feedback, shared by every entry point (CLI, API, Gradio, eval).
+"""SQLite record of sessions, turns and feedback: the default store on one machine.
+
+The SQL itself (sessions, turns, feedback, migrations) is shared with PostgreSQL in
+:class:`bot.store_base.SqlStore`; this module supplies SQLite's connections and locks, and
+:func:`open_store` picks the store ``settings.database_url`` names.
 
 * WAL mode: readers (the API listing a session) never block the writer recording a turn.
 * ``synchronous=FULL``: feedback is acknowledged to the user ("noted, I won't show it again") and
@@ -8,45 +12,65 @@
 * One connection per thread (``threading.local``): FastAPI runs turns on worker threads and sqlite3
   connections must not be shared across threads; ``busy_timeout`` plus a short retry loop rides out
   the moments when another process (``recbot retrain``, a second server) holds the write lock.
+* Per-session serialisation across processes (:meth:`Store.session_lock`): an exclusive ``flock`` on
+  one of :data:`LOCK_BUCKETS` files beside the database, taken by one thread per process at a time.
+  The kernel releases it when the holder dies (kill -9 included), as PostgreSQL releases an
+  advisory lock; a lock row in a table would outlive a killed holder. SQLite itself only locks the
+  whole database, which a turn (seconds of LLM time) must not hold.
 * Numbered, append-only migrations (``bot/migrations/0001_init.sql`` ...) recorded in the
   ``migrations`` table; each applies in its own transaction.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import fcntl
+import hashlib
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.errors import InvalidInputError, StoreError
+from bot.errors import StoreError
+from bot.store_base import (
+    MIGRATIONS_DIR,
+    LocalSessionLocks,
+    SessionStore,
+    SqlStore,
+    check_session_id,
+    now,
+)
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SESSION_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+__all__ = ["MIGRATIONS_DIR", "SessionStore", "Store", "check_session_id", "now", "open_store"]
+
 BUSY_TIMEOUT_MS = 5000
 RETRIES = 5
+# Sessions share lock files by hash: 64 files bound what a server leaves on disk, and two sessions
+# in one bucket only ever wait for each other's (short) critical sections.
+LOCK_BUCKETS = 64
 T = TypeVar("T")
 
 
-def check_session_id(session_id: object) -> str:
-    """``session_id`` if it is 1-128 letters, digits, '_', '-' or '.', else :class:`InvalidInputError`."""
-    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
-        raise InvalidInputError("session id must be 1-128 characters of letters, digits, '_', '-' or '.'")
-    return session_id
+def open_store(settings: Settings) -> SessionStore:
+    """The store ``settings.database_url`` names: PostgreSQL, or the SQLite file (the default)."""
+    url = settings.database_url
+    if url and url.startswith(("postgresql://", "postgres://")):
+        from bot.store_postgres import PostgresStore
+
+        return PostgresStore(url, pool_size=settings.database_pool_size)
+    return Store(settings.db_path)
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+class Store(SqlStore):
+    """The recbot SQLite database at ``path`` (created and migrated on first use)."""
 
-
-class Store:
-    """The recbot database at ``path`` (created and migrated on first use)."""
+    kind = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -54,7 +78,12 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._session_locks = LocalSessionLocks()
+        self._lock_dir = self.path.with_name(self.path.name + ".locks")
         self.migrate()
+
+    def describe(self) -> str:
+        return str(self.path)
 
     # --- connections ------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -114,45 +143,34 @@ class Store:
                 delay *= 2
         raise AssertionError("unreachable")
 
-    # --- migrations -------------------------------------------------------------------------
-    def migrate(self) -> list[str]:
-        """Apply the migrations not yet recorded; returns the names applied now."""
-        conn = self.connection()
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         try:
-            conn.execute(
+            return [dict(row) for row in self.connection().execute(sql, params).fetchall()]
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"database {self.path}: {exc}") from exc
+
+    def _ensure_migrations_table(self) -> None:
+        try:
+            self.connection().execute(
                 "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                 " applied TEXT NOT NULL)"
             )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database: {exc}") from exc
-        applied = {row[0] for row in conn.execute("SELECT version FROM migrations")}
-        done = []
-        for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-            match = re.match(r"^(\d{4})_", path.name)
-            if not match:
-                raise StoreError(f"migration file {path} must be named NNNN_name.sql")
-            version = int(match.group(1))
-            if version in applied:
-                continue
-            sql = path.read_text(encoding="utf-8")
 
-            def apply(version: int = version, name: str = path.name, sql: str = sql) -> None:
-                with self.transaction() as tx:
-                    if tx.execute("SELECT 1 FROM migrations WHERE version = ?", (version,)).fetchone():
-                        return  # another process applied it meanwhile
-                    for statement in _statements(sql):
-                        tx.execute(statement)
-                    tx.execute(
-                        "INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)",
-                        (version, name, now()),
-                    )
-
+    @contextmanager
+    def session_lock(self, session_id: str) -> Iterator[None]:
+        """Hold the session against every other thread and process using this database file."""
+        digest = hashlib.blake2b(session_id.encode(), digest_size=8).digest()
+        bucket = int.from_bytes(digest, "big") % LOCK_BUCKETS
+        with self._session_locks.get(session_id):
+            self._lock_dir.mkdir(exist_ok=True)
+            fd = os.open(self._lock_dir / f"{bucket:02d}", os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                self._retry(apply)
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"migration {path.name} failed on {self.path}: {exc}") from exc
-            done.append(path.name)
-        return done
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing the descriptor releases the flock
 
     def ping(self, timeout_s: float = 1.0) -> int:
         """Check the database file is still there and readable right now; returns its schema version.
@@ -174,179 +192,3 @@ class Store:
             raise StoreError(f"database {self.path} is not usable: {exc}") from exc
         finally:
             conn.close()
-
-    def schema_version(self) -> int:
-        row = self.connection().execute("SELECT MAX(version) FROM migrations").fetchone()
-        return int(row[0] or 0)
-
-    # --- sessions ---------------------------------------------------------------------------
-    def create_session(
-        self, session_id: str, user_id: str | None, site_key: str | None, state_json: str
-    ) -> None:
-        stamp = now()
-
-        def write() -> None:
-            with self.transaction() as tx:
-                tx.execute(
-                    "INSERT INTO sessions (id, user_id, site_key, created, updated, state)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (session_id, user_id, site_key, stamp, stamp, state_json),
-                )
-
-        try:
-            self._retry(write)
-        except sqlite3.IntegrityError as exc:
-            raise StoreError(f"session {session_id!r} already exists") from exc
-
-    def get_session(self, session_id: str) -> dict[str, Any] | None:
-        row = self.connection().execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return dict(row) if row else None
-
-    def save_state(self, session_id: str, state_json: str) -> None:
-        def write() -> None:
-            with self.transaction() as tx:
-                tx.execute(
-                    "UPDATE sessions SET state = ?, updated = ? WHERE id = ?", (state_json, now(), session_id)
-                )
-
-        self._retry(write)
-
-    def user_sessions(self, user_id: str, exclude: str | None = None) -> list[dict[str, Any]]:
-        rows = (
-            self.connection()
-            .execute(
-                "SELECT * FROM sessions WHERE user_id = ? AND id != ? ORDER BY created",
-                (user_id, exclude or ""),
-            )
-            .fetchall()
-        )
-        return [dict(r) for r in rows]
-
-    # --- turns ------------------------------------------------------------------------------
-    def add_turn(self, session_id: str, state_json: str, **turn: Any) -> int:
-        """Record one turn and the session's new state in one transaction; returns the turn id.
-
-        Missing columns are stored as JSON ``[]`` / NULL (``recommendations`` came in migration 0002).
-        """
-        turn.setdefault("recommendations", [])
-        columns = (
-            "user_id",
-            "message",
-            "intent",
-            "parse",
-            "candidates",
-            "shown",
-            "reply",
-            "question",
-            "explanations",
-            "latency_ms",
-            "recommendations",
-        )
-        values = [
-            turn.get(c) if isinstance(turn.get(c), str | None) else json.dumps(turn[c]) for c in columns
-        ]
-        stamp = now()
-
-        def write() -> int:
-            with self.transaction() as tx:
-                cur = tx.execute(
-                    f"INSERT INTO turns (session_id, created, {', '.join(columns)}) VALUES (?, ?, "
-                    f"{', '.join('?' * len(columns))})",
-                    (session_id, stamp, *values),
-                )
-                tx.execute(
-                    "UPDATE sessions SET state = ?, updated = ? WHERE id = ?", (state_json, stamp, session_id)
-                )
-                return int(cur.lastrowid or 0)
-
-        return self._retry(write)
-
-    def turns(self, session_id: str) -> list[dict[str, Any]]:
-        rows = self.connection().execute(
-            "SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,)
-        )
-        out = []
-        for row in rows.fetchall():
-            record = dict(row)
-            for key in ("parse", "candidates", "shown", "explanations", "latency_ms", "recommendations"):
-                record[key] = json.loads(record[key])
-            record["turn_id"] = record["id"]
-            out.append(record)
-        return out
-
-    # --- feedback ---------------------------------------------------------------------------
-    def add_feedback(
-        self,
-        event_id: str,
-        session_id: str,
-        user_id: str | None,
-        item_id: int | None,
-        kind: str,
-        value: float | None,
-        state_json: str | None = None,
-    ) -> tuple[dict[str, Any], bool]:
-        """Record feedback once per (``session_id``, ``event_id``); returns (the row, whether it was new).
-
-        Event ids are idempotency keys scoped to their session (migration 0003): the same id in
-        another session is a different event. The session's new state is written in the same
-        transaction, so a recorded event and its effect cannot disagree after a crash.
-        """
-        stamp = now()
-
-        def write() -> tuple[dict[str, Any], bool]:
-            with self.transaction() as tx:
-                old = tx.execute(
-                    "SELECT * FROM feedback WHERE session_id = ? AND event_id = ?", (session_id, event_id)
-                ).fetchone()
-                if old is not None:
-                    return dict(old), False
-                tx.execute(
-                    "INSERT INTO feedback (event_id, session_id, user_id, item_id, kind, value, created)"
-                    " VALUES (?,?,?,?,?,?,?)",
-                    (event_id, session_id, user_id, item_id, kind, value, stamp),
-                )
-                if state_json is not None:
-                    tx.execute(
-                        "UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
-                        (state_json, stamp, session_id),
-                    )
-                row = tx.execute(
-                    "SELECT * FROM feedback WHERE session_id = ? AND event_id = ?", (session_id, event_id)
-                ).fetchone()
-                return dict(row), True
-
-        return self._retry(write)
-
-    def get_feedback(self, session_id: str, event_id: str) -> dict[str, Any] | None:
-        """The event ``event_id`` of ``session_id`` (ids are unique per session only), or None."""
-        row = (
-            self.connection()
-            .execute("SELECT * FROM feedback WHERE session_id = ? AND event_id = ?", (session_id, event_id))
-            .fetchone()
-        )
-        return dict(row) if row else None
-
-    def feedback(self, session_id: str) -> list[dict[str, Any]]:
-        rows = self.connection().execute(
-            "SELECT * FROM feedback WHERE session_id = ? ORDER BY id", (session_id,)
-        )
-        return [dict(r) for r in rows.fetchall()]
-
-    def all_feedback(self) -> list[dict[str, Any]]:
-        """Every item feedback event with its session's user id (for ``recbot retrain``)."""
-        rows = self.connection().execute(
-            "SELECT f.*, COALESCE(f.user_id, s.user_id) AS owner"
-            " FROM feedback f JOIN sessions s ON s.id = f.session_id"
-            " WHERE f.item_id IS NOT NULL ORDER BY f.id"
-        )
-        return [dict(r) for r in rows.fetchall()]
-
-    def all_sessions(self) -> list[dict[str, Any]]:
-        rows = self.connection().execute("SELECT * FROM sessions ORDER BY created")
-        return [dict(r) for r in rows.fetchall()]
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (no semicolons inside strings in our migrations)."""
-    body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return [s.strip() for s in body.split(";") if s.strip()]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
+from tests.pg_cluster import PostgresCluster, pg_bindir
 
 REPO = Path(__file__).resolve().parents[1]
 # Tests and CI read ../shared/data beside the checkout; RECBOT_TEST_SHARED overrides it.
@@ -39,3 +41,24 @@ def movielens_dir() -> Path:
     if not (MOVIELENS_DIR / "ratings.csv").is_file():
         pytest.fail(f"shared MovieLens data not found at {MOVIELENS_DIR}")
     return MOVIELENS_DIR
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster on a loopback port for the whole test session (tests/pg_cluster.py)."""
+    bindir = pg_bindir()
+    if bindir is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = PostgresCluster(bindir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """The URL of a fresh, empty database in the session's cluster."""
+    return postgres_cluster.create_database()

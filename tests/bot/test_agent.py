@@ -275,12 +275,13 @@ def test_session_locks_do_not_accumulate(agent: Agent) -> None:
     sessions = [agent.create_session() for _ in range(50)]
     for sid in sessions:
         agent.turn(sid, "a western")
+    locks = agent.store._session_locks  # type: ignore[attr-defined]
     gc.collect()
-    assert len(agent._lock) == 0
-    held = agent._lock(sessions[0])
-    assert agent._lock(sessions[0]) is held  # one lock per session while anyone holds it
+    assert len(locks._locks) == 0
+    held = locks.get(sessions[0])
+    assert locks.get(sessions[0]) is held  # one lock per session while anyone holds it
     with held:
-        assert not agent._lock(sessions[0]).acquire(blocking=False)
+        assert not locks.get(sessions[0]).acquire(blocking=False)
     del held
     gc.collect()
-    assert len(agent._lock) == 0
+    assert len(locks._locks) == 0

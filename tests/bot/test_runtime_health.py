@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.bot.reliability_support import copy_of_small_home, small_settings
+from tests.pg_cluster import PostgresCluster
 
 
 def _free_port() -> int:
@@ -44,7 +45,10 @@ def store_runtime(settings: Settings) -> Iterator[Runtime]:
 
 
 def test_deleted_database_is_reported_live(store_runtime: Runtime) -> None:
-    assert store_runtime.health(load=False)["store"]["status"] == "ok"
+    state = store_runtime.health(load=False)["store"]
+    assert state["status"] == "ok" and state["kind"] == "sqlite" and state["detail"].startswith("sqlite "), (
+        state
+    )
     path = store_runtime.settings.db_path
     for file in _db_files(path):
         file.unlink()
@@ -75,6 +79,28 @@ def test_database_restored_is_ok_again(store_runtime: Runtime, tmp_path: Path) -
     shutil.copy(backup, path)
     state = store_runtime.health(load=False)["store"]
     assert state["status"] == "ok" and "schema v" in state["detail"], state
+
+
+def test_postgres_store_health_names_its_kind_and_sees_the_server_go(
+    settings: Settings, postgres_cluster: PostgresCluster
+) -> None:
+    """On PostgreSQL the store detail says so; a server that stops is "missing" at the next check."""
+    own = PostgresCluster(postgres_cluster.bindir)  # its own cluster: this test stops it
+    own.start()
+    try:
+        runtime = Runtime(
+            settings.model_copy(update={"database_url": own.create_database()}), build_missing=False
+        )
+        runtime.store.create_session("s1", None, None, "{}")
+        state = runtime.health(load=False)["store"]
+        assert state["status"] == "ok" and state["kind"] == "postgresql", state
+        assert state["detail"].startswith(f"postgresql postgresql://127.0.0.1:{own.port}/"), state
+        own.stop_server("immediate")
+        state = runtime.health(load=False)["store"]
+        assert state["status"] == "missing" and state["kind"] == "postgresql", state
+        runtime.close()
+    finally:
+        own.stop()
 
 
 # --- Chroma ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from bot.errors import InvalidInputError, UnknownSessionError
+from bot.errors import InvalidInputError, ItemNotShownError, UnknownSessionError
 from bot.types import FeedbackKind, Recommendation, TurnResult
 from cf_engine.data.catalog import Catalog, Dataset, Item
 
@@ -173,7 +173,7 @@ class FakeAgent:
         except ValueError:
             raise InvalidInputError(f"unknown feedback kind {kind!r}") from None
         if kind not in (FeedbackKind.REPLY_UP, FeedbackKind.REPLY_DOWN) and item_id not in self.catalog:
-            raise InvalidInputError(f"unknown item id {item_id!r}")
+            raise ItemNotShownError(f"item {item_id!r} was never shown in this session")
         for event in state["feedback"]:
             if event_id is not None and event["event_id"] == event_id:
                 return event

@@ -164,13 +164,20 @@ def test_malformed_json_is_422(client: TestClient) -> None:
     "body",
     [
         {"item_id": 1, "kind": "love"},
-        {"item_id": 424242, "kind": "up"},
         {"item_id": 1, "kind": "up", "event_id": ""},
+        {"item_id": 1, "kind": "rating", "value": 7},
+        {"kind": "up"},
     ],
 )
 def test_bad_feedback_is_422(client: TestClient, body: dict[str, Any]) -> None:
     sid = new_session(client)
     assert client.post(f"/api/v1/sessions/{sid}/feedback", json=body).status_code == 422
+
+
+def test_feedback_on_an_item_never_shown_is_409(client: TestClient) -> None:
+    sid = new_session(client)
+    r = client.post(f"/api/v1/sessions/{sid}/feedback", json={"item_id": 424242, "kind": "up"})
+    assert r.status_code == 409 and "never shown" in r.json()["detail"]
 
 
 def test_bad_user_id_is_422(client: TestClient) -> None:

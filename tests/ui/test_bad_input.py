@@ -182,8 +182,6 @@ def test_unknown_movielens_user_is_a_new_visitor(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ({"item_id": 999999999, "kind": "up"}, "never shown"),
-        ({"item_id": 2, "kind": "down"}, "never shown"),  # a real item, not shown in this session
         ({"item_id": "abc", "kind": "up"}, "item_id"),
         ({"item_id": None, "kind": "up"}, "item"),
         ({"kind": "up"}, "item"),
@@ -204,6 +202,16 @@ def test_bad_feedback_is_422(
         body = {**body, "item_id": items[0]}  # a shown item, so only the named field is wrong
     r = client.post(f"/api/v1/sessions/{sid}/feedback", json=body)
     assert_clear_4xx(r, 422, needle)
+
+
+@pytest.mark.parametrize("body", [{"item_id": 999999999, "kind": "up"}, {"item_id": 2, "kind": "down"}])
+def test_feedback_on_an_item_never_shown_is_409(
+    client: TestClient, shown: tuple[str, list[int]], body: dict[str, Any]
+) -> None:
+    """Well-formed (the schema allows it), refused by the session's state: 409, as documented."""
+    sid, _ = shown
+    r = client.post(f"/api/v1/sessions/{sid}/feedback", json=body)
+    assert_clear_4xx(r, 409, "never shown")
 
 
 def test_rating_out_of_range_on_a_shown_item(client: TestClient, shown: tuple[str, list[int]]) -> None:

@@ -110,7 +110,7 @@ def test_sse_stream_matches_the_result(client: TestClient) -> None:
 def test_real_errors_are_4xx(client: TestClient) -> None:
     sid = new_session(client)
     r = client.post(f"/api/v1/sessions/{sid}/feedback", json={"item_id": 1, "kind": "up"})
-    assert r.status_code == 422 and "never shown" in r.json()["detail"]
+    assert r.status_code == 409 and "never shown" in r.json()["detail"]
     assert client.post("/api/v1/sessions/nope/messages", json={"message": "hi"}).status_code == 404
     assert client.get("/api/v1/items/1").json()["title"] == "Toy Story"
     assert client.get("/api/v1/items/0").status_code == 404

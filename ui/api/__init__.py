@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from bot.chat_agent import ServedRuntime
@@ -41,4 +43,23 @@ def build_api(settings: Settings, runtime: ServedRuntime) -> FastAPI:
     )
     # Outermost, so refusals by the site-key middleware carry a request id too.
     api.add_middleware(RequestIdMiddleware)
+    _document_limits(api, settings)
     return api
+
+
+def _document_limits(api: FastAPI, settings: Settings) -> None:
+    """Put this server's own limits into its OpenAPI document (a contract clients generate from).
+
+    The request models carry generous outer bounds; the configured message limit is checked in the
+    route, so the document states it too, or a client would send what the schema allows and get a 422.
+    """
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = generate()
+            message = schema["components"]["schemas"]["MessageIn"]["properties"]["message"]
+            message["maxLength"] = min(message["maxLength"], settings.max_message_chars)
+        return api.openapi_schema or schema
+
+    api.openapi = openapi  # type: ignore[method-assign]

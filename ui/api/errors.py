@@ -1,4 +1,4 @@
-"""Translate library exceptions into HTTP answers at the edge: 404, 422, 403, 429, 503.
+"""Translate library exceptions into HTTP answers at the edge: 404, 409, 422, 403, 429, 503.
 
 Library code raises precise exceptions and knows nothing about HTTP; this is the one place that
 decides the status code and the message a client sees.
@@ -13,7 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from bot.errors import InvalidInputError, StoreError, UnknownSessionError
+from bot.errors import InvalidInputError, ItemNotShownError, StoreError, UnknownSessionError
 from cf_engine.data.catalog import UnknownItemError
 from ui.api.rate_limit import RateLimitedError
 from ui.api.session_keys import SessionKeyMismatchError
@@ -27,6 +27,8 @@ def error_status(exc: BaseException) -> tuple[int, dict[str, str]]:
     """HTTP status and extra headers for an exception the API knows; (500, {}) otherwise."""
     if isinstance(exc, UnknownSessionError | UnknownItemError):
         return 404, {}
+    if isinstance(exc, ItemNotShownError):  # well-formed, but the session's state refuses it
+        return 409, {}
     if isinstance(exc, InvalidInputError):
         return 422, {}
     if isinstance(exc, SessionKeyMismatchError):

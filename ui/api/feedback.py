@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ui.api.deps import AgentDep, LimitedSessionIdDep
-from ui.api.schemas import ErrorOut, FeedbackIn, FeedbackOut
+from ui.api.schemas import BODY_ERRORS, ErrorOut, FeedbackIn, FeedbackOut
 
 router = APIRouter(tags=["feedback"])
 
@@ -17,9 +17,9 @@ router = APIRouter(tags=["feedback"])
     responses={
         403: {"model": ErrorOut},
         404: {"model": ErrorOut},
-        409: {"model": ErrorOut},
-        422: {"model": ErrorOut},
+        409: {"model": ErrorOut, "description": "The item was never shown in this session."},
         429: {"model": ErrorOut},
+        **BODY_ERRORS,
     },
 )
 async def post_feedback(session_id: LimitedSessionIdDep, body: FeedbackIn, agent: AgentDep) -> FeedbackOut:

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from ui.api.deps import RuntimeDep
-from ui.api.schemas import ErrorOut, ItemOut
+from ui.api.schemas import PARAM_ERRORS, ErrorOut, ItemOut
 
 router = APIRouter(tags=["items"])
 
 
-@router.get("/items/{item_id}", response_model=ItemOut, responses={404: {"model": ErrorOut}})
+@router.get("/items/{item_id}", response_model=ItemOut, responses={404: {"model": ErrorOut}, **PARAM_ERRORS})
 async def read_item(
     item_id: Annotated[int, Path(description="The catalog's own id")], runtime: RuntimeDep
 ) -> ItemOut:

@@ -19,7 +19,7 @@ from bot.turn import check_message
 from bot.types import TurnResult
 from ui.api.deps import AgentDep, LimitedSessionIdDep, PoolDep, SettingsDep
 from ui.api.errors import error_detail, error_status
-from ui.api.schemas import ErrorOut, MessageIn, TurnOut
+from ui.api.schemas import BODY_ERRORS, ErrorOut, MessageIn, TurnOut
 
 router = APIRouter(tags=["messages"])
 
@@ -36,9 +36,9 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         },
         403: {"model": ErrorOut},
         404: {"model": ErrorOut},
-        422: {"model": ErrorOut},
         429: {"model": ErrorOut},
         503: {"model": ErrorOut},
+        **BODY_ERRORS,
     },
 )
 async def post_message(

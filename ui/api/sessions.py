@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 from starlette.concurrency import run_in_threadpool
 
 from ui.api.deps import AgentDep, SessionIdDep, SiteKeyDep
-from ui.api.schemas import ErrorOut, SessionCreate, SessionCreated, SessionOut
+from ui.api.schemas import BODY_ERRORS, PARAM_ERRORS, ErrorOut, SessionCreate, SessionCreated, SessionOut
 
 router = APIRouter(tags=["sessions"])
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["sessions"])
     "/sessions",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionCreated,
-    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={404: {"model": ErrorOut}, **BODY_ERRORS},
 )
 async def create_session(
     agent: AgentDep, site_key: SiteKeyDep, body: SessionCreate | None = None
@@ -30,7 +30,7 @@ async def create_session(
 @router.get(
     "/sessions/{session_id}",
     response_model=SessionOut,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, **PARAM_ERRORS},
 )
 async def read_session(session_id: SessionIdDep, agent: AgentDep) -> SessionOut:
     """The session's turns and feedback events (each with its ``event_id``)."""
