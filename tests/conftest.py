@@ -18,6 +18,14 @@ MOVIELENS_DIR = SHARED_DATA / "ml-latest-small"
 REDIAL_DIR = SHARED_DATA / "redial"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        help="browser tests write their screenshots to docs/img instead of a temporary folder",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's RECBOT_* variables, and none reaches a hub."""

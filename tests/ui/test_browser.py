@@ -20,6 +20,12 @@ pytestmark = pytest.mark.slow
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
+@pytest.fixture
+def screenshot_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """docs/img with --update-screenshots, else a temporary folder: a test run leaves the tree clean."""
+    return DOCS_IMG if request.config.getoption("--update-screenshots") else tmp_path
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
@@ -103,11 +109,11 @@ def test_gradio_chat_cards_and_feedback_fake(tmp_path: Path, page: Page) -> None
 
 
 def test_gradio_chat_cards_and_feedback_real_agent(
-    built_settings: Settings, real_runtime: Any, page: Page
+    built_settings: Settings, real_runtime: Any, page: Page, screenshot_dir: Path
 ) -> None:
-    """The same flow over the real agent on MovieLens; saves docs/img/ui.png."""
+    """The same flow over the real agent on MovieLens; --update-screenshots saves docs/img/ui.png."""
     with serve_app(create_app(built_settings, real_runtime)) as base:
-        run_gradio_flow(page, base, screenshot=DOCS_IMG / "ui.png")
+        run_gradio_flow(page, base, screenshot=screenshot_dir / "ui.png")
 
 
 def test_gradio_known_user_and_filters_survive_reload(
@@ -225,8 +231,10 @@ def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
             assert title not in widget.locator(".card .title").all_inner_texts()
 
 
-def test_widget_cross_origin_real_agent(built_settings: Settings, real_runtime: Any, page: Page) -> None:
-    """The widget on another origin, over the real agent; saves docs/img/widget.png."""
+def test_widget_cross_origin_real_agent(
+    built_settings: Settings, real_runtime: Any, page: Page, screenshot_dir: Path
+) -> None:
+    """The widget on another origin, over the real agent; --update-screenshots saves docs/img/widget.png."""
     app_port = free_port()
     with serve_page(
         host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "demo-key", hostile_css=False)
@@ -245,8 +253,8 @@ def test_widget_cross_origin_real_agent(built_settings: Settings, real_runtime: 
             titles = widget.locator(".card .title").all_inner_texts()
             assert titles and not any(t.startswith("Alien (") for t in titles)
             widget.locator(".card details.why").first.evaluate("e => e.open = true")
-            DOCS_IMG.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(DOCS_IMG / "widget.png"))
+            screenshot_dir.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot_dir / "widget.png"))
             widget.locator(".card .fb-not_interested").first.click()
             expect(widget.locator(".card")).to_have_count(len(titles) - 1)
             widget_send(widget, "more")
