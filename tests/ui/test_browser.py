@@ -3,16 +3,15 @@ embedded widget on a page from another origin, including refusals and hostile te
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.settings import Settings
 from tests.ui.fakes import HOSTILE, FakeRuntime
-from tests.ui.live import CHROMIUM, CHROMIUM_ARGS, free_port, host_page, serve_app, serve_page
+from tests.ui.live import free_port, host_page, serve_app, serve_page
 from ui.app import create_app
 
 pytestmark = pytest.mark.slow
@@ -24,25 +23,6 @@ DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 def screenshot_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """docs/img with --update-screenshots, else a temporary folder: a test run leaves the tree clean."""
     return DOCS_IMG if request.config.getoption("--update-screenshots") else tmp_path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
 
 
 def gradio_send(page: Page, text: str) -> None:

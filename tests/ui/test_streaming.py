@@ -1,5 +1,6 @@
-"""Cards stream over SSE as their explanations are validated: with a deliberately slow explainer the
-first ``card`` event reaches the client before the last card's explanation is written.
+"""Cards stream as their explanations are validated: with a deliberately slow explainer the first
+card reaches the client (an SSE reader, the Gradio page, the widget in a browser) before the last
+card's explanation is written.
 
 The real agent (real catalog, blender and template explainer, wrapped in a gate that holds the last
 explanation until the client has the first card) behind the real app, served by uvicorn on a
@@ -17,13 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from bot.agent import Agent
 from bot.explain.explainer import Explainer
 from bot.settings import Settings
 from bot.store import Store
 from tests.bot.agent_support import GatedExplainer, SpyBlender, movielens
-from tests.ui.live import serve_app
+from tests.ui.live import free_port, host_page, serve_app, serve_page
 from ui.app import create_app
 
 
@@ -119,3 +121,61 @@ def test_plain_json_turn_is_unchanged(served: tuple[str, GatedRuntime, threading
         r = client.post(f"/sessions/{sid}/messages", json={"message": "a comedy"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     assert len(r.json()["recommendations"]) == 3
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+@pytest.fixture
+def gated(tmp_path: Path) -> tuple[Settings, GatedRuntime, threading.Event]:
+    settings = Settings(home=tmp_path / "home", llm_backend="template")
+    gate = threading.Event()
+    return settings, GatedRuntime(settings, gate), gate
+
+
+@pytest.mark.slow
+def test_gradio_page_shows_the_first_card_before_the_last_is_explained(
+    gated: tuple[Settings, GatedRuntime, threading.Event], page: Page
+) -> None:
+    settings, runtime, gate = gated
+    with serve_app(create_app(settings, runtime)) as base:
+        page.goto(base + "/")
+        page.locator("#recbot-input textarea").fill("I loved Heat and want a comedy")
+        page.locator("#recbot-send").click()
+        expect(page.locator("#recbot-card-0 .rb-card")).to_be_visible()
+        # the third explanation is held until now: its card cannot be on the page yet
+        expect(page.locator("#recbot-card-2 .rb-card")).not_to_be_visible()
+        assert page.locator("#recbot-card-0 .rb-explanation").inner_text().strip()
+        gate.set()
+        expect(page.locator("#recbot-card-2 .rb-card")).to_be_visible()
+        expect(page.locator("#recbot-status")).to_have_text("")
+    assert runtime.explainer.gate_opened == [True], (
+        "the first card was not shown before the last was explained"
+    )
+
+
+@pytest.mark.slow
+def test_widget_renders_each_card_as_its_event_arrives(
+    gated: tuple[Settings, GatedRuntime, threading.Event], page: Page
+) -> None:
+    settings, runtime, gate = gated
+    app_port = free_port()
+    with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "k")) as site:
+        app_settings = Settings(home=settings.home, llm_backend="template", site_keys={"k": [site]})
+        with serve_app(create_app(app_settings, runtime, with_gradio=False), port=app_port):
+            page.goto(site + "/")
+            widget = page.locator("#recbot-widget")
+            widget.locator(".bubble").click()
+            widget.locator("input").fill("I loved Heat and want a comedy")
+            widget.locator("form button").click()
+            expect(widget.locator(".card")).to_have_count(2)  # two explained, the third held back
+            first = widget.locator(".card .title").first.inner_text()
+            # Liking the first card while the turn still streams: the server takes it once the turn ends.
+            widget.locator(".card .fb-up").first.click()
+            gate.set()
+            expect(widget.locator(".card")).to_have_count(3)
+            expect(widget.locator(".card .note").first).to_have_text("Noted, more like this.")
+            assert widget.locator(".card .title").first.inner_text() == first
+    assert runtime.explainer.gate_opened == [True], (
+        "the widget did not show a card before the last was explained"
+    )
+    (event,) = runtime.agent.session(runtime.agent.store.all_sessions()[0]["id"])["feedback"]
+    assert event["kind"] == "up"
