@@ -124,6 +124,11 @@ def test_plain_json_turn_is_unchanged(served: tuple[str, GatedRuntime, threading
 
 
 # --- in a real browser ---------------------------------------------------------------------------
+# How long a browser step may take on a busy machine: under the gate's 30 s, so a page that held the
+# cards back until the gate timed out cannot pass by waiting.
+STEP_MS = 20_000
+
+
 @pytest.fixture
 def gated(tmp_path: Path) -> tuple[Settings, GatedRuntime, threading.Event]:
     settings = Settings(home=tmp_path / "home", llm_backend="template")
@@ -140,13 +145,13 @@ def test_gradio_page_shows_the_first_card_before_the_last_is_explained(
         page.goto(base + "/")
         page.locator("#recbot-input textarea").fill("I loved Heat and want a comedy")
         page.locator("#recbot-send").click()
-        expect(page.locator("#recbot-card-0 .rb-card")).to_be_visible()
+        expect(page.locator("#recbot-card-0 .rb-card")).to_be_visible(timeout=STEP_MS)
         # the third explanation is held until now: its card cannot be on the page yet
         expect(page.locator("#recbot-card-2 .rb-card")).not_to_be_visible()
         assert page.locator("#recbot-card-0 .rb-explanation").inner_text().strip()
         gate.set()
-        expect(page.locator("#recbot-card-2 .rb-card")).to_be_visible()
-        expect(page.locator("#recbot-status")).to_have_text("")
+        expect(page.locator("#recbot-card-2 .rb-card")).to_be_visible(timeout=STEP_MS)
+        expect(page.locator("#recbot-status")).to_have_text("", timeout=STEP_MS)
     assert runtime.explainer.gate_opened == [True], (
         "the first card was not shown before the last was explained"
     )
@@ -166,13 +171,16 @@ def test_widget_renders_each_card_as_its_event_arrives(
             widget.locator(".bubble").click()
             widget.locator("input").fill("I loved Heat and want a comedy")
             widget.locator("form button").click()
-            expect(widget.locator(".card")).to_have_count(2)  # two explained, the third held back
+            # two explained, the third held back (a client that waits for the result never shows 2)
+            expect(widget.locator(".card")).to_have_count(2, timeout=STEP_MS)
             first = widget.locator(".card .title").first.inner_text()
             # Liking the first card while the turn still streams: the server takes it once the turn ends.
             widget.locator(".card .fb-up").first.click()
             gate.set()
-            expect(widget.locator(".card")).to_have_count(3)
-            expect(widget.locator(".card .note").first).to_have_text("Noted, more like this.")
+            expect(widget.locator(".card")).to_have_count(3, timeout=STEP_MS)
+            expect(widget.locator(".card .note").first).to_have_text(
+                "Noted, more like this.", timeout=STEP_MS
+            )
             assert widget.locator(".card .title").first.inner_text() == first
     assert runtime.explainer.gate_opened == [True], (
         "the widget did not show a card before the last was explained"
