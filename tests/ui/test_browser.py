@@ -35,6 +35,9 @@ def card_titles(page: Page) -> list[str]:
 
 
 def wait_for_cards(page: Page, previous: list[str] | None = None) -> list[str]:
+    """The cards once the turn has ended: they stream in one by one, and the status line says
+    "Thinking…" until the last one is on the page. ``previous``: the cards before this turn, to
+    wait for until the new turn's first card replaced them."""
     expect(page.locator("#recbot-card-0 .rb-card")).to_be_visible()
     if previous is not None:
         page.wait_for_function(
@@ -43,6 +46,7 @@ def wait_for_cards(page: Page, previous: list[str] | None = None) -> list[str]:
             " return t.length > 0 && JSON.stringify(t) !== JSON.stringify(prev); }",
             arg=previous,
         )
+    expect(page.locator("#recbot-status")).not_to_contain_text("Thinking", timeout=20_000)
     return card_titles(page)
 
 
@@ -170,6 +174,12 @@ def widget_send(widget: Any, text: str) -> None:
     widget.locator("form button").click()
 
 
+def widget_wait_for_turn(widget: Any) -> None:
+    """Cards stream in one by one; the send button is enabled again once the turn has ended."""
+    expect(widget.locator(".card").first).to_be_visible()
+    expect(widget.locator("form button")).to_be_enabled(timeout=20_000)
+
+
 def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
     app_port = free_port()
     with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "shop-key")) as site:
@@ -184,7 +194,7 @@ def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
                 if (b.length) window.__seen.push(b[b.length - 1].textContent); })
                 .observe(log, {subtree: true, childList: true, characterData: true}); }""")
             widget_send(widget, "something funny")
-            expect(widget.locator(".card").first).to_be_visible()
+            widget_wait_for_turn(widget)
             assert widget.locator(".card").count() == 3
             seen = page.evaluate("window.__seen")
             partial = [s for s in seen if s and s != "…" and s.strip() != "Here are a few picks for you."]
@@ -229,7 +239,7 @@ def test_widget_cross_origin_real_agent(
             page.set_viewport_size({"width": 900, "height": 760})
             widget = open_widget(page, site + "/")
             widget_send(widget, "I loved Alien, something scary please")
-            expect(widget.locator(".card").first).to_be_visible()
+            widget_wait_for_turn(widget)
             titles = widget.locator(".card .title").all_inner_texts()
             assert titles and not any(t.startswith("Alien (") for t in titles)
             widget.locator(".card details.why").first.evaluate("e => e.open = true")
