@@ -40,7 +40,7 @@ from bot.settings import Settings
 from bot.state import DialogueState, apply_message, merge_constraints
 from bot.store import SessionStore, check_session_id
 from bot.turn import TurnRecord, candidate_from, check_message, remember
-from bot.types import Candidate, Constraints, TurnResult
+from bot.types import Candidate, CardReady, Constraints, RankedItem, RankedList, TurnEvent, TurnResult
 from bot.understand.moods import rerank
 from bot.understand.parser import MessageParser
 from bot.understand.titles import TitleIndex
@@ -49,6 +49,7 @@ from cf_engine.data.catalog import Dataset
 log = logging.getLogger(__name__)
 
 MOOD_POOL = 4  # with moods the blend proposes 4x the shown number and bot.understand.moods re-ranks them
+
 
 class Agent:
     """Conversational recommender over one dataset, blender, explainer and store."""
@@ -143,12 +144,12 @@ class Agent:
         constraints: Constraints | None = None,
         template_only: bool = False,
     ) -> TurnResult:
-        """One full turn (the streaming path, consumed)."""
+        """One full turn: :meth:`turn_events`, consumed (the evaluators get the streamed page's cards)."""
         result = None
-        chunks = self.turn_stream(session_id, message, constraints=constraints, template_only=template_only)
-        for chunk in chunks:
-            if isinstance(chunk, TurnResult):
-                result = chunk
+        events = self.turn_events(session_id, message, constraints=constraints, template_only=template_only)
+        for event in events:
+            if isinstance(event, TurnResult):
+                result = event
         assert result is not None
         return result
 
@@ -161,11 +162,28 @@ class Agent:
     ) -> Iterator[str | TurnResult]:
         """Text chunks of the reply as they are ready, then the :class:`TurnResult` (last).
 
+        :meth:`turn_events` without the card events, for clients that show text only (``recbot chat``).
+        """
+        events = self.turn_events(session_id, message, constraints=constraints, template_only=template_only)
+        return (e for e in events if isinstance(e, str | TurnResult))
+
+    def turn_events(
+        self,
+        session_id: str,
+        message: str,
+        constraints: Constraints | None = None,
+        template_only: bool = False,
+    ) -> Iterator[TurnEvent]:
+        """The turn as it happens: text chunks, the :class:`RankedList`, one :class:`CardReady` per card
+        as soon as its explanation is validated, then the :class:`TurnResult` (last).
+
         ``template_only`` explains from templates without asking the LLM: the API sets it when many
         turns are queued, so a burst of visitors gets fast answers instead of a long LLM queue.
 
-        The message and the session are checked before the first chunk (errors raise here, at call
-        time); the turn is recorded once the last chunk is produced. ``constraints`` (from a UI's
+        The message and the session are checked before the first event (errors raise here, at call
+        time). The turn row and the session's new state are written once the ranked list is known,
+        before any title or card is sent, so feedback on a shown item is always accepted; the reply
+        and the cards are filled into that row when the turn ends. ``constraints`` (from a UI's
         filter widgets) override the corresponding parts of the session's constraints: a non-empty
         genre set or a given year / rating bound replaces what the conversation said.
         """
@@ -175,9 +193,9 @@ class Agent:
 
     def _turn_gen(
         self, session_id: str, text: str, ui_constraints: Constraints | None, template_only: bool
-    ) -> Generator[str | TurnResult, None, None]:
+    ) -> Generator[TurnEvent, None, None]:
         # The store's lock holds across threads and processes (API replicas): one turn or
-        # feedback call per session at a time.
+        # feedback call per session at a time. Feedback sent while cards stream waits for the turn.
         with self.store.session_lock(session_id):
             t0 = time.perf_counter()
             state = DialogueState.from_json(session_row(self.store, session_id)["state"])
@@ -195,38 +213,67 @@ class Agent:
             t_cand = time.perf_counter()
 
             opening = reply_opening(self.catalog, state, turn.parsed, change, decision, candidates, why)
-            if opening:
-                yield turn.say(opening)
             context = ExplainContext(
                 liked_titles=liked_titles(self.catalog, state.all_liked()[-5:]),
                 request=state.soft_text or text,
                 constraints=state.constraints,
                 seed=state.turn_count,
             )
-            llm_down = template_only
-            for n, cand in enumerate(candidates, start=1):
-                item = self.catalog.get(cand.item_id)
-                yield turn.say(numbered(n, display_title(item.title), item.year))
-                explainer = self.explainer.template_only() if llm_down else self.explainer
-                explanation = yield from self._explain(explainer, cand, context, turn)
-                # One LLM failure (timeout, crash) in a turn: the rest of the turn uses templates, so a
-                # stuck model costs one llm_timeout_s per turn, not one per recommendation.
-                llm_down = llm_down or (explanation.reason or "").startswith(("llm_error", "explainer_error"))
-                turn.add(cand, explanation, self.features)
-            t_explain = time.perf_counter()
             turn.question = decision.question
-            if turn.question:
-                yield turn.say(("\n\n" if turn.chunks else "") + turn.question)
-
+            # Nothing later in the turn changes the state, so it is final now: record the turn (and
+            # what it shows) before the user can see any of it.
             remember(state, decision, candidates)
-            turn.latency_ms = {"parse": _ms(t0, t_parse), "candidates": _ms(t_parse, t_cand)}
-            turn.latency_ms["explain"] = _ms(t_cand, t_explain)
             turn.record(self.store)
-            t_end = time.perf_counter()
-            turn.latency_ms["record"] = _ms(t_explain, t_end)
-            turn.latency_ms["total"] = _ms(t0, t_end)
-            turn.log()
-            yield turn.result()
+            t_recorded = time.perf_counter()
+            finished = False
+            try:
+                if opening:
+                    yield turn.say(opening)
+                if candidates:
+                    yield RankedList(session_id, turn.turn_id, [self._ranked_item(c) for c in candidates])
+                llm_down = template_only
+                t_first_card: float | None = None
+                for n, cand in enumerate(candidates, start=1):
+                    item = self.catalog.get(cand.item_id)
+                    yield turn.say(numbered(n, display_title(item.title), item.year))
+                    explainer = self.explainer.template_only() if llm_down else self.explainer
+                    explanation = yield from self._explain(explainer, cand, context, turn)
+                    # One LLM failure (timeout, crash) in a turn: the rest of the turn uses templates, so
+                    # a stuck model costs one llm_timeout_s per turn, not one per recommendation.
+                    failed = (explanation.reason or "").startswith(("llm_error", "explainer_error"))
+                    llm_down = llm_down or failed
+                    turn.add(cand, explanation, self.features)
+                    t_first_card = t_first_card or time.perf_counter()
+                    yield CardReady(session_id, turn.turn_id, n - 1, turn.recommendations[-1])
+                t_explain = time.perf_counter()
+                if turn.question:
+                    yield turn.say(("\n\n" if turn.chunks else "") + turn.question)
+
+                turn.latency_ms = {"parse": _ms(t0, t_parse), "candidates": _ms(t_parse, t_cand)}
+                turn.latency_ms["explain"] = _ms(t_recorded, t_explain)
+                if t_first_card is not None:
+                    turn.latency_ms["first_card"] = _ms(t0, t_first_card)
+                turn.finish(self.store)
+                finished = True
+                t_end = time.perf_counter()
+                # both writes: the row before the first card, the reply after the last
+                turn.latency_ms["record"] = round(_ms(t_cand, t_recorded) + _ms(t_explain, t_end), 2)
+                turn.latency_ms["total"] = _ms(t0, t_end)
+                turn.log()
+                yield turn.result()
+            finally:
+                if not finished:  # the consumer went away or a step failed: keep what was shown
+                    self._finish_partial(turn)
+
+    def _finish_partial(self, turn: TurnRecord) -> None:
+        try:
+            turn.finish(self.store)
+        except Exception as exc:  # noqa: BLE001 - the row with the shown items is already written
+            log.warning("could not record the end of turn %s: %s", turn.turn_id, exc)
+
+    def _ranked_item(self, cand: Candidate) -> RankedItem:
+        item = self.catalog.get(cand.item_id)
+        return RankedItem(cand.item_id, display_title(item.title), item.year)
 
     @property
     def limit(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from bot.types import Constraints, TurnResult
+from bot.types import Constraints, TurnEvent, TurnResult
 from cf_engine.data.catalog import Dataset
 
 
@@ -46,6 +46,17 @@ class ChatAgent(Protocol):
         template_only: bool = False,
     ) -> Iterator[str | TurnResult]:
         """Reply text chunks, then the :class:`TurnResult` (last); the message is checked at call time."""
+        ...
+
+    def turn_events(
+        self,
+        session_id: str,
+        message: str,
+        constraints: Constraints | None = None,
+        template_only: bool = False,
+    ) -> Iterator[TurnEvent]:
+        """:meth:`turn_stream` with the cards: text chunks, the ranked list, each card once its
+        explanation is validated, then the :class:`TurnResult` (last)."""
         ...
 
     def feedback(

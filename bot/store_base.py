@@ -77,6 +77,7 @@ class SessionStore(Protocol):
     def save_state(self, session_id: str, state_json: str) -> None: ...
     def user_sessions(self, user_id: str, exclude: str | None = None) -> list[dict[str, Any]]: ...
     def add_turn(self, session_id: str, state_json: str, **turn: Any) -> int: ...
+    def update_turn(self, turn_id: int, **turn: Any) -> None: ...
     def turns(self, session_id: str) -> list[dict[str, Any]]: ...
     def add_feedback(
         self,
@@ -275,6 +276,26 @@ class SqlStore:
                 return int(row["id"])
 
         return self._retry(write)
+
+    def update_turn(self, turn_id: int, **turn: Any) -> None:
+        """Rewrite some columns of a recorded turn (a streamed turn fills in its reply as it ends).
+
+        The session's state is not touched: a turn writes it once, with the row (:meth:`add_turn`).
+        """
+        unknown = sorted(set(turn) - set(TURN_COLUMNS))
+        if unknown or not turn:
+            raise StoreError(f"update_turn: unknown or no columns {unknown}")
+        names = list(turn)
+        values = [turn[c] if isinstance(turn[c], str | None) else json.dumps(turn[c]) for c in names]
+
+        def write() -> None:
+            with self.transaction() as tx:
+                tx.execute(
+                    f"UPDATE turns SET {', '.join(f'{c} = ?' for c in names)} WHERE id = ?",
+                    (*values, turn_id),
+                )
+
+        self._retry(write)
 
     def turns(self, session_id: str) -> list[dict[str, Any]]:
         out = []

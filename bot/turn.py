@@ -102,7 +102,11 @@ class TurnRecord:
         return "".join(self.chunks).strip()
 
     def record(self, store: Store) -> int:
-        """Write the turn and the session's new state (one transaction), log one line, return the id."""
+        """Write the turn and the session's new state (one transaction), return the id.
+
+        A streamed turn calls this once its ranked list is known, before any card or title is sent
+        (so feedback on a shown item is always accepted), and :meth:`finish` when it ends.
+        """
         self.turn_id = store.add_turn(
             self.session_id,
             self.state.to_json(),
@@ -111,11 +115,22 @@ class TurnRecord:
             intent=self.parsed.intent,
             parse=self.parsed.to_dict(),
             candidates=[asdict(c) for c in self.candidates],
-            recommendations=[asdict(r) for r in self.recommendations],
             shown=[c.item_id for c in self.candidates],
-            reply=self.reply,
-            question=self.question,
-            explanations=[
+            **self._reply_columns(),
+        )
+        return self.turn_id
+
+    def finish(self, store: Store) -> None:
+        """Fill in what the recorded turn said: reply, question, cards, explanations, latencies."""
+        store.update_turn(self.turn_id, **self._reply_columns())
+
+    def _reply_columns(self) -> dict[str, Any]:
+        return {
+            "recommendations": [asdict(r) for r in self.recommendations],
+            "reply": self.reply,
+            "question": self.question,
+            # explanations are a prefix of the candidates while the turn is being streamed
+            "explanations": [
                 {
                     "item_id": c.item_id,
                     "source": e.source,
@@ -123,11 +138,10 @@ class TurnRecord:
                     "reason": e.reason,
                     "latency_ms": round(e.latency_ms, 2),
                 }
-                for c, e in zip(self.candidates, self.explanations, strict=True)
+                for c, e in zip(self.candidates, self.explanations, strict=False)
             ],
-            latency_ms=self.latency_ms,
-        )
-        return self.turn_id
+            "latency_ms": self.latency_ms,
+        }
 
     def log(self) -> None:
         """One structured line per turn; the API's request id, or a fresh one (CLI, evaluators)."""

@@ -108,3 +108,48 @@ class TurnResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class RankedItem:
+    """One item of a turn's ranked list, as known before its explanation is written."""
+
+    item_id: int
+    title: str
+    year: int | None
+
+
+@dataclass
+class RankedList:
+    """A streamed turn's first event about cards: what will be shown, in order (``Agent.turn_events``).
+
+    The turn is already recorded when this is sent, so feedback on any of these items is accepted.
+    """
+
+    session_id: str
+    turn_id: int
+    items: list[RankedItem]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CardReady:
+    """One recommendation whose explanation has passed the validator: the card can be shown now.
+
+    ``index`` counts from 0 in the order of :class:`RankedList`; ``recommendation`` is the same
+    object the turn's :class:`TurnResult` will hold at that index.
+    """
+
+    session_id: str
+    turn_id: int
+    index: int
+    recommendation: Recommendation
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# What ``Agent.turn_events`` yields: reply text chunks, the ranked list, each card, then the result.
+TurnEvent = str | RankedList | CardReady | TurnResult

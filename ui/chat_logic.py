@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.chat_agent import ChatAgent
 from bot.errors import InvalidInputError, UnknownSessionError
-from bot.types import Constraints, TurnResult
+from bot.types import CardReady, Constraints, RankedList, TurnResult
 from ui.cards import REMOVING_KINDS, card_html, escape_markdown, evidence_html
 
 NEW_VISITOR = "New visitor"
@@ -125,7 +125,9 @@ class ChatController:
         user_id: float | None,
         filters: Filters,
     ) -> Iterator[ChatView]:
-        """Stream one turn: the growing reply first, then the cards."""
+        """Stream one turn: the growing reply, and each card as soon as its explanation is validated
+        (``card`` events of :meth:`ChatAgent.turn_events`), so the first card shows before the last
+        one is written; the final frame is the reply and cards of the :class:`TurnResult`."""
         history = list(history or [])
         turn_ids = dict(turn_ids or {})
         if not message or not message.strip():
@@ -144,16 +146,22 @@ class ChatController:
         ]
         yield ChatView(history, store, [], self._cards([]), turn_ids, "Thinking…")
         streamed = ""
+        recs: list[dict[str, Any]] = []
         result: TurnResult | None = None
         try:
             constraints = filters.to_constraints()
-            for part in self.agent.turn_stream(store["session_id"], message, constraints=constraints):
-                if isinstance(part, TurnResult):
-                    result = part
+            for event in self.agent.turn_events(store["session_id"], message, constraints=constraints):
+                if isinstance(event, TurnResult):
+                    result = event
+                    continue
+                if isinstance(event, RankedList):
+                    continue  # the titles arrive in the reply text; a card shows once it is explained
+                if isinstance(event, CardReady):
+                    recs.append(asdict(event.recommendation))
                 else:
-                    streamed += part
+                    streamed += event
                     history[-1] = {"role": "assistant", "content": escape_markdown(streamed)}
-                    yield ChatView(history, store, [], self._cards([]), turn_ids, "Thinking…")
+                yield ChatView(history, store, list(recs), self._cards(recs), turn_ids, "Thinking…")
         except InvalidInputError as exc:
             history[-1] = {"role": "assistant", "content": escape_markdown(f"Sorry: {exc}")}
             yield ChatView(history, store, [], self._cards([]), turn_ids, str(exc))
@@ -185,12 +193,17 @@ class ChatController:
         except (InvalidInputError, UnknownSessionError) as exc:  # a stale page: say so, keep the cards
             return recs, self._cards(recs), f"Could not record that: {exc}"
         title = rec.get("title", "")
+        # Feedback on a card shown while its turn was still streaming waited for that turn to end:
+        # the page's ``recs`` may lack the cards that came later, the agent's record has them all.
+        recs = self._latest_recs(store, recs)
         if kind in REMOVING_KINDS:
-            recs.pop(slot)
+            recs = [r for r in recs if r.get("item_id") != rec["item_id"]]
             status = f"Noted: {title} won't be suggested again."
         else:
-            rec = dict(rec, _note="Noted, more like this.")
-            recs[slot] = rec
+            recs = [
+                dict(r, _note="Noted, more like this.") if r.get("item_id") == rec["item_id"] else r
+                for r in recs
+            ]
             status = f"Noted: you like {title}."
         return recs, self._cards(recs), status
 
@@ -223,6 +236,30 @@ class ChatController:
         ]
         return views + [CardView() for _ in range(self.n_cards - len(views))]
 
+    def _latest_recs(self, store: Mapping[str, Any], recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The cards of the session's last turn as the agent recorded them, minus removed items, with
+        the notes the page added (``recs``); ``recs`` itself when the record does not hold them."""
+        try:
+            data = self.agent.session(store["session_id"])
+        except UnknownSessionError:
+            return recs
+        turns = data.get("turns") or []
+        recorded = (
+            [dict(r) for r in (turns[-1].get("recommendations") or []) if isinstance(r, Mapping)]
+            if turns
+            else []
+        )
+        on_page = {r.get("item_id") for r in recs}
+        if not on_page <= {r.get("item_id") for r in recorded}:
+            return recs  # the page shows an older turn's cards (a stale tab): keep them
+        removed = removed_items(data.get("feedback", []))
+        notes = {r.get("item_id"): r["_note"] for r in recs if r.get("_note")}
+        return [
+            dict(r, _note=notes[r["item_id"]]) if r.get("item_id") in notes else r
+            for r in recorded
+            if r.get("item_id") not in removed
+        ]
+
     def _removed_items(self, store: Mapping[str, Any]) -> set[int]:
         try:
             events = (
@@ -230,4 +267,9 @@ class ChatController:
             )
         except UnknownSessionError:
             return set()
-        return {int(ev["item_id"]) for ev in events if ev.get("kind") in REMOVING_KINDS and ev.get("item_id")}
+        return removed_items(events)
+
+
+def removed_items(feedback: list[dict[str, Any]]) -> set[int]:
+    """Items a session's feedback took off the page (thumbs down, seen, not interested)."""
+    return {int(ev["item_id"]) for ev in feedback if ev.get("kind") in REMOVING_KINDS and ev.get("item_id")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Generator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,3 +50,37 @@ class SpyBlender:
     def blend(self, request: BlendRequest) -> list[Any]:
         self.requests.append(request)
         return self.inner.blend(request)
+
+
+class GatedExplainer:
+    """The real explainer made slow on purpose: explaining the ``gate_at``-th candidate (from 0) of
+    a turn first waits for ``gate`` (which a test sets once it has seen the first card).
+
+    ``calls`` lists the item ids whose explanation was started, in order; ``gate_opened`` holds one
+    entry per gated wait: False means the gate timed out, i.e. nobody saw a card before the last one
+    was being written (the cards were not streamed).
+    """
+
+    def __init__(
+        self, inner: Any, gate: threading.Event | None = None, gate_at: int = 2, timeout_s: float = 30.0
+    ) -> None:
+        self.inner = inner
+        self.gate = gate
+        self.gate_at = gate_at
+        self.timeout_s = timeout_s
+        self.calls: list[int] = []
+        self.gate_opened: list[bool] = []
+
+    def explain_stream(self, candidate: Any, context: Any = None) -> Generator[str, None, Any]:
+        self.calls.append(candidate.item_id)
+        if self.gate is not None and len(self.calls) == self.gate_at + 1:
+            self.gate_opened.append(self.gate.wait(self.timeout_s))
+        stream = (
+            self.inner.explain_stream(candidate)
+            if context is None
+            else self.inner.explain_stream(candidate, context)
+        )
+        return (yield from stream)
+
+    def template_only(self) -> GatedExplainer:
+        return self

@@ -11,11 +11,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.settings import Settings
+from tests.ui.live import CHROMIUM, CHROMIUM_ARGS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 # Read at import (the autouse fixture clears RECBOT_* later). Local runs only; CI builds from scratch.
 PREBUILT_HOME = os.environ.get("RECBOT_TEST_BUILT_HOME")
@@ -69,3 +73,25 @@ def llm_runtime(built_settings: Settings) -> Iterator[Any]:
     runtime = Runtime.from_settings(settings)
     yield runtime
     runtime.close()
+
+
+# --- a real browser (Debian's chromium, headless, driven by Playwright) ---------------------------
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()

@@ -1,6 +1,6 @@
 """A small in-memory runtime with the agent's public methods, for fast API and UI unit tests.
 
-It follows the agent contract (create_session / turn / turn_stream / feedback / session and the
+It follows the agent contract (create_session / turn / turn_stream / turn_events / feedback / session and the
 bot.errors exceptions) over a ten-item catalog. Items with negative feedback never come back, and a
 turn never repeats the previous turn's items, so tests can see feedback change the next turn.
 End-to-end tests use the real ``bot.runtime.Runtime`` instead.
@@ -18,10 +18,14 @@ from typing import Any
 import pandas as pd
 
 from bot.errors import InvalidInputError, ItemNotShownError, UnknownSessionError
-from bot.types import FeedbackKind, Recommendation, TurnResult
+from bot.types import CardReady, FeedbackKind, RankedItem, RankedList, Recommendation, TurnEvent, TurnResult
 from cf_engine.data.catalog import Catalog, Dataset, Item
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
+
+# How long the gated last card waits for the client to show the first one: a test that sees the gate
+# time out (``gate_opened == [False]``) has caught cards that were not streamed.
+GATE_TIMEOUT_S = 30.0
 
 NEGATIVE = {FeedbackKind.DOWN, FeedbackKind.SEEN, FeedbackKind.NOT_INTERESTED}
 
@@ -58,11 +62,14 @@ class FakeAgent:
         hostile_reply: bool = False,
         n: int = 3,
         token_delay_s: float = 0.0,
+        last_card_gate: threading.Event | None = None,
     ) -> None:
         self.catalog = catalog
         self.delay_s = delay_s
         self.token_delay_s = token_delay_s
         self.hostile_reply = hostile_reply
+        self.last_card_gate = last_card_gate
+        self.gate_opened: list[bool] = []  # one per gated turn: did the gate open before the timeout?
         self.n = n
         self.sessions: dict[str, dict[str, Any]] = {}
         self.turn_calls = 0
@@ -94,7 +101,7 @@ class FakeAgent:
         self, session_id: str, message: str, constraints: Any = None, template_only: bool = False
     ) -> TurnResult:
         result: TurnResult | None = None
-        for part in self.turn_stream(session_id, message, constraints, template_only):
+        for part in self.turn_events(session_id, message, constraints, template_only):
             if isinstance(part, TurnResult):
                 result = part
         assert result is not None
@@ -103,9 +110,20 @@ class FakeAgent:
     def turn_stream(
         self, session_id: str, message: str, constraints: Any = None, template_only: bool = False
     ) -> Iterator[str | TurnResult]:
+        events = self.turn_events(session_id, message, constraints, template_only)
+        return (e for e in events if isinstance(e, str | TurnResult))
+
+    def turn_events(
+        self, session_id: str, message: str, constraints: Any = None, template_only: bool = False
+    ) -> Iterator[TurnEvent]:
         state = self._get(session_id)
         if not message.strip():
             raise InvalidInputError("message is empty")
+        return self._events(state, session_id, message, template_only)
+
+    def _events(
+        self, state: dict[str, Any], session_id: str, message: str, template_only: bool
+    ) -> Iterator[TurnEvent]:
         with self._lock:
             self.turn_calls += 1
             self.template_only_flags.append(template_only)
@@ -118,29 +136,40 @@ class FakeAgent:
             picks = [it for it in self.catalog if it.item_id not in blocked and it.item_id not in last][
                 : self.n
             ]
+            turn_id = len(state["turns"]) + 1
+            state["shown"].append([it.item_id for it in picks])  # known before any card is sent
             reply = "Here are a few picks for you."
             if self.hostile_reply:
                 reply = f"Try this {HOSTILE} one."
             for word in reply.split(" "):
                 time.sleep(self.token_delay_s)
                 yield word + " "
-            recs = [
-                Recommendation(
-                    item_id=it.item_id,
-                    title=it.title,
-                    year=it.year,
-                    genres=list(it.genres),
-                    explanation=f"Because you asked for {message[:20]}: {it.title} is {'/'.join(it.genres)}.",
-                    explanation_source="template",
-                    score=1.0 - 0.1 * k,
-                    evidence={"genres": list(it.genres), "matched_tags": ["classic"], "neighbours": []},
+            if picks:
+                yield RankedList(
+                    session_id, turn_id, [RankedItem(it.item_id, it.title, it.year) for it in picks]
                 )
-                for k, it in enumerate(picks)
-            ]
-            state["shown"].append([r.item_id for r in recs])
+            recs = []
+            for k, it in enumerate(picks):
+                if k == len(picks) - 1 and self.last_card_gate is not None:
+                    # the slow explainer: the last card waits until the client has shown the first
+                    self.gate_opened.append(self.last_card_gate.wait(timeout=GATE_TIMEOUT_S))
+                explanation = f"Because you asked for {message[:20]}: {it.title} is {'/'.join(it.genres)}."
+                recs.append(
+                    Recommendation(
+                        item_id=it.item_id,
+                        title=it.title,
+                        year=it.year,
+                        genres=list(it.genres),
+                        explanation=explanation,
+                        explanation_source="template",
+                        score=1.0 - 0.1 * k,
+                        evidence={"genres": list(it.genres), "matched_tags": ["classic"], "neighbours": []},
+                    )
+                )
+                yield CardReady(session_id, turn_id, k, recs[-1])
             result = TurnResult(
                 session_id=session_id,
-                turn_id=len(state["turns"]) + 1,
+                turn_id=turn_id,
                 reply=reply.strip(),
                 question=None,
                 recommendations=recs,

@@ -85,10 +85,44 @@ def test_sse_streams_tokens_then_result(client: TestClient) -> None:
         assert r.headers["content-type"].startswith("text/event-stream")
         events = parse_sse(r.read().decode())
     kinds = [k for k, _ in events]
-    assert kinds[-1] == "result" and set(kinds[:-1]) == {"token"} and len(kinds) > 2
+    assert kinds[-1] == "result" and len(kinds) > 2
     streamed = "".join(d["text"] for k, d in events if k == "token")
-    assert streamed.strip() == events[-1][1]["reply"]
-    assert len(events[-1][1]["recommendations"]) == 3
+    result = events[-1][1]
+    assert streamed.strip() == result["reply"]
+    assert len(result["recommendations"]) == 3
+    # the ranked list before any card, then one card per recommendation, in order, before the result
+    assert kinds.count("ranked") == 1 and kinds.index("ranked") < kinds.index("card")
+    ranked = next(d for k, d in events if k == "ranked")
+    cards = [d for k, d in events if k == "card"]
+    assert [c["index"] for c in cards] == [0, 1, 2]
+    assert [c["recommendation"] for c in cards] == result["recommendations"]
+    assert [i["item_id"] for i in ranked["items"]] == [r["item_id"] for r in result["recommendations"]]
+    assert {c["turn_id"] for c in cards} == {ranked["turn_id"], result["turn_id"]}
+
+
+def test_openapi_documents_each_stream_event(client: TestClient) -> None:
+    """Every SSE event is named in the document with a schema its data validates against."""
+    from ui.api.schemas import SSE_EVENTS
+
+    doc = client.get("/api/v1/openapi.json").json()
+    stream = doc["paths"]["/sessions/{session_id}/messages"]["post"]["responses"]["200"]["content"]
+    events = stream["text/event-stream"]["x-sse-events"]
+    assert set(events) == {"token", "ranked", "card", "result", "error"}
+    for name, ref in events.items():
+        assert ref["$ref"].rsplit("/", 1)[-1] in doc["components"]["schemas"], name
+    card = doc["components"]["schemas"]["CardEventOut"]
+    assert set(card["required"]) == {"session_id", "turn_id", "index", "recommendation"}
+    sid = new_session(client)
+    with client.stream(
+        "POST",
+        f"/api/v1/sessions/{sid}/messages",
+        json={"message": "sci-fi"},
+        headers={"Accept": "text/event-stream"},
+    ) as r:
+        sent = parse_sse(r.read().decode())
+    assert {k for k, _ in sent} == {"token", "ranked", "card", "result"}
+    for name, data in sent:
+        SSE_EVENTS[name].model_validate(data)
 
 
 def test_feedback_is_idempotent_and_changes_next_turn(client: TestClient) -> None:

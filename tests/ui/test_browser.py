@@ -3,16 +3,15 @@ embedded widget on a page from another origin, including refusals and hostile te
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.settings import Settings
 from tests.ui.fakes import HOSTILE, FakeRuntime
-from tests.ui.live import CHROMIUM, CHROMIUM_ARGS, free_port, host_page, serve_app, serve_page
+from tests.ui.live import free_port, host_page, serve_app, serve_page
 from ui.app import create_app
 
 pytestmark = pytest.mark.slow
@@ -26,25 +25,6 @@ def screenshot_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     return DOCS_IMG if request.config.getoption("--update-screenshots") else tmp_path
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
-
-
 def gradio_send(page: Page, text: str) -> None:
     page.locator("#recbot-input textarea").fill(text)
     page.locator("#recbot-send").click()
@@ -55,6 +35,9 @@ def card_titles(page: Page) -> list[str]:
 
 
 def wait_for_cards(page: Page, previous: list[str] | None = None) -> list[str]:
+    """The cards once the turn has ended: they stream in one by one, and the status line says
+    "Thinking…" until the last one is on the page. ``previous``: the cards before this turn, to
+    wait for until the new turn's first card replaced them."""
     expect(page.locator("#recbot-card-0 .rb-card")).to_be_visible()
     if previous is not None:
         page.wait_for_function(
@@ -63,6 +46,7 @@ def wait_for_cards(page: Page, previous: list[str] | None = None) -> list[str]:
             " return t.length > 0 && JSON.stringify(t) !== JSON.stringify(prev); }",
             arg=previous,
         )
+    expect(page.locator("#recbot-status")).not_to_contain_text("Thinking", timeout=20_000)
     return card_titles(page)
 
 
@@ -190,6 +174,12 @@ def widget_send(widget: Any, text: str) -> None:
     widget.locator("form button").click()
 
 
+def widget_wait_for_turn(widget: Any) -> None:
+    """Cards stream in one by one; the send button is enabled again once the turn has ended."""
+    expect(widget.locator(".card").first).to_be_visible()
+    expect(widget.locator("form button")).to_be_enabled(timeout=20_000)
+
+
 def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
     app_port = free_port()
     with serve_page(host_page(f"http://127.0.0.1:{app_port}/widget/recbot.js", "shop-key")) as site:
@@ -204,7 +194,7 @@ def test_widget_cross_origin_chat_streams(tmp_path: Path, page: Page) -> None:
                 if (b.length) window.__seen.push(b[b.length - 1].textContent); })
                 .observe(log, {subtree: true, childList: true, characterData: true}); }""")
             widget_send(widget, "something funny")
-            expect(widget.locator(".card").first).to_be_visible()
+            widget_wait_for_turn(widget)
             assert widget.locator(".card").count() == 3
             seen = page.evaluate("window.__seen")
             partial = [s for s in seen if s and s != "…" and s.strip() != "Here are a few picks for you."]
@@ -249,7 +239,7 @@ def test_widget_cross_origin_real_agent(
             page.set_viewport_size({"width": 900, "height": 760})
             widget = open_widget(page, site + "/")
             widget_send(widget, "I loved Alien, something scary please")
-            expect(widget.locator(".card").first).to_be_visible()
+            widget_wait_for_turn(widget)
             titles = widget.locator(".card .title").all_inner_texts()
             assert titles and not any(t.startswith("Alien (") for t in titles)
             widget.locator(".card details.why").first.evaluate("e => e.open = true")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.ui.fakes import HOSTILE, FakeRuntime
@@ -29,6 +31,41 @@ def test_turn_streams_then_shows_cards(controller: ChatController) -> None:
     assert [c.visible for c in final.cards] == [True, True, True]
     assert "Toy Story" in final.cards[0].body and "funny" in final.cards[0].body
     assert final.turn_ids == {"1": 1}
+
+
+def test_each_card_shows_as_soon_as_it_is_validated() -> None:
+    """The page gets a frame per card: the last card's explanation is only written (the gate opens)
+    once a frame showing the first card has been produced."""
+    gate = threading.Event()
+    runtime = FakeRuntime(last_card_gate=gate)
+    controller = ChatController(runtime.agent, n_cards=3)
+    shown: list[int] = []
+    for view in controller.respond("something funny", [], None, {}, NEW_VISITOR, None, Filters()):
+        visible = sum(c.visible for c in view.cards)
+        shown.append(visible)
+        if visible == 1:
+            gate.set()
+    assert runtime.agent.gate_opened == [True], (
+        "the first card was not on the page before the last was written"
+    )
+    # cards only ever add up during the turn: 0, then 1, 2 and 3 of them (each next to its reply text)
+    assert shown == sorted(shown) and {1, 2, 3} <= set(shown) and shown[-1] == 3
+    final = view
+    assert [r["item_id"] for r in final.recs] == [1, 2, 3] and final.status == ""
+
+
+def test_feedback_on_a_card_shown_mid_turn_keeps_the_later_cards(controller: ChatController) -> None:
+    """A click on the first card while the turn streams carries the page's recs of that moment (one
+    card); the agent answers once the turn ended, and the page then shows the others."""
+    views = run_turn(controller, "hi")
+    partial = next(v for v in views if len(v.recs) == 1)
+    final = views[-1]
+    recs, cards, status = controller.card_feedback(0, "down", final.store, partial.recs)
+    assert [r["item_id"] for r in recs] == [r["item_id"] for r in final.recs[1:]]
+    assert [c.visible for c in cards] == [True, True, False] and "won't be suggested" in status
+    recs, cards, _ = controller.card_feedback(0, "up", final.store, recs[:1])
+    assert [r["item_id"] for r in recs] == [r["item_id"] for r in final.recs[1:]]
+    assert "Noted" in cards[0].body and "Noted" not in cards[1].body
 
 
 def test_thumbs_down_removes_card_and_changes_next_turn(controller: ChatController) -> None:

@@ -100,9 +100,15 @@ def test_sse_stream_matches_the_result(client: TestClient) -> None:
     ) as r:
         assert r.status_code == 200
         events = parse_sse(r.read().decode())
-    assert events[-1][0] == "result" and {k for k, _ in events[:-1]} == {"token"}
+    assert events[-1][0] == "result" and {k for k, _ in events[:-1]} == {"token", "ranked", "card"}
     result = events[-1][1]
-    assert "".join(d["text"] for k, d in events[:-1]).strip() == result["reply"]
+    assert "".join(d["text"] for k, d in events[:-1] if k == "token").strip() == result["reply"]
+    # ranked names the cards to come; each card event is the result's card at its index
+    (ranked,) = [d for k, d in events if k == "ranked"]
+    cards = [d for k, d in events if k == "card"]
+    assert [c["index"] for c in cards] == list(range(len(result["recommendations"])))
+    assert [c["recommendation"] for c in cards] == result["recommendations"]
+    assert [i["item_id"] for i in ranked["items"]] == [r["item_id"] for r in result["recommendations"]]
     for rec in result["recommendations"]:
         assert "Horror" in rec["genres"] and 1980 <= rec["year"] <= 1989
 

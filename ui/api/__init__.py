@@ -12,6 +12,7 @@ from ui.api import feedback, health, items, messages, sessions
 from ui.api.errors import install_error_handlers
 from ui.api.rate_limit import RateLimiter
 from ui.api.request_id import RequestIdMiddleware
+from ui.api.schemas import SSE_EVENTS
 from ui.api.site_keys import SiteKeyMiddleware
 from ui.api.turn_pool import TurnPool
 
@@ -60,6 +61,25 @@ def _document_limits(api: FastAPI, settings: Settings) -> None:
             schema = generate()
             message = schema["components"]["schemas"]["MessageIn"]["properties"]["message"]
             message["maxLength"] = min(message["maxLength"], settings.max_message_chars)
+            _document_stream_events(schema)
         return api.openapi_schema or schema
 
     api.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_stream_events(schema: dict[str, Any]) -> None:
+    """Name each SSE event's data schema on the messages route (``x-sse-events``: event -> $ref).
+
+    OpenAPI 3.1 has no way to type the items of a ``text/event-stream`` body, so the stream stays
+    ``type: string`` and an extension maps each event name to a component schema.
+    """
+    components = schema["components"]["schemas"]
+    events: dict[str, Any] = {}
+    for name, model in SSE_EVENTS.items():
+        model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for def_name, definition in model_schema.pop("$defs", {}).items():
+            components.setdefault(def_name, definition)
+        components.setdefault(model.__name__, model_schema)
+        events[name] = {"$ref": f"#/components/schemas/{model.__name__}"}
+    route = schema["paths"]["/sessions/{session_id}/messages"]["post"]
+    route["responses"]["200"]["content"]["text/event-stream"]["x-sse-events"] = events

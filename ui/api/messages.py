@@ -1,9 +1,18 @@
 """Send a message and get the turn's reply: one JSON object, or a token stream (SSE).
 
-With ``Accept: text/event-stream`` the answer is a stream of ``event: token`` (data
-``{"text": "..."}``) followed by one ``event: result`` whose data is the same object the JSON
-answer would be. Errors found before the first token (unknown session, bad input, busy) are plain
-HTTP errors; an error after streaming began arrives as ``event: error`` (data ``{"status", "detail"}``).
+With ``Accept: text/event-stream`` the answer is a stream of events (``event: NAME`` then
+``data: JSON``; the schemas are in ``ui.api.schemas.SSE_EVENTS`` and in the OpenAPI document):
+
+* ``token`` ``{"text"}``: the next piece of the reply text, as before;
+* ``ranked`` ``{"session_id", "turn_id", "items"}``: the items the turn will show, in order, once
+  the turn is recorded (feedback on them is accepted from then on);
+* ``card`` ``{"session_id", "turn_id", "index", "recommendation"}``: one card, sent as soon as its
+  explanation passed the validator, so the first card shows before the last one is written;
+* ``result``: last, the same object the JSON answer would be (clients that only know ``token``
+  and ``result`` keep working).
+
+Errors found before the first event (unknown session, bad input, busy) are plain HTTP errors; an
+error after streaming began arrives as ``event: error`` (data ``{"status", "detail"}``).
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from bot.turn import check_message
-from bot.types import TurnResult
+from bot.types import CardReady, RankedList, TurnEvent, TurnResult
 from ui.api.deps import AgentDep, LimitedSessionIdDep, PoolDep, SettingsDep
 from ui.api.errors import error_detail, error_status
 from ui.api.schemas import BODY_ERRORS, ErrorOut, MessageIn, TurnOut
@@ -32,7 +41,13 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     responses={
         200: {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "The turn (JSON), or token events then a result event (SSE).",
+            "description": (
+                "The turn (JSON), or with `Accept: text/event-stream` a stream of events: `token` (reply"
+                " text), `ranked` (the items to be shown, in order), one `card` per recommendation as"
+                " soon as its explanation is validated, then `result` (the same object as the JSON"
+                " answer); `error` if the turn fails after the stream began. Each event's data schema"
+                " is named in `x-sse-events`."
+            ),
         },
         403: {"model": ErrorOut},
         404: {"model": ErrorOut},
@@ -58,7 +73,7 @@ async def post_message(
         result: TurnResult = await pool.run(agent.turn, session_id, message, None, template_only)
         return result.to_dict()
 
-    events = pool.stream(lambda: agent.turn_stream(session_id, message, template_only=template_only))
+    events = pool.stream(lambda: agent.turn_events(session_id, message, template_only=template_only))
     # Wait for the first event before answering, so errors raised at once (unknown session,
     # bad input, pool full) become ordinary 4xx/503 answers instead of a broken stream.
     try:
@@ -68,9 +83,7 @@ async def post_message(
     return StreamingResponse(_sse(first, events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-async def _sse(
-    first: str | TurnResult | None, rest: AsyncGenerator[str | TurnResult, None]
-) -> AsyncIterator[bytes]:
+async def _sse(first: TurnEvent | None, rest: AsyncGenerator[TurnEvent, None]) -> AsyncIterator[bytes]:
     try:
         if first is not None:
             yield _event(first)
@@ -83,9 +96,13 @@ async def _sse(
         await rest.aclose()
 
 
-def _event(item: str | TurnResult) -> bytes:
+def _event(item: TurnEvent) -> bytes:
     if isinstance(item, TurnResult):
         return _format("result", item.to_dict())
+    if isinstance(item, CardReady):
+        return _format("card", item.to_dict())
+    if isinstance(item, RankedList):
+        return _format("ranked", item.to_dict())
     return _format("token", {"text": item})
 
 

@@ -105,6 +105,60 @@ class TurnOut(BaseModel):
     intent: str = "recommend"
 
 
+# --- the SSE stream of a turn (``Accept: text/event-stream``) -------------------------------
+class TokenEventOut(BaseModel):
+    """``event: token``: the next piece of the reply text."""
+
+    text: str
+
+
+class RankedItemOut(BaseModel):
+    item_id: int
+    title: str
+    year: int | None = None
+
+
+class RankedEventOut(BaseModel):
+    """``event: ranked``: the items this turn will show, in order, before any explanation is written.
+
+    The turn is recorded before this is sent: feedback on these items is accepted from now on.
+    """
+
+    session_id: str
+    turn_id: int
+    items: list[RankedItemOut]
+
+
+class CardEventOut(BaseModel):
+    """``event: card``: one recommendation, sent as soon as its explanation passed the validator.
+
+    ``index`` counts from 0 in the order of the ``ranked`` event; the ``result`` event's
+    ``recommendations[index]`` is the same object.
+    """
+
+    session_id: str
+    turn_id: int
+    index: int = Field(ge=0)
+    recommendation: RecommendationOut
+
+
+class StreamErrorOut(BaseModel):
+    """``event: error``: the turn failed after the stream began (``status`` as the HTTP answer would be)."""
+
+    status: int
+    detail: str
+
+
+# Event name -> the schema of its ``data`` (JSON), in the order a turn sends them.
+SSE_EVENTS: dict[str, type[BaseModel]] = {
+    "token": TokenEventOut,
+    "ranked": RankedEventOut,
+    "card": CardEventOut,
+    "result": TurnOut,
+    "error": StreamErrorOut,
+}
+
+
 # --- feedback -------------------------------------------------------------------------------
 EventId = Annotated[
     str | None,
@@ -147,7 +201,8 @@ class ReplyFeedbackIn(StrictModel):
 # request it allows is one the agent accepts (or refuses for the session's state: 409).
 FeedbackIn = Annotated[ItemFeedbackIn | RatingFeedbackIn | ReplyFeedbackIn, Field(discriminator="kind")]
 assert {k.value for k in FeedbackKind} == {
-    kind for model in (ItemFeedbackIn, RatingFeedbackIn, ReplyFeedbackIn)
+    kind
+    for model in (ItemFeedbackIn, RatingFeedbackIn, ReplyFeedbackIn)
     for kind in model.model_fields["kind"].annotation.__args__  # type: ignore[union-attr]
 }, "every FeedbackKind needs a request body"
 

@@ -216,16 +216,28 @@
       }
       if (!res.ok) return problem(res);
       var streamed = "";
+      // Cards by their index in the turn: each one is shown as its "card" event arrives (its
+      // explanation passed the validator), before the later ones are written; "result" adds only
+      // what no "card" event brought (a server without card events), never a card already removed.
+      var cards = {};
+      function showCard(index, rec) {
+        if (cards[index]) return;
+        cards[index] = card(rec);
+        log.appendChild(cards[index]);
+        scroll();
+      }
       return readEvents(res, function (name, data) {
         if (name === "token") {
           streamed += data.text;
           botNode.textContent = streamed;
           scroll();
+        } else if (name === "card") {
+          showCard(data.index, data.recommendation);
         } else if (name === "result") {
           var reply = data.reply || streamed;
           if (data.question && reply.indexOf(data.question) < 0) reply += "\n\n" + data.question;
           botNode.textContent = reply;
-          (data.recommendations || []).forEach(function (rec) { log.appendChild(card(rec)); });
+          (data.recommendations || []).forEach(function (rec, i) { showCard(i, rec); });
           scroll();
         } else if (name === "error") {
           botNode.className = "msg error";
