@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MOOD_POOL = 4  # with moods the blend proposes 4x the shown number and bot.understand.moods re-ranks them
 
+
 class Agent:
     """Conversational recommender over one dataset, blender, explainer and store."""
 

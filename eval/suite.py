@@ -3,7 +3,8 @@
 Evaluations run in their own home (``<home>/eval-runs/<name>-<UTC time>-<random>``, a new folder per
 run) so that their sessions never land in the chat's database and two runs at once (or one after
 another) never delete or overwrite each other's sessions; the Chroma index and the CF artifacts of
-the main home are linked in, not rebuilt. The simulation swaps in a CF artifact trained without the held-out users.
+the main home are linked in, not rebuilt. The simulation swaps in a CF artifact trained without
+the held-out users.
 """
 
 from __future__ import annotations

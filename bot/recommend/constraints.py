@@ -74,7 +74,8 @@ def has_excluded_tag(subjects: Iterable[str], excluded: Iterable[str]) -> bool:
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-SHORT_FORM = 3  # values this short ("fr", "pg", "r") must equal the item's value; longer ones may be part of it
+# Values this short ("fr", "pg", "r") must equal the item's value; longer ones may be part of it.
+SHORT_FORM = 3
 
 
 def _value_matches(wanted: str, value: str) -> bool:
@@ -97,9 +98,7 @@ def attribute_ok(item: Item, f: AttributeFilter) -> bool:
         if number is None:
             return False
         return number <= float(f.values[0]) if f.op == "max" else number >= float(f.values[0])
-    found = any(
-        _value_matches(w, v) for k in f.keys for v in item.metadata.get(k, ()) for w in f.values
-    )
+    found = any(_value_matches(w, v) for k in f.keys for v in item.metadata.get(k, ()) for w in f.values)
     return found if f.op == "in" else not found
 
 
