@@ -62,11 +62,11 @@ FUSION_GENRE_GATE = 0.5
 FUSION_GENRE_MATCH_AT = 0.5
 # "Something like Up": an item that shares one generic genre with every liked item (Drama for The
 # Dark Knight or The King's Speech next to Up; Thriller for The Fugitive next to Jurassic Park) passes
-# the cosine gate above when it has few genres. The coverage gate asks instead how much of one liked
-# item's genres the item has: score *= 1 - COVERAGE_GATE * clip(1 - coverage / COVERAGE_AT), coverage
-# = max over liked items of |shared genres| / |liked item's genres|.
+# the cosine gate above when it has few genres. The coverage gate asks instead whether it shares two
+# genres with one liked item (all of them, for a liked item with fewer): score *= 1 - COVERAGE_GATE *
+# (1 - coverage), coverage = max over liked items of |shared| / min(|liked item's genres|, 2), at most 1.
+# Two, not a share of all: Inception has seven genres, and The Avengers shares three of them.
 COVERAGE_GATE = 0.5
-COVERAGE_AT = 0.5
 REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genres an item has)
 # Quality prior of a typed request: the text side of the score is (semantic + w * quality) / (1 + w),
 # quality = log(1 + likes) * (shrunk mean rating - the catalog's lowest), divided by the catalog's
@@ -288,7 +288,7 @@ class Blender:
                 score = score * (1.0 - gate * mismatch)
         if s.liked and (s.cf_scores is not None or s.query is not None):
             coverage = self.features.genre_coverage(s.liked, cols)
-            score = score * (1.0 - COVERAGE_GATE * np.clip(1.0 - coverage / COVERAGE_AT, 0.0, 1.0))
+            score = score * (1.0 - COVERAGE_GATE * (1.0 - coverage))
         requested = self.features.genre_columns(sorted(request.constraints.genres_in))
         if len(requested) > 1:  # "more crime" then "more drama": crime dramas first
             share = self.features.genres[cols][:, requested].mean(axis=1)

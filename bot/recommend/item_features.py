@@ -25,7 +25,9 @@ from cf_engine.data.catalog import Catalog, Dataset
 
 log = logging.getLogger("bot.recommend.blend")  # the blend's degradation warnings keep their logger
 
-_TITLE_WORD = re.compile(r"[^\W\d_]+")
+# A possessive stays one word: "Ocean's Eleven" is no film about the ocean.
+_TITLE_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+COVERAGE_GENRES = 2  # genre_coverage: sharing this many of a liked item's genres counts fully
 TITLE_WORD_MIN = 4  # shorter request words ("the", "man", "war") name too many titles to mean one
 TITLE_WORD_MAX_SHARE = 0.005  # a word in more of the catalog's titles than this is too common to count
 RATING_PRIOR = 10.0  # pseudo-ratings at the catalog mean in the shrunk mean rating
@@ -103,13 +105,16 @@ class ItemFeatures:
         return sorted(self.genre_col[g.lower()] for g in genres if g.lower() in self.genre_col)
 
     def genre_coverage(self, liked_cols: Sequence[int], cols: np.ndarray) -> np.ndarray:
-        """Per column of ``cols``: the largest share of one liked item's genres that it has."""
+        """Per column of ``cols``, in [0, 1]: the genres it shares with one liked item, out of two.
+
+        (Out of all of them for a liked item with one genre; 1 when no liked item has genres.)
+        """
         liked = self.genres[np.asarray(liked_cols, dtype=np.int64)]
         sizes = liked.sum(axis=1)
         if not (sizes > 0).any():
             return np.ones(len(cols))
         shared = self.genres[cols] @ liked[sizes > 0].T
-        return (shared / sizes[sizes > 0]).max(axis=1)
+        return np.minimum(1.0, shared / np.minimum(sizes[sizes > 0], COVERAGE_GENRES)).max(axis=1)
 
     @cached_property
     def _title_words(self) -> dict[str, np.ndarray]:
