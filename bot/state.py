@@ -96,6 +96,7 @@ class DialogueState:
             or c.year_min is not None
             or c.year_max is not None
             or c.min_rating is not None
+            or any(a.startswith("in:") for a in c.attributes)  # "with Tom Hanks": the cast field
             or known_user
             or self.moods
         )

@@ -149,3 +149,13 @@ def test_the_agent_filters_and_says_what_it_applied(data: Dataset, tmp_path: Pat
     }
     state = json.loads(json.dumps(agent.session(sid)["state"]))
     assert len(state["constraints"]["attributes"]) == 2
+
+
+def test_a_wanted_person_alone_is_enough_to_recommend(data: Dataset, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", llm_backend="template", catalog_format="generic")
+    agent = Agent(
+        data, SpyBlender(data, settings), Explainer(None, settings), Store(settings.db_path), settings
+    )
+    result = agent.turn(agent.create_session(), "anything starring Robert De Niro")
+    assert {r.title for r in result.recommendations} <= {"Mean Streets", "Goodfellas", "Heat", "Casino"}
+    assert result.recommendations and "cast: Robert De Niro" in result.reply
