@@ -41,6 +41,7 @@ from bot.state import DialogueState, apply_message, merge_constraints
 from bot.store import SessionStore, check_session_id
 from bot.turn import TurnRecord, candidate_from, check_message, remember
 from bot.types import Candidate, CardReady, Constraints, RankedItem, RankedList, TurnEvent, TurnResult
+from bot.understand.catalog_fields import CatalogFields
 from bot.understand.moods import rerank
 from bot.understand.parser import MessageParser
 from bot.understand.titles import TitleIndex
@@ -77,7 +78,8 @@ class Agent:
         self.features = features
         self.titles = TitleIndex.build(self.catalog, features.rating_counts)
         tags = {t for item in self.catalog for t in item.tags}
-        self.parser = MessageParser(self.titles, tags, features.max_year)
+        fields = CatalogFields.detect(self.catalog, settings.catalog_fields)
+        self.parser = MessageParser(self.titles, tags, features.max_year, fields)
         self.policy = Policy(self.catalog, features.rating_counts)
         self._feedback = FeedbackRecorder(store)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from bot.explain.facts import display_genre, display_title, facts_from, format_rating
 from bot.policy import Decision
 from bot.state import DialogueState, StateChange
-from bot.types import Candidate, Constraints
+from bot.types import AttributeFilter, Candidate, Constraints
 from bot.understand.moods import describe_moods, without_mood_tags
 from bot.understand.parser import ParsedMessage
 from bot.understand.unknown_attributes import note as unsupported_note
@@ -24,7 +24,9 @@ THANKS = (
     'You\'re welcome, enjoy the movie! Say "more" any time for other picks, or "start over" for a new search.'
 )
 RESET = "Okay, starting over: I've forgotten your preferences for this conversation."
-RUNTIME_NOTE = "MovieLens has no running times, so I can't filter by length; I'll keep the other preferences."
+RUNTIME_NOTE = (
+    "This catalog has no running times, so I can't filter by length; I'll keep the other preferences."
+)
 NOTHING_FITS = (
     "I couldn't find anything new that fits all of that ({what}). Try relaxing one of it: "
     'a wider range of years, fewer excluded genres, or say "start over".'
@@ -61,7 +63,20 @@ def describe_constraints(c: Constraints) -> str:
         parts.append("no " + " or ".join(display_genre(g) or g for g in sorted(c.genres_out)))
     if c.excluded_tags:
         parts.append("nothing tagged " + " or ".join(sorted(c.excluded_tags)))
+    parts.extend(describe_attribute(a) for a in sorted(c.attributes))
     return ", ".join(parts)
+
+
+def describe_attribute(text: str) -> str:
+    """ "director not Scorsese", "cast: Tom Hanks", "runtime up to 90", "language: French"."""
+    f = AttributeFilter.parse(text)
+    keys, value = " or ".join(f.keys), f.values[0]
+    return {
+        "in": f"{keys}: {value}",
+        "out": f"{keys} not {value}",
+        "max": f"{keys} up to {value}",
+        "min": f"{keys} {value} or more",
+    }[f.op]
 
 
 def acknowledgement(catalog: Catalog, change: StateChange) -> str:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     # "movielens" reads the GroupLens formats; "generic" reads items.jsonl + interactions.csv so
     # another catalog plugs in without code.
     catalog_format: CatalogFormat = "movielens"
+    # Which metadata field of the catalog answers which kind of request, e.g.
+    # {"director": "director", "actor": "cast", "runtime": "runtime_min", "language": "lang"}
+    # (kinds: director, actor, runtime, language, streaming, age rating; "" switches one off).
+    # Kinds not named here use the first common name the items have (bot/understand/catalog_fields.py);
+    # a kind without a field gets the plain "I don't have ... data" note instead of a filter.
+    catalog_fields: dict[str, str] = Field(default_factory=dict)
     # Base of the official GroupLens downloads; "<base>/<dataset>.zip" is fetched.
     download_base_url: str = "https://files.grouplens.org/datasets/movielens"
     download_timeout_s: float = 60.0

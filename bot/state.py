@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from statistics import median
 from typing import Any
@@ -95,6 +96,7 @@ class DialogueState:
             or c.year_min is not None
             or c.year_max is not None
             or c.min_rating is not None
+            or any(a.startswith("in:") for a in c.attributes)  # "with Tom Hanks": the cast field
             or known_user
             or self.moods
         )
@@ -255,7 +257,17 @@ def merge_constraints(base: Constraints, override: Constraints) -> Constraints:
         year_max=override.year_max if override.year_max is not None else base.year_max,
         min_rating=override.min_rating if override.min_rating is not None else base.min_rating,
         excluded_tags=base.excluded_tags | override.excluded_tags,
+        attributes=merge_attributes(base.attributes, override.attributes),
     )
+
+
+def merge_attributes(old: Iterable[str], new: Iterable[str]) -> frozenset[str]:
+    """Metadata filters: a new one replaces an earlier one on the same fields with the same op
+    ("under 2 hours" after "under 90 minutes"; "in Spanish" after "in French"); exclusions add up."""
+    new = list(new)
+    replaced = {(a.split(":")[0], a.split(":")[1]) for a in new if not a.startswith("out:")}
+    kept = [a for a in old if (a.split(":")[0], a.split(":")[1]) not in replaced]
+    return frozenset([*kept, *new])
 
 
 def _apply_sentiment(state: DialogueState, item_id: int, sentiment: str, change: StateChange) -> None:
@@ -342,6 +354,7 @@ def _merge_constraints(
         year_max=year_max,
         min_rating=parsed.min_rating if parsed.min_rating is not None else c.min_rating,
         excluded_tags=frozenset(set(c.excluded_tags) | set(parsed.excluded_tags)),
+        attributes=merge_attributes(c.attributes, parsed.attributes),
     )
     changed = new != c
     state.constraints = new

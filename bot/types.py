@@ -22,12 +22,39 @@ class Constraints:
     year_max: int | None = None
     min_rating: float | None = None  # minimum mean rating in the interactions
     excluded_tags: frozenset[str] = frozenset()  # e.g. "zombies" from "nothing with zombies"
+    # Filters on the catalog's metadata fields, as AttributeFilter strings (JSON-friendly):
+    # "out:director:Scorsese", "in:director|cast:Tom Hanks", "max:runtime:90", "in:language:French|fr".
+    attributes: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
         return self == Constraints()
 
     def to_dict(self) -> dict[str, Any]:
         return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    """One filter on catalog metadata (``Item.metadata``), kept in :attr:`Constraints.attributes`.
+
+    ``op``: "in" (an item must have one of ``values`` in one of ``keys``), "out" (must not), "max" /
+    "min" (a number bound on the first of ``keys`` the item has). ``values[0]`` is the user's words
+    (the constraint line shows it); the others are other spellings ("fr" for French).
+    """
+
+    op: Literal["in", "out", "max", "min"]
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.op}:{'|'.join(self.keys)}:{'|'.join(self.values)}"
+
+    @classmethod
+    def parse(cls, text: str) -> AttributeFilter:
+        op, keys, values = text.split(":", 2)
+        if op not in ("in", "out", "max", "min"):
+            raise ValueError(f"unknown attribute filter {text!r}")
+        return cls(op, tuple(keys.split("|")), tuple(values.split("|")))  # type: ignore[arg-type]
 
 
 @dataclass

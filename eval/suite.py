@@ -1,13 +1,16 @@
 """Wiring of the dialogue and simulation runs to the real agent.
 
-Evaluations run in their own home (``<home>/eval-runs/<name>``) so that their sessions never land
-in the chat's database; the Chroma index and the CF artifacts of the main home are linked in, not
-rebuilt. The simulation swaps in a CF artifact trained without the held-out users.
+Evaluations run in their own home (``<home>/eval-runs/<name>-<UTC time>-<random>``, a new folder per
+run) so that their sessions never land in the chat's database and two runs at once (or one after
+another) never delete or overwrite each other's sessions; the Chroma index and the CF artifacts of
+the main home are linked in, not rebuilt. The simulation swaps in a CF artifact trained without
+the held-out users.
 """
 
 from __future__ import annotations
 
-import shutil
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,11 +27,14 @@ SHARED_DIRS = ("chroma", "models", "data")
 
 
 def eval_settings(settings: Settings, name: str) -> Settings:
-    """Settings whose home is a fresh ``eval-runs/<name>`` folder sharing the main index and models."""
-    home = settings.home / "eval-runs" / name
-    if home.exists():
-        shutil.rmtree(home)
-    home.mkdir(parents=True)
+    """Settings whose home is a new ``eval-runs/<name>-...`` folder sharing the main index and models.
+
+    The folder is created atomically and never reused: an earlier or concurrent run keeps its own.
+    """
+    runs = settings.home / "eval-runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    home = Path(tempfile.mkdtemp(prefix=f"{name}-{stamp}-", dir=runs))
     for sub in SHARED_DIRS:
         source = settings.home / sub
         source.mkdir(parents=True, exist_ok=True)
@@ -42,11 +48,13 @@ def eval_settings(settings: Settings, name: str) -> Settings:
 def run_dialogue_suite(settings: Settings, path: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Load and check the dialogue files, then play them against a fresh agent."""
     specs = load_dialogues(Path(path))  # bad files fail before anything heavy loads
-    runtime = load_runtime(eval_settings(settings, "dialogues"))
+    run_settings = eval_settings(settings, "dialogues")
+    runtime = load_runtime(run_settings)
     dataset = getattr(runtime, "dataset", None) or load_dataset(settings)
     validate_against_catalog(specs, dataset)
     result = run_dialogues(runtime.agent, specs, progress=progress)
     result["llm_backend"] = settings.llm_backend
+    result["run_home"] = str(run_settings.home)  # this run's sessions (recbot.db), kept after the run
     return result
 
 

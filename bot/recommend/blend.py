@@ -60,6 +60,13 @@ GENRE_MATCH_AT = 0.3
 # cost 0.016 validation NDCG@10 (0.372 -> 0.356; 0.8 at 0.7: 0.310) and fixed those lists.
 FUSION_GENRE_GATE = 0.5
 FUSION_GENRE_MATCH_AT = 0.5
+# "Something like Up": an item that shares one generic genre with every liked item (Drama for The
+# Dark Knight or The King's Speech next to Up; Thriller for The Fugitive next to Jurassic Park) passes
+# the cosine gate above when it has few genres. The coverage gate asks instead whether it shares two
+# genres with one liked item (all of them, for a liked item with fewer): score *= 1 - COVERAGE_GATE *
+# (1 - coverage), coverage = max over liked items of |shared| / min(|liked item's genres|, 2), at most 1.
+# Two, not a share of all: Inception has seven genres, and The Avengers shares three of them.
+COVERAGE_GATE = 0.5
 REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genres an item has)
 # Quality prior of a typed request: the text side of the score is (semantic + w * quality) / (1 + w),
 # quality = log(1 + likes) * (shrunk mean rating - the catalog's lowest), divided by the catalog's
@@ -71,6 +78,11 @@ REQUESTED_GATE = 0.6  # score *= 1 - gate + gate * (share of the requested genre
 # put Forrest Gump into "gritty war drama" (in the bare blend 1.5 put American Beauty into "something
 # romantic and light").
 TEXT_QUALITY_WEIGHT = 0.5
+# "a movie about toys": documents describe content without the title (DOC_FORMAT 2), so a request
+# word that is a title word ("toys" ~ Toy Story) adds this much (times the share of the request's
+# words it is) to the text side, and those titles join the pool. The quality prior still orders them,
+# so Toy Story comes before the obscure Toys (1992).
+TITLE_WORD_WEIGHT = 0.5
 
 
 class FusionLoader(Protocol):
@@ -196,6 +208,8 @@ class Blender:
         signals = Signals(allowed=allowed, liked=liked, text=text, user_known=user_known)
         if not allowed.any():
             return signals
+        if text:
+            signals.title_hits = self.features.title_word_hits(text)
 
         # CF: fold-in of the session, plus the known user's history.
         signals.n_known = self.cf_evidence(liked)
@@ -259,6 +273,8 @@ class Blender:
             if s.text and s.query is not None:  # typed request: popular, well rated films first among equals
                 w = TEXT_QUALITY_WEIGHT
                 text_part = (sem_part + w * self.features.quality[cols]) / (1.0 + w)
+                if s.title_hits is not None:
+                    text_part = text_part + TITLE_WORD_WEIGHT * s.title_hits[cols]
             score = a * cf_part + (1.0 - a) * text_part + 1e-3 * pop_part  # popularity only breaks ties
         if s.cf_scores is not None or s.query is not None:
             gate, match_at = (
@@ -270,6 +286,9 @@ class Blender:
             if profile is not None:
                 mismatch = np.clip(1.0 - (self.features.genres_unit[cols] @ profile) / match_at, 0.0, 1.0)
                 score = score * (1.0 - gate * mismatch)
+        if s.liked and (s.cf_scores is not None or s.query is not None):
+            coverage = self.features.genre_coverage(s.liked, cols)
+            score = score * (1.0 - COVERAGE_GATE * (1.0 - coverage))
         requested = self.features.genre_columns(sorted(request.constraints.genres_in))
         if len(requested) > 1:  # "more crime" then "more drama": crime dramas first
             share = self.features.genres[cols][:, requested].mean(axis=1)
@@ -305,6 +324,9 @@ class Blender:
             pool.append(top_columns(s.cf_scores, s.allowed, pool_n))
         if s.query is not None:
             pool.append(self._semantic_pool(s.query, s.allowed, pool_n))
+        if s.title_hits is not None:  # titles with a request word ("toys": Toy Story) join the pool
+            hits = s.allowed & (s.title_hits > 0)
+            pool.append(top_columns(s.title_hits + self.features.quality, hits, pool_n))
         requested = self.features.genre_columns(sorted(request.constraints.genres_in))
         if len(requested) > 1:  # several genres asked for: the items that have most of them join the pool
             share = self.features.genres[:, requested].sum(axis=1)

@@ -1,4 +1,4 @@
-"""The one exact check of a user's hard constraints (genres, years, rating, excluded tags) on an item.
+"""The one exact check of a user's hard constraints (genres, years, rating, tags, metadata) on an item.
 
 :func:`satisfies` is the rule; :class:`CatalogFilter` applies the same rule to the whole catalog at once
 (the blend uses it to pick candidates only among allowed items) and :func:`chroma_where` translates it
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.types import Constraints
+from bot.types import AttributeFilter, Constraints
 from cf_engine.data.catalog import Catalog, Item
 from retrieval.documents import genre_key
 
@@ -73,6 +73,39 @@ def has_excluded_tag(subjects: Iterable[str], excluded: Iterable[str]) -> bool:
     return False
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Values this short ("fr", "pg", "r") must equal the item's value; longer ones may be part of it.
+SHORT_FORM = 3
+
+
+def _value_matches(wanted: str, value: str) -> bool:
+    """ "Scorsese" matches "Martin Scorsese" (whole words); "pg" matches "PG" but not "PG-13"."""
+    w, v = _normalise(wanted), _normalise(value)
+    if not w or not v:
+        return False
+    return w == v or (len(w) > SHORT_FORM and f" {w} " in f" {v} ")
+
+
+def _number(values: tuple[str, ...]) -> float | None:
+    m = _NUMBER.search(values[0]) if values else None
+    return float(m.group(0)) if m else None
+
+
+def attribute_ok(item: Item, f: AttributeFilter) -> bool:
+    """Whether ``item`` meets one metadata filter. A missing value fails "in" and bounds, passes "out"."""
+    if f.op in ("max", "min"):
+        number = next((_number(item.metadata[k]) for k in f.keys if item.metadata.get(k)), None)
+        if number is None:
+            return False
+        return number <= float(f.values[0]) if f.op == "max" else number >= float(f.values[0])
+    found = any(_value_matches(w, v) for k in f.keys for v in item.metadata.get(k, ()) for w in f.values)
+    return found if f.op == "in" else not found
+
+
+def attribute_filters(constraints: Constraints) -> list[AttributeFilter]:
+    return [AttributeFilter.parse(a) for a in sorted(constraints.attributes)]
+
+
 def satisfies(item: Item, stats: ItemStats | Any, constraints: Constraints) -> bool:
     """Whether ``item`` (with its rating ``stats``) meets every hard constraint.
 
@@ -93,6 +126,8 @@ def satisfies(item: Item, stats: ItemStats | Any, constraints: Constraints) -> b
         if mean is None or mean != mean or mean < constraints.min_rating:  # mean != mean: NaN
             return False
     if constraints.excluded_tags and has_excluded_tag(item_subjects(item), constraints.excluded_tags):
+        return False
+    if constraints.attributes and not all(attribute_ok(item, f) for f in attribute_filters(constraints)):
         return False
     return True
 
@@ -146,13 +181,18 @@ class CatalogFilter:
                 subjects = self._subjects[i]
                 if any(form in subjects for form in forms):
                     keep[i] = False
+        for f in attribute_filters(constraints):
+            for i in np.flatnonzero(keep):
+                if not attribute_ok(self.catalog.at(int(i)), f):
+                    keep[i] = False
         return keep
 
 
 def chroma_where(constraints: Constraints, catalog_genres: Iterable[str]) -> dict[str, Any] | None:
     """A Chroma ``where`` filter for the constraints the index's metadata can express.
 
-    Excluded tags are not expressible in metadata; they are filtered exactly afterwards. Genres are
+    Excluded tags and catalog metadata filters are not expressible in the index's metadata; they are
+    filtered exactly afterwards. Genres are
     matched to the catalog's own spelling (case-insensitively); an unknown requested genre matches
     nothing, as :func:`satisfies` would.
     """

@@ -10,9 +10,11 @@ the dataset: :class:`ItemVectors` loads them once and :func:`align_vectors` puts
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -23,6 +25,11 @@ from cf_engine.data.catalog import Catalog, Dataset
 
 log = logging.getLogger("bot.recommend.blend")  # the blend's degradation warnings keep their logger
 
+# A possessive stays one word: "Ocean's Eleven" is no film about the ocean.
+_TITLE_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+COVERAGE_GENRES = 2  # genre_coverage: sharing this many of a liked item's genres counts fully
+TITLE_WORD_MIN = 4  # shorter request words ("the", "man", "war") name too many titles to mean one
+TITLE_WORD_MAX_SHARE = 0.005  # a word in more of the catalog's titles than this is too common to count
 RATING_PRIOR = 10.0  # pseudo-ratings at the catalog mean in the shrunk mean rating
 INDEX_RETRY_S = 60.0  # an unreachable index is tried again after this long
 
@@ -96,6 +103,43 @@ class ItemFeatures:
     def genre_columns(self, genres: Sequence[str]) -> list[int]:
         """Genre columns of ``genres`` (sorted; genres the catalog does not have are dropped)."""
         return sorted(self.genre_col[g.lower()] for g in genres if g.lower() in self.genre_col)
+
+    def genre_coverage(self, liked_cols: Sequence[int], cols: np.ndarray) -> np.ndarray:
+        """Per column of ``cols``, in [0, 1]: the genres it shares with one liked item, out of two.
+
+        (Out of all of them for a liked item with one genre; 1 when no liked item has genres.)
+        """
+        liked = self.genres[np.asarray(liked_cols, dtype=np.int64)]
+        sizes = liked.sum(axis=1)
+        if not (sizes > 0).any():
+            return np.ones(len(cols))
+        shared = self.genres[cols] @ liked[sizes > 0].T
+        return np.minimum(1.0, shared / np.minimum(sizes[sizes > 0], COVERAGE_GENRES)).max(axis=1)
+
+    @cached_property
+    def _title_words(self) -> dict[str, np.ndarray]:
+        """Title word (lower case, as written) -> the columns whose title has it; common words left out."""
+        by_word: dict[str, list[int]] = {}
+        for col, item in enumerate(self.catalog):
+            for word in {w.casefold() for w in _TITLE_WORD.findall(item.title)}:
+                by_word.setdefault(word, []).append(col)
+        limit = max(3, int(TITLE_WORD_MAX_SHARE * len(self.catalog)))
+        return {w: np.array(c, dtype=np.int64) for w, c in by_word.items() if len(c) <= limit}
+
+    def title_word_hits(self, text: str) -> np.ndarray | None:
+        """Per column, the share of ``text``'s words (4+ letters) in its title ("toys" ~ "Toy Story")."""
+        words = [w for w in dict.fromkeys(_TITLE_WORD.findall(text.casefold())) if len(w) >= TITLE_WORD_MIN]
+        if not words:
+            return None
+        hits = np.zeros(len(self.catalog), dtype=np.float64)
+        for word in words:
+            forms = {word, word[:-1] if word.endswith("s") else word + "s"}
+            if word.endswith("es"):
+                forms.add(word[:-2])
+            cols = [self._title_words[f] for f in forms if f in self._title_words]
+            if cols:
+                hits[np.unique(np.concatenate(cols))] += 1.0 / len(words)
+        return hits if hits.any() else None
 
     def genre_profile(self, liked_cols: Sequence[int], requested: Sequence[str] = ()) -> np.ndarray | None:
         """Unit vector over genres: the liked items' genres, plus each requested genre weighted as strongly.

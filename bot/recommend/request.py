@@ -39,6 +39,7 @@ class Signals:
     n_known: float = 0.0
     cf_scores: np.ndarray | None = None
     query: np.ndarray | None = None
+    title_hits: np.ndarray | None = None  # per column: share of the text's words in its title, or None
 
 
 class CandidateSource(Protocol):

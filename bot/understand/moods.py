@@ -49,6 +49,7 @@ class Mood:
     prefer_genres: tuple[str, ...] = ()
     avoid_genres: tuple[str, ...] = ()
     prefer_tags: tuple[str, ...] = ()
+    avoid_tags: tuple[str, ...] = ()  # soft: -1, like an avoided genre
     avoid_combos: tuple[frozenset[str], ...] = ()  # an item with all genres of one combo is the opposite
     opposite: tuple[str, ...] = ()
     overrides: bool = False  # its genres_out win over genres the same message names ("kids ... grown-ups")
@@ -74,6 +75,33 @@ _DARK_TAGS = (
     "suicide",
 )
 _VIOLENT_TAGS = ("violence", "violent", "gore", "gory", "brutal", "bloody")
+# Tags of subjects that are violent on screen without the word: "less violent" ranks them lower
+# (soft: a catalog tags too few films for a filter). Terminator 2 is Action|Sci-Fi, tagged "apocalypse".
+_VIOLENT_THEMES = (
+    "apocalypse",
+    "post-apocalyptic",
+    "nuclear war",
+    "war",
+    "murder",
+    "serial killer",
+    "assassin",
+    "assassination",
+    "revenge",
+    "terrorism",
+    "terrorists",
+    "gangsters",
+    "gangster",
+    "mafia",
+    "martial arts",
+    "shootout",
+    "gunfight",
+    "guns",
+    "killing",
+    "torture",
+    "zombies",
+    "vigilante",
+    "hitman",
+)
 _LIGHT_GENRES = ("Comedy", "Adventure", "Animation", "Children", "Fantasy", "Musical", "Romance")
 _HEAVY_GENRES = ("Drama", "Crime", "Thriller", "Mystery", "Film-Noir")
 
@@ -127,7 +155,10 @@ MOODS: dict[str, Mood] = {
             "less violent",
             genres_out=("Horror", "War", "Crime"),
             excluded_tags=_VIOLENT_TAGS,
+            # "action but nothing too violent": the adventurous, funny, animated kind first
+            prefer_genres=("Adventure", "Comedy", "Animation", "Children", "Fantasy", "Romance", "Musical"),
             avoid_genres=("Thriller",),
+            avoid_tags=_VIOLENT_THEMES,
             avoid_combos=(frozenset({"Action", "Thriller"}), frozenset({"Action", "War"})),
         ),
         Mood("less gory", genres_out=("Horror",), excluded_tags=("gore", "gory", "bloody", "splatter")),
@@ -300,6 +331,8 @@ def mood_score(item: Item, labels: Sequence[str]) -> float:
             score -= 1.0
         if mood.prefer_tags and _has_tag(item, mood.prefer_tags):
             score += 0.5
+        if mood.avoid_tags and _has_tag(item, mood.avoid_tags):
+            score -= 1.0
         if mood.excluded_tags and _has_tag(item, mood.excluded_tags):
             score -= 2.0  # only reached when the hard filter was relaxed (tags the user asked for)
         if any(combo <= genres for combo in mood.avoid_combos):

@@ -12,11 +12,14 @@ Critique mapping (documented here because it is a product decision):
 * moods ("less violent", "lighter", "not depressing", "for kids", "black-and-white" ...) are labels
   of :mod:`bot.understand.moods`, which maps them to genres, tags and years (and a re-ranking of candidates);
 * director, actor, runtime, language, streaming and age-rating requests are found by
-  :mod:`bot.understand.unknown_attributes`, so the reply can say the catalog does not know them.
+  :mod:`bot.understand.unknown_attributes`; where the catalog has a field for them
+  (:mod:`bot.understand.catalog_fields`, configured) they become metadata filters
+  (``ParsedMessage.attributes``), otherwise the reply says the catalog does not know them.
 * "funnier" -> genres_in Comedy; "scarier" -> Horror; "more action" -> Action; "more romantic" ->
   Romance; "less romantic" / "less cheesy" -> genres_out Romance; "more serious" -> Drama.
 * "older" / "newer" / "more recent" are relative to the last list (see :mod:`bot.state`).
-* "shorter" / "longer": MovieLens has no running times, so the bot says so instead of pretending.
+* "shorter" / "longer": a runtime bound where the catalog has running times; MovieLens has none,
+  so the bot says so instead of pretending.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from bot.explain.facts import INJECTION_WORDS
 from bot.understand import rules
+from bot.understand.catalog_fields import CatalogFields, runtime_filter
 from bot.understand.moods import find_moods
 from bot.understand.titles import TitleIndex, Token, tokenize
 from bot.understand.unknown_attributes import Unsupported, attribute_spans, find_unsupported
@@ -121,6 +125,8 @@ class ParsedMessage:
         default_factory=list
     )  # labels of bot.understand.moods.MOODS ("lighter", "for kids")
     unsupported: list[Unsupported] = field(default_factory=list)  # director, actor, runtime ... asked for
+    # metadata filters on the catalog's own fields (bot.types.AttributeFilter as strings)
+    attributes: list[str] = field(default_factory=list)
 
     def has_preference(self) -> bool:
         """Whether the message itself says something a recommendation can use."""
@@ -133,6 +139,7 @@ class ParsedMessage:
             or self.min_rating is not None
             or self.critiques
             or self.moods
+            or any(a.startswith("in:") for a in self.attributes)
             or any(r.action in ("like", "more_like") for r in self.references)
         )
 
@@ -147,6 +154,7 @@ class ParsedMessage:
             or self.excluded_tags
             or self.notes
             or self.unsupported
+            or self.attributes
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,10 +170,13 @@ class MessageParser:
         titles: TitleIndex,
         tag_vocabulary: set[str] | frozenset[str] = frozenset(),
         max_year: int = 2018,
+        fields: CatalogFields | None = None,
     ) -> None:
+        """``fields``: the catalog's metadata fields per request kind (none: every such request is a note)."""
         self.titles = titles
         self.tags = {t.casefold() for t in tag_vocabulary}
         self.max_year = max_year
+        self.fields = fields or CatalogFields()
 
     def parse(self, message: str) -> ParsedMessage:
         """Parse one message (already length-checked by the agent)."""
@@ -233,6 +244,13 @@ class MessageParser:
                     used[i] = True
         out.unsupported = find_unsupported(text, tokens, used, self.tags)
         for u in out.unsupported:
+            keys = self.fields.keys_for(u.field)
+            if keys:  # the catalog has the field: the same words filter by it
+                u.applied_field, u.applied_tag = ",".join(keys), None
+                f = self.fields.filter_for(u)
+                if f is not None and str(f) not in out.attributes:
+                    out.attributes.append(str(f))
+                continue
             if u.field == "runtime" and "runtime" not in out.notes:
                 out.notes.append("runtime")
             if not u.wanted and u.applied_tag and u.applied_tag not in out.excluded_tags:
@@ -246,7 +264,17 @@ class MessageParser:
             out.genres_in.extend(g for g in effect.get("in", ()) if g not in out.genres_in)
             out.genres_out.extend(g for g in effect.get("out", ()) if g not in out.genres_out)
             out.excluded_tags.extend(t for t in effect.get("tags", ()) if t not in out.excluded_tags)
-            if "note" in effect and effect["note"] not in out.notes:
+            runtime_keys = self.fields.keys_for("runtime") if effect.get("note") == "runtime" else ()
+            bound = runtime_filter(phrase, runtime_keys) if runtime_keys else None
+            if bound is not None:  # "shorter" on a catalog with running times
+                if str(bound) not in out.attributes and not any(
+                    a.startswith(("max:", "min:")) and a.split(":")[1] == "|".join(runtime_keys)
+                    for a in out.attributes
+                ):
+                    out.attributes.append(str(bound))
+            elif runtime_keys:
+                pass  # the catalog has running times; nothing to bound by ("runtime")
+            elif "note" in effect and effect["note"] not in out.notes:
                 out.notes.append(effect["note"])
             rules.mark_phrase(norms, used, phrase)
         for words, label in ((NOT_NEWER_WORDS, "older"), (NEWER_WORDS, "newer"), (OLDER_WORDS, "older")):

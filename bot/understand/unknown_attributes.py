@@ -79,6 +79,9 @@ class Unsupported:
     words: str  # what the user wrote ("Scorsese", "under 90 minutes", "Netflix")
     wanted: bool  # False: "not Scorsese", "without Tom Hanks"
     applied_tag: str | None = None  # a catalog tag that carries the name, used instead
+    # The catalog's own field(s) for it ("director", "cast"): then it is a filter, not a note
+    # (bot/understand/catalog_fields.py).
+    applied_field: str | None = None
 
 
 def find_unsupported(
@@ -177,7 +180,7 @@ def note(items: Sequence[Unsupported]) -> str:
     lines = []
     seen: set[str] = set()
     for u in items:
-        if u.field in seen:
+        if u.field in seen or u.applied_field:
             continue
         seen.add(u.field)
         have = FIELD_TEXT[u.field]

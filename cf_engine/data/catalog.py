@@ -36,6 +36,11 @@ class Item:
     links: Mapping[str, str] = field(default_factory=dict)  # e.g. {"imdb": "0114709"}
     # Other names people use: "The American President" for "American President, The", a.k.a. titles.
     aliases: tuple[str, ...] = ()
+    # Any other fields the catalog has, by the catalog's own names, every value as strings:
+    # {"director": ("Martin Scorsese",), "cast": ("Robert De Niro", ...), "runtime": ("112",)}.
+    # Which of them answer "not Scorsese" or "under 90 minutes" is configuration
+    # (Settings.catalog_fields, bot/understand/catalog_fields.py), not code.
+    metadata: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def display_title(self) -> str:

@@ -2,7 +2,11 @@
 
 ``items.jsonl``: one JSON object per line with ``item_id`` (int) and ``title`` (str) and optionally
 ``year`` (int), ``genres`` and ``tags`` (lists of strings, or "a|b" strings), ``text`` (str) and
-``links`` (object of strings). ``interactions.csv``: header with ``user_id,item_id`` and optionally
+``links`` (object of strings), ``aliases`` (list of strings) and any metadata: a ``metadata``
+object, and every other top-level field, whose values are strings, numbers or lists of them
+(``"director": "Martin Scorsese"``, ``"cast": ["Robert De Niro", "Joe Pesci"]``, ``"runtime": 112``,
+``"language": "en"``); they become :attr:`Item.metadata` (values as strings, "a|b" split).
+``interactions.csv``: header with ``user_id,item_id`` and optionally
 ``rating`` and ``timestamp`` (default 0). Without a ``rating`` column the data is implicit: every
 row is a positive with weight 1.0 and ``positive_threshold`` does not apply.
 """
@@ -24,6 +28,8 @@ from cf_engine.data.tables import line_of_row, read_typed_table
 ITEMS_FILE = "items.jsonl"
 INTERACTIONS_FILE = "interactions.csv"
 GENERIC_FILES = (ITEMS_FILE, INTERACTIONS_FILE)
+# The fields Item has of its own; any other field of a line is metadata.
+ITEM_FIELDS = frozenset({"item_id", "title", "year", "genres", "tags", "text", "links", "aliases"})
 
 
 def load_generic(folder: Path, name: str | None = None) -> Dataset:
@@ -113,6 +119,15 @@ def _item(record: dict[str, Any], path: Path, line: int) -> Item:
     links = record.get("links") or {}
     if not isinstance(links, dict) or not all(isinstance(v, str | int) for v in links.values()):
         raise bad("links", "must be an object of strings")
+    metadata = {  # other top-level fields of a usable shape (others are left alone, as before)
+        str(k): v
+        for k, v in record.items()
+        if k not in ITEM_FIELDS and k != "metadata" and v is not None and _is_metadata_value(v)
+    }
+    nested = record.get("metadata") or {}
+    if not isinstance(nested, dict):
+        raise bad("metadata", "must be an object")
+    metadata.update({str(k): v for k, v in nested.items() if v is not None})
     return Item(
         item_id=item_id,
         title=title.strip(),
@@ -122,7 +137,24 @@ def _item(record: dict[str, Any], path: Path, line: int) -> Item:
         text=text,
         links={str(k): str(v) for k, v in links.items()},
         aliases=_strings(record, "aliases", bad),
+        metadata={k: _metadata_values(k, v, bad) for k, v in metadata.items()},
     )
+
+
+def _is_metadata_value(value: Any) -> bool:
+    values = value if isinstance(value, list | tuple) else [value]
+    return all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values)
+
+
+def _metadata_values(name: str, value: Any, bad: Any) -> tuple[str, ...]:
+    """A metadata value as strings: "a|b" -> ("a", "b"); 112 -> ("112",); [..] each element."""
+    values = value if isinstance(value, list | tuple) else [value]
+    out: list[str] = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise bad(name, "must be a string, a number or a list of them")
+        out.extend(v.split("|") if isinstance(v, str) else [f"{v:g}" if isinstance(v, float) else str(v)])
+    return tuple(dict.fromkeys(v.strip() for v in out if v.strip()))
 
 
 def _strings(record: dict[str, Any], field: str, bad: Any) -> tuple[str, ...]:

@@ -118,9 +118,7 @@ def stream_text(
             close()
 
 
-def complete_text(
-    llm: ChatModel, messages: Sequence[BaseMessage], *, timeout_s: float, **kwargs: Any
-) -> str:
+def complete_text(llm: ChatModel, messages: Sequence[BaseMessage], *, timeout_s: float, **kwargs: Any) -> str:
     """The whole reply of :func:`stream_text` as one string."""
     return "".join(stream_text(llm, messages, timeout_s=timeout_s, **kwargs))
 
