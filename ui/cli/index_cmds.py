@@ -49,6 +49,12 @@ def index_command(
             f"{report.n_items} items indexed: {report.embedded} embedded, "
             f"{report.metadata_updated} statistics updated, {report.deleted} removed "
             f"in {report.seconds:.1f} s"
+            + (
+                f" (embedding model {report.model_seconds:.1f} s of it, "
+                f"{report.embedded / report.model_seconds:.1f} items/s)"
+                if report.embedded and report.model_seconds > 0
+                else ""
+            )
         )
         if recall:
             from retrieval.recall import hnsw_recall
