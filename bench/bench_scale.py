@@ -14,7 +14,13 @@ seconds and peak RSS of the process):
    after another over HTTP; the candidates + blend time is the ``candidates`` entry of the
    ``latency_ms`` the agent reports (policy, CF and semantic candidates, blend, MMR), taken over the
    turns that recommended; the turn time is the client's wall clock; the server's RSS after start
-   and its peak (VmHWM) after the turns come from /proc.
+   and its peak (VmHWM) after the turns come from /proc;
+4. ``memory``: bench/serve_memory.py loads the same runtime part by part in one process (dataset,
+   CF, index, features, store, agent, item vectors, query model, fusion, turns) with RSS after each:
+   where the serving memory goes.
+
+``recbot index`` (or ``recbot train``, whichever completes the pair) also fits the learned fusion
+(``fusion_s``), so the serving process only loads it.
 
 ``--steps`` runs part of it on an existing ``--workdir`` (e.g. ``--steps train,serve`` after a
 change to the CF artifact, without re-embedding). Writes bench/results/scale.json (one entry per
@@ -49,7 +55,7 @@ from gen_catalog import write_catalog  # noqa: E402
 from tests.ui.recbot_server import RecbotServer  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "scale.json"
-STEPS = ("gen", "train", "index", "model", "serve")
+STEPS = ("gen", "train", "index", "model", "serve", "memory")
 MESSAGES = [
     "something funny",
     "a dark thriller about revenge",
@@ -139,7 +145,10 @@ def recbot(*args: str) -> list[str]:
 def index_step(env: dict[str, str], log: Path, n_items: int) -> dict[str, Any]:
     row = timed(recbot("index", "--rebuild"), env, log)
     text = log.read_text(errors="replace")
-    found = re.search(r"(\d+) embedded.* in ([\d.]+) s \(embedding model ([\d.]+) s", text)
+    found = re.search(
+        r"(\d+) embedded.* in ([\d.]+) s \(embedding model ([\d.]+) s.*?writes ([\d.]+) s.*?for ([\d.]+) s",
+        text,
+    )
     if found is None:
         raise RuntimeError(f"no build report in {log}")
     embedded, build_s, model_s = int(found[1]), float(found[2]), float(found[3])
@@ -147,9 +156,15 @@ def index_step(env: dict[str, str], log: Path, n_items: int) -> dict[str, Any]:
         embedded=embedded,
         build_s=build_s,
         model_in_build_s=model_s,
+        model_in_build_items_per_s=round(embedded / model_s, 1),
+        chroma_write_s=float(found[4]),
+        write_wait_s=float(found[5]),
         build_items_per_s=round(embedded / build_s, 1),
         command_items_per_s=round(n_items / row["wall_s"], 1),
     )
+    fusion = re.search(r"learned fusion ready in ([\d.]+) s", text)
+    if fusion is not None:  # fitted by the index command once the CF model exists (not by serve)
+        row["fusion_s"] = float(fusion[1])
     return row
 
 
@@ -157,6 +172,20 @@ def model_step(env: dict[str, str]) -> dict[str, Any]:
     load = load_average()
     done = subprocess.run(
         [sys.executable, "-c", MODEL_SCRIPT, str(MODEL_SAMPLE_SHARE)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": load}
+
+
+def memory_step(env: dict[str, str]) -> dict[str, Any]:
+    """bench/serve_memory.py: the serving runtime loaded part by part, RSS after each."""
+    load = load_average()
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "serve_memory.py")],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -227,6 +256,8 @@ def run_size(n_items: int, workdir: Path, n_turns: int, steps: set[str], row: di
         row["index_vs_model"] = round(row["index"]["build_items_per_s"] / row["model"]["items_per_s"], 3)
     if "serve" in steps:
         row["serve"] = serve_step(env, home, data, workdir / f"serve-{n_items}.log", n_turns)
+    if "memory" in steps:
+        row["memory"] = memory_step(env)
 
 
 def table(results: dict[int, dict[str, Any]]) -> str:

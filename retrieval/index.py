@@ -50,6 +50,11 @@ class BuildReport:
     seconds: float
     copied: int = 0  # items whose vector was copied from another index (``reuse_from``)
     model_seconds: float = 0.0  # of ``seconds``, the time spent inside the embedding model
+    # Chroma's upserts (SQLite and HNSW insertion) in the writer thread, overlapping the model, and
+    # how long the model loop waited for them: on a machine whose cores the model already fills, the
+    # writes slow the model down instead of hiding behind it.
+    write_seconds: float = 0.0
+    wait_seconds: float = 0.0
 
 
 class ItemIndex:
@@ -198,8 +203,8 @@ class ItemIndex:
             ids = to_update[start : start + UPSERT_BATCH]
             collection.update(ids=ids, metadatas=[metas[i] for i in ids])
         copied = self._copy_vectors(reuse_from, collection, to_embed, docs, metas) if reuse_from else set()
-        model_seconds = self._embed_and_upsert(
-            collection, [i for i in to_embed if i not in copied], docs, metas, progress
+        timing = self._embed_and_upsert(
+            collection, [i for i in to_embed if i not in copied], docs, metas, progress, len(docs)
         )
 
         self._vectors = None
@@ -212,7 +217,7 @@ class ItemIndex:
             rebuilt=rebuilt,
             reason=reason,
             seconds=time.perf_counter() - started,
-            model_seconds=model_seconds,
+            **timing,
         )
 
     def _open_or_reset(self) -> tuple[bool, str | None]:
@@ -284,8 +289,9 @@ class ItemIndex:
         docs: dict[str, str],
         metas: dict[str, dict[str, Any]],
         progress: bool,
-    ) -> float:
-        """Embed ``ids`` batch by batch and upsert each batch; returns the seconds spent in the model.
+        n_total: int,
+    ) -> dict[str, float]:
+        """Embed ``ids`` batch by batch and upsert each batch; returns model, write and wait seconds.
 
         The model embeds batch k+1 while a writer thread upserts batch k (Chroma's SQLite and HNSW
         work then fills the gaps of torch's threads instead of adding to the wall clock). Each batch
@@ -293,39 +299,53 @@ class ItemIndex:
         being written and the one being embedded; the next build embeds only what is missing.
         Vectors go to Chroma as they come from the model (no documents: nothing reads them back, and
         storing them cost Chroma a full-text index, ~3% of the embedding time).
+        The bar counts the catalog's ``n_total`` items and starts at those already indexed, so a
+        build resumed after a kill shows where it stands, not a fresh count.
         """
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(ids), desc="embedding items", unit="item", disable=not progress or not ids)
+        bar = tqdm(
+            total=n_total,
+            initial=n_total - len(ids),
+            desc="embedding items",
+            unit="item",
+            disable=not progress or not ids,
+        )
         # Shortest texts first: every batch then holds texts of about one length, so the model pads
         # little. On ml-latest-small (mean 19 word pieces) catalog order padded 228k word pieces
         # for 184k real ones; sorted, 186k. Embedding is compute-bound, so the build is that much
         # faster. The order does not matter otherwise: each batch is upserted and durable.
         ids = sorted(ids, key=lambda i: (len(docs[i]), i))
-        model_seconds = 0.0
+        timing = {"model_seconds": 0.0, "write_seconds": 0.0, "wait_seconds": 0.0}
         pending: Future[None] | None = None
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-upsert")
 
         def write(batch: list[str], vectors: np.ndarray) -> None:
+            started = time.perf_counter()
             collection.upsert(ids=batch, embeddings=vectors, metadatas=[metas[i] for i in batch])
+            timing["write_seconds"] += time.perf_counter() - started  # only this thread writes it
 
         try:
             for start in range(0, len(ids), UPSERT_BATCH):
                 batch = ids[start : start + UPSERT_BATCH]
                 started = time.perf_counter()
                 vectors = emb.embed_texts(self.settings, [docs[i] for i in batch])
-                model_seconds += time.perf_counter() - started
+                waited = time.perf_counter()
+                timing["model_seconds"] += waited - started
                 if pending is not None:
                     pending.result()  # the previous batch is durable before the next is queued
                     bar.update(UPSERT_BATCH)
+                timing["wait_seconds"] += time.perf_counter() - waited
                 pending = writer.submit(write, batch, vectors)
             if pending is not None:
+                waited = time.perf_counter()
                 pending.result()
-                bar.update(len(ids) - bar.n)
+                timing["wait_seconds"] += time.perf_counter() - waited
+                bar.update(n_total - bar.n)
         finally:
             writer.shutdown(wait=True, cancel_futures=True)
             bar.close()
-        return model_seconds
+        return timing
 
     # --- searching -------------------------------------------------------------------------
     def _ready_store(self) -> Any:

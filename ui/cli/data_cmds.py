@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ui.cli.apps import app, cli_settings, eval_app
+from ui.cli.apps import app, cli_settings, eval_app, prepare_fusion
 from ui.cli.errors import user_errors
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def train(
                 "held-out (protocol test split): " + ", ".join(f"{k} {v:.4f}" for k, v in held_out.items())
             )
         typer.echo(f"saved {path}")
+        prepare_fusion(settings, dataset)
 
 
 @app.command()
