@@ -168,31 +168,22 @@ def index_step(env: dict[str, str], log: Path, n_items: int) -> dict[str, Any]:
     return row
 
 
-def model_step(env: dict[str, str]) -> dict[str, Any]:
+def json_step(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run a Python script that prints one JSON line last; that object, with the load before it."""
     load = load_average()
     done = subprocess.run(
-        [sys.executable, "-c", MODEL_SCRIPT, str(MODEL_SAMPLE_SHARE)],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, *args], env=env, cwd=REPO, capture_output=True, text=True, check=True
     )
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": load}
+
+
+def model_step(env: dict[str, str]) -> dict[str, Any]:
+    return json_step(env, "-c", MODEL_SCRIPT, str(MODEL_SAMPLE_SHARE))
 
 
 def memory_step(env: dict[str, str]) -> dict[str, Any]:
     """bench/serve_memory.py: the serving runtime loaded part by part, RSS after each."""
-    load = load_average()
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "serve_memory.py")],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": load}
+    return json_step(env, str(REPO / "bench" / "serve_memory.py"))
 
 
 def serve_step(env: dict[str, str], home: Path, data: Path, log: Path, n: int) -> dict[str, Any]:
