@@ -79,7 +79,7 @@ def write_catalog(
     users = rng.integers(1, n_users + 1, size=n_interactions)
     favourite = rng.integers(0, n_genres, size=(n_users + 1, 2))
     from_favourite = rng.random(n_interactions) < 0.7
-    items = np.empty(n_interactions, np.int64)
+    items = np.zeros(n_interactions, np.int64)  # 0 = not drawn yet (np.empty held garbage ids)
     for g in range(n_genres):
         for slot in (0, 1):
             mask = (

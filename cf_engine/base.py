@@ -15,6 +15,7 @@ import json
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -46,6 +47,17 @@ Ids = np.ndarray
 Scores = np.ndarray
 
 FORMAT_VERSION = 1
+# Fitted arrays this large are saved as their own .npy and memory-mapped read-only on load: EASE's
+# 12k x 12k weights (576 MB) are then pages of a shared file, of which a turn reads the rows of the
+# liked items; replicas on one host share them, and a serving process does not hold them all.
+MAPPED_ARRAY_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class _MappedArray:
+    """Stands in ``state.pkl`` for an array saved beside it as ``file``."""
+
+    file: str
 
 
 class Recommender(ABC):
@@ -167,8 +179,13 @@ class Recommender(ABC):
         path.mkdir(parents=True, exist_ok=True)
         meta = {"engine": self.name, "format_version": FORMAT_VERSION, "params": self.params}
         (path / "engine.json").write_text(json.dumps(meta, indent=2, default=str))
+        state = dict(self.__dict__)
+        for key, value in self.__dict__.items():
+            if isinstance(value, np.ndarray) and value.dtype != object and value.nbytes >= MAPPED_ARRAY_BYTES:
+                np.save(path / f"{key}.npy", value)
+                state[key] = _MappedArray(f"{key}.npy")
         with open(path / "state.pkl", "wb") as fh:
-            pickle.dump(self.__dict__, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
@@ -183,7 +200,11 @@ class Recommender(ABC):
             raise ArtifactMismatchError(f"{path}: holds engine {meta.get('engine')!r}, not {cls.name!r}")
         engine = cls.__new__(cls)
         with open(path / "state.pkl", "rb") as fh:
-            engine.__dict__.update(pickle.load(fh))
+            state = pickle.load(fh)
+        for key, value in state.items():
+            if isinstance(value, _MappedArray):
+                state[key] = np.load(path / value.file, mmap_mode="r")
+        engine.__dict__.update(state)
         return engine
 
     # --- helpers ---------------------------------------------------------------------------

@@ -192,3 +192,27 @@ def build_blender(
     return Blender(
         dataset, cf, index, settings, vectors=vectors, fusion_loader=load_or_fit, features=features
     )
+
+
+def prepare_fusion(settings: Settings, dataset: Dataset) -> FusionModel | None:
+    """Fit (or load) the fusion of the latest CF artifact and the built index, and cache it.
+
+    ``recbot train`` and ``recbot index`` call this once both parts exist, so that a serving process
+    only loads the cached fusion: fitting trains an auxiliary CF model (at 100k items a second
+    12k x 12k EASE, ~1.5 GiB while it is inverted) that would otherwise be the peak of every
+    replica's start. None without CF artifact, index or ``blend_fusion``, or with too few data.
+    """
+    from cf_engine.artifact import ArtifactNotFoundError, CFArtifact
+    from cf_engine.base import ArtifactMismatchError
+    from retrieval.index import ItemIndex
+
+    if not settings.blend_fusion:
+        return None
+    try:
+        cf = CFArtifact.load_latest(settings.cf_config(), dataset.catalog)
+    except (ArtifactNotFoundError, ArtifactMismatchError):
+        return None  # no CF model for this catalog yet: `recbot train` prepares it
+    index = ItemIndex(settings.retrieval_config())
+    if not index.is_ready():
+        return None
+    return build_blender(dataset, cf, index, settings).fusion()

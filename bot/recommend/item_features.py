@@ -168,7 +168,14 @@ def shrunk_ratings(dataset: Dataset) -> np.ndarray:
 
 
 def align_vectors(catalog: Catalog, ids: Sequence[int] | np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``matrix``'s rows (one per item id in ``ids``) in catalog order; zero rows for unindexed items."""
+    """``matrix``'s rows (one per item id in ``ids``) in catalog order; zero rows for unindexed items.
+
+    When ``ids`` already are the catalog's ids in its order (an index built from this catalog),
+    ``matrix`` itself is returned: at 100k items a copy would hold another 150 MB for nothing.
+    Callers only read it.
+    """
+    if len(ids) == len(catalog) and np.array_equal(np.asarray(ids), catalog.item_ids):
+        return matrix
     cols = np.array([catalog.index_of(int(i)) if int(i) in catalog else -1 for i in ids], dtype=np.int64)
     full = np.zeros((len(catalog), matrix.shape[1]), dtype=np.float32)
     ok = cols >= 0

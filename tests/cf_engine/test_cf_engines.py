@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cf_engine import registry
+from cf_engine import base, registry
 from cf_engine.base import ArtifactMismatchError, FitError, NotFittedError, Recommender, UnknownIndexError
 
 N_USERS, N_ITEMS = 60, 24
@@ -95,6 +95,20 @@ class EngineContract:
             loaded.score_profile([1], [13]), engine.score_profile([1], [13]), rtol=1e-5
         )
         assert loaded.params == engine.params
+
+    def test_large_arrays_load_memory_mapped(
+        self, engine: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(base, "MAPPED_ARRAY_BYTES", 1)  # every non-empty array counts as large
+        engine.save(tmp_path / "model")
+        loaded = type(engine).load(tmp_path / "model")
+        arrays = [v for v in engine.__dict__.values() if isinstance(v, np.ndarray) and v.nbytes]
+        mapped = [v for v in loaded.__dict__.values() if isinstance(v, np.memmap)]
+        assert len(mapped) == len(arrays)
+        np.testing.assert_allclose(loaded.score_users([0, 40]), engine.score_users([0, 40]), rtol=1e-6)
+        np.testing.assert_allclose(
+            loaded.score_profile([1], [13]), engine.score_profile([1], [13]), rtol=1e-5
+        )
 
     def test_load_refuses_another_engine(self, engine: Recommender, tmp_path: Path) -> None:
         engine.save(tmp_path / "model")

@@ -73,23 +73,23 @@ def test_interrupted_build_resumes(
 ) -> None:
     dataset = slice_dataset(small_dataset, TINY_N)
     monkeypatch.setattr(index_module, "UPSERT_BATCH", 10)
-    index = ItemIndex(tiny_settings.retrieval_config())
-    store = index._langchain_store()
-    real_add = store.add_texts
+    real_embed = index_module.emb.embed_texts
     calls = {"n": 0}
 
-    def failing_add(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def failing_embed(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 3:
             raise KeyboardInterrupt  # what Ctrl-C does in the middle of a build
-        return real_add(*args, **kwargs)
+        return real_embed(*args, **kwargs)
 
-    monkeypatch.setattr(store, "add_texts", failing_add)
+    monkeypatch.setattr(index_module.emb, "embed_texts", failing_embed)
     with pytest.raises(KeyboardInterrupt):
-        index.build(dataset, progress=False)
-    monkeypatch.setattr(store, "add_texts", real_add)
+        ItemIndex(tiny_settings.retrieval_config()).build(dataset, progress=False)
+    monkeypatch.setattr(index_module.emb, "embed_texts", real_embed)
     report = ItemIndex(tiny_settings.retrieval_config()).build(dataset, progress=False)
-    assert report.embedded == TINY_N - 10  # the first batch was kept
+    # Batch 1 was written before batch 3 was embedded; batch 2 was embedded and is written as the
+    # build unwinds (the writer thread finishes what it was given), so 10 or 20 items are kept.
+    assert report.embedded in (TINY_N - 10, TINY_N - 20)
     assert report.n_items == TINY_N
 
 

@@ -33,73 +33,48 @@ def copy_home(built: Path, dst: Path) -> Path:
     return dst
 
 
-class RecbotServer:
-    """One ``recbot serve`` process; :meth:`start` again after :meth:`kill` restarts it on the same port."""
+class Service:
+    """One server subprocess on a loopback port, ready once ``ready_path`` answers 200.
+
+    :class:`RecbotServer` is one; tests/ui/replica_stack.py starts Chroma and llama.cpp's server
+    with it. :meth:`start` again after :meth:`kill` restarts it on the same port.
+    """
 
     def __init__(
         self,
-        home: Path,
-        data_dir: Path,
+        name: str,
+        args: list[str],
+        port: int,
+        ready_path: str,
         log_path: Path,
-        port: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        self.home, self.data_dir, self.log_path = home, data_dir, log_path
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.extra_env = dict(env or {})
+        self.name, self.args, self.port = name, args, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ready_path = ready_path
+        self.log_path = log_path
+        self.env = env  # None: this process's environment
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
-    def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RECBOT_")}
-        env.update(
-            {
-                "RECBOT_HOME": str(self.home),
-                "RECBOT_DATA_DIR": str(self.data_dir),
-                "RECBOT_LLM_BACKEND": "template",
-                "HF_HUB_OFFLINE": "1",
-                "TRANSFORMERS_OFFLINE": "1",
-                "ANONYMIZED_TELEMETRY": "False",
-                "GRADIO_ANALYTICS_ENABLED": "False",
-                "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-            }
-        )
-        env.update(self.extra_env)
-        return env
-
-    def start(self, timeout_s: float = 300.0) -> None:
-        """Start the server and wait until it answers (it loads every component before listening)."""
+    def start(self, timeout_s: float = 120.0) -> None:
+        """Start the process and wait until it answers."""
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill/stop
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from ui.cli import main; main()",
-                "serve",
-                "--no-ui",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            cwd=REPO,
-            env=self.environment(),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            self.args, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"recbot serve exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                if httpx.get(self.url + "/api/v1/health", timeout=5).status_code == 200:
+                if httpx.get(self.url + self.ready_path, timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
         self.stop()
-        raise RuntimeError(f"recbot serve did not answer within {timeout_s} s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} did not answer within {timeout_s} s:\n{self.log_tail()}")
 
     def kill(self) -> int:
         """SIGKILL: no shutdown handler, no flush, no goodbye. Returns the exit status (-9)."""
@@ -121,7 +96,7 @@ class RecbotServer:
         self._close_log()
 
     def rss_bytes(self) -> int:
-        """The server's resident memory, from /proc."""
+        """The process's resident memory, from /proc."""
         assert self.proc is not None
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -138,3 +113,43 @@ class RecbotServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+class RecbotServer(Service):
+    """One ``recbot serve --no-ui`` process with its own home and data folder."""
+
+    def __init__(
+        self,
+        home: Path,
+        data_dir: Path,
+        log_path: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.home, self.data_dir = home, data_dir
+        self.extra_env = dict(env or {})
+        port = port or free_port()
+        args = [sys.executable, "-c", "from ui.cli import main; main()", "serve", "--no-ui"]
+        args += ["--host", "127.0.0.1", "--port", str(port)]
+        super().__init__("recbot serve", args, port, "/api/v1/health", log_path, self.environment())
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECBOT_")}
+        env.update(
+            {
+                "RECBOT_HOME": str(self.home),
+                "RECBOT_DATA_DIR": str(self.data_dir),
+                "RECBOT_LLM_BACKEND": "template",
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "ANONYMIZED_TELEMETRY": "False",
+                "GRADIO_ANALYTICS_ENABLED": "False",
+                "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout_s: float = 300.0) -> None:
+        """Start the server and wait until it answers (it loads every component before listening)."""
+        super().start(timeout_s)

@@ -13,61 +13,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import IO
-
-import httpx
 
 from tests.pg_cluster import free_port
+from tests.ui.recbot_server import Service
 
-
-class Service:
-    """One server subprocess, ready once ``ready_path`` answers 200."""
-
-    def __init__(self, name: str, args: list[str], port: int, ready_path: str, log_path: Path) -> None:
-        self.name, self.args, self.port = name, args, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.ready_path = ready_path
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-
-    def start(self, timeout_s: float = 120.0) -> None:
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop
-        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.url + self.ready_path, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer within {timeout_s} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log_tail(self, n: int = 3000) -> str:
-        try:
-            return self.log_path.read_bytes()[-n:].decode("utf-8", "replace")
-        except OSError:
-            return ""
+__all__ = ["Service", "chroma_server", "llm_server"]
 
 
 def chroma_cli() -> str:

@@ -30,3 +30,18 @@ def cli_settings(**overrides: Any) -> Settings:
     from bot.settings import load_settings
 
     return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def prepare_fusion(settings: Settings, dataset: Any) -> None:
+    """Fit the learned fusion once CF artifact and index both exist (train and index call this).
+
+    Done here, offline, so that ``recbot serve`` (every replica) only loads it from its cache.
+    """
+    import time
+
+    from bot.recommend.fusion_fit import prepare_fusion as fit
+
+    started = time.perf_counter()
+    model = fit(settings, dataset)
+    if model is not None:
+        typer.echo(f"learned fusion ready in {time.perf_counter() - started:.1f} s (cached by the CF model)")

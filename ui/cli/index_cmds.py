@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli.apps import app, eval_app
+from ui.cli.apps import app, eval_app, prepare_fusion
 from ui.cli.errors import user_errors
 
 
@@ -49,7 +49,15 @@ def index_command(
             f"{report.n_items} items indexed: {report.embedded} embedded, "
             f"{report.metadata_updated} statistics updated, {report.deleted} removed "
             f"in {report.seconds:.1f} s"
+            + (
+                f" (embedding model {report.model_seconds:.1f} s of it, "
+                f"{report.embedded / report.model_seconds:.1f} items/s; Chroma writes "
+                f"{report.write_seconds:.1f} s beside it, waited for {report.wait_seconds:.1f} s)"
+                if report.embedded and report.model_seconds > 0
+                else ""
+            )
         )
+        prepare_fusion(settings, dataset)
         if recall:
             from retrieval.recall import hnsw_recall
 
