@@ -54,17 +54,25 @@ def test_liked_means_four_stars_or_more() -> None:
     # 77 is the number who gave Toy Story 3 stars or more: "liked" may not be said of them.
     three = toy_story_2(3.0)
     assert not check("The 77 people who liked Toy Story rated Toy Story 2 3.9 on average.", three).ok
-    assert check("The 77 people who rated Toy Story 3 stars or more rated Toy Story 2 3.9 on average.", three).ok
+    assert check(
+        "The 77 people who rated Toy Story 3 stars or more rated Toy Story 2 3.9 on average.", three
+    ).ok
     # A co-rating whose definition is unknown is not "liked" either.
-    assert not check("The 77 people who liked Toy Story rated Toy Story 2 3.9 on average.", toy_story_2(None)).ok
+    assert not check(
+        "The 77 people who liked Toy Story rated Toy Story 2 3.9 on average.", toy_story_2(None)
+    ).ok
     four = toy_story_2(4.0)
     assert check("The 77 people who liked Toy Story rated Toy Story 2 3.9 on average.", four).ok
-    assert not check("The 77 people who rated Toy Story 3 stars or more rated Toy Story 2 3.9 on average.", four).ok
+    assert not check(
+        "The 77 people who rated Toy Story 3 stars or more rated Toy Story 2 3.9 on average.", four
+    ).ok
 
 
 def test_means_are_rounded_once_from_the_raw_value() -> None:
     assert format_rating(4.149) == "4.1"
-    cand = Candidate(item_id=5, title="Heat (1995)", score=1.0, evidence=Evidence(n_ratings=10, mean_rating=4.149))
+    cand = Candidate(
+        item_id=5, title="Heat (1995)", score=1.0, evidence=Evidence(n_ratings=10, mean_rating=4.149)
+    )
     assert facts_from(cand).mean_text == "4.1"
     assert check("Heat is rated 4.1 on average by 10 people.", cand).ok
     assert not check("Heat is rated 4.2 on average by 10 people.", cand).ok  # 4.149 -> 4.15 -> 4.2
