@@ -23,7 +23,9 @@ def ronin() -> Candidate:
         year=1998,
         n_ratings=120,
         mean_rating=3.88,
-        co_ratings=[{"seed_item_id": 6, "seed_title": "Heat (1995)", "mean": 4.05, "n": 40, "min_rating": 4.0}],
+        co_ratings=[
+            {"seed_item_id": 6, "seed_title": "Heat (1995)", "mean": 4.05, "n": 40, "min_rating": 4.0}
+        ],
     )
     return Candidate(item_id=2278, title="Ronin (1998)", score=0.9, evidence=ev)
 
