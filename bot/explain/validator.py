@@ -67,7 +67,7 @@ GENRE_WORDS: dict[str, str] = {
 # Claims about origin, language or awards: the data holds none of these, so such a word may appear
 # only inside a title or after "tagged" (a tag the item has), never as a description ("an American film").
 ATTRIBUTE_WORDS = frozenset(
-    """american america usa us british britain english england french france german germany italian
+    """american america usa british britain english england french france german germany italian
     italy spanish spain japanese japan chinese china korean korea indian india hollywood bollywood
     european foreign subtitled subtitles dubbed language languages country oscar oscars award awards
     awarded winning nominated directed director starring actor actress cast silent""".split()
@@ -133,7 +133,7 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
     _check_numbers(masked, facts, problems, roles, forms)
     _check_shared(masked, roles, problems)
     _check_words(masked, facts, problems)
-    _check_liked(masked, roles, problems)
+    _check_liked(masked, roles, problems, facts)
     _check_tags(masked, facts, problems, forms)
     return ValidationResult(not problems, problems)
 
@@ -322,7 +322,8 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
     for sentence in re.split(r"(?<=[.!?:;])\s+", text):
         tagged = False
         for position, raw in enumerate(re.findall(r"[^\W_]+(?:['’\-][^\W_]+)*", sentence)):
-            tagged = tagged or raw.lower() in {"tagged", "tag", "tags"}
+            # after "tagged" (its tags) or "matches" (words of the request it matched)
+            tagged = tagged or raw.lower() in {"tagged", "tag", "tags", "matches", "match", "matching"}
             token = raw.lower().replace("’", "'")
             if token in ATTRIBUTE_WORDS and not tagged:
                 problems.append(f"claim:attribute {token}")
@@ -338,6 +339,8 @@ def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]
     """What follows "tagged" must be one of the item's tags (not a title, year or other word)."""
     tag_words = {w for tag in facts.tags for w in words(tag)}
     plain_titles = {form.lower() for form, _ in facts.all_title_forms() if form.lower() in CONNECTIVES}
+    # "matches tagged from your request": a request word that is "tag(ged)" is no tag claim.
+    plain_titles |= {w for term in facts.query_terms for w in words(term)}
     for match in re.finditer(r"\btag(?:ged|s)?\s+(?:with\s+|as\s+)?(\S+)", masked, re.IGNORECASE):
         word = re.match(r"\w+", match.group(0))
         if word and word.group().lower() in plain_titles:  # "TAG", a title that is a plain word, unmasked
@@ -364,13 +367,15 @@ def _check_shared(masked: str, roles: list[str], problems: list[str]) -> None:
             problems.append("claim:identity")
 
 
-def _check_liked(masked: str, roles: list[str], problems: list[str]) -> None:
+def _check_liked(masked: str, roles: list[str], problems: list[str], facts: Facts) -> None:
     """ "liked X" must name a liked item; a liked item must not be described (it is not the item)."""
     for match in _LIKED_REL.finditer(masked):
         if roles[int(match.group(1))] != "liked":
             problems.append("claim:item_called_liked")
+    plain = {form.lower() for form in facts.title_forms if form.lower() in CONNECTIVES}
     for match in _LIKED_SUBJECT.finditer(masked):
-        if roles[int(match.group(1))] == "liked":
+        verb = match.group(0).rsplit(None, 1)[-1].lower()
+        if roles[int(match.group(1))] == "liked" and verb not in plain:  # "liked X, Matches should"
             problems.append("claim:liked_item_described")
 
 
