@@ -31,6 +31,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 MAX_QUERY_TERMS = 6
 MAX_TAGS = 4
 MAX_NEIGHBOURS = 2
+LIKED_RATING = 4.0  # "liked" in an explanation means rated 4 stars or more
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,11 @@ class CoRating:
     """People who liked ``seed_title`` rated the candidate ``mean`` on average (``n`` people)."""
 
     seed_title: str  # display form
-    mean: float
+    mean: float  # raw mean, rounded once where it is shown (format_rating)
     n: int
+    # The rating from which someone counts as having liked the seed. "liked" in user-facing text
+    # means 4 stars or more (LIKED_RATING); None: unknown, so the text may not say "liked".
+    min_rating: float | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,8 @@ def _co_rating(entry: Mapping[str, Any]) -> CoRating | None:
     n = next((entry[k] for k in ("n", "count", "n_people", "n_ratings") if entry.get(k) is not None), None)
     if title is None or mean is None or n is None:
         return None
-    return CoRating(display_title(title), float(mean), int(n))
+    floor = entry.get("min_rating")
+    return CoRating(display_title(title), float(mean), int(n), None if floor is None else float(floor))
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -164,6 +169,12 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
         if item and item.lower() not in {s.lower() for s in seen}:
             seen[item] = None
     return tuple(seen)
+
+
+def _plain_words() -> frozenset[str]:
+    from bot.explain.validator import CONNECTIVES  # the validator imports this module
+
+    return CONNECTIVES
 
 
 def facts_from(candidate: Candidate) -> Facts:
@@ -187,7 +198,13 @@ def facts_from(candidate: Candidate) -> Facts:
     co = tuple(
         c
         for c in (_co_rating(e) for e in ev.co_ratings)
-        if c is not None and c.n > 0 and fold(c.seed_title).lower() not in own and _WORD.search(c.seed_title)
+        if c is not None
+        and c.n > 0
+        and fold(c.seed_title).lower() not in own
+        and _WORD.search(c.seed_title)
+        # A seed titled with a plain word ("A", "Up") cannot be told from the word, so its figures
+        # could not be bound to it: not stated.
+        and fold(c.seed_title).lower() not in _plain_words()
     )
     return Facts(
         title=display_title(candidate.title),

@@ -22,7 +22,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.explain.facts import Facts, clean_phrase, facts_from, fold, format_rating, words
+from bot.explain.facts import (
+    LIKED_RATING,
+    CoRating,
+    Facts,
+    clean_phrase,
+    facts_from,
+    fold,
+    format_rating,
+    title_forms,
+    words,
+)
 from bot.types import Candidate, Evidence
 
 # Words that connect evidence without stating a fact about the item. Deliberately no nouns or
@@ -30,7 +40,7 @@ from bot.types import Candidate, Evidence
 CONNECTIVES = frozenset(
     """
     a an the and or but with also as of to for by on in at from it its it's this that which who
-    is are was were be been has have had you your you're you've you'll i i'd we our both same one
+    is are was were be been has have had you your you're you've you'll i i'd we our both one
     another other more so too just well here here's there's that's if because since given so when
     like likes liked enjoy enjoys enjoyed love loved loves fans fan similar close closely near
     shares share matches match matching fits fit suits suit should might may could would will can
@@ -53,6 +63,15 @@ GENRE_WORDS: dict[str, str] = {
     "romantic": "romance", "romcom": "romance", "scifi": "sci-fi", "science": "sci-fi",
     "fiction": "sci-fi", "science-fiction": "sci-fi", "thrillers": "thriller", "westerns": "western",
 }  # fmt: skip
+
+# Claims about origin, language or awards: the data holds none of these, so such a word may appear
+# only inside a title or after "tagged" (a tag the item has), never as a description ("an American film").
+ATTRIBUTE_WORDS = frozenset(
+    """american america usa british britain english england french france german germany italian
+    italy spanish spain japanese japan chinese china korean korea indian india hollywood bollywood
+    european foreign subtitled subtitles dubbed language languages country oscar oscars award awards
+    awarded winning nominated directed director starring actor actress cast silent""".split()
+)
 
 _URL = re.compile(r"https?:|www\.|\.(?:com|org|net|io)\b|@\w", re.IGNORECASE)
 _BAD_CHAR = re.compile(r"[^\w\s.,;:!?'’\"“”()\-–—§]|_")
@@ -111,9 +130,10 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
     masked, roles, forms = _mask_titles(text, facts)
     _check_form(text, masked, limits, problems)
     _check_quotes(masked, problems)
-    _check_numbers(masked, facts, problems)
+    _check_numbers(masked, facts, problems, roles, forms)
+    _check_shared(masked, roles, problems)
     _check_words(masked, facts, problems)
-    _check_liked(masked, roles, problems)
+    _check_liked(masked, roles, problems, facts)
     _check_tags(masked, facts, problems, forms)
     return ValidationResult(not problems, problems)
 
@@ -166,62 +186,108 @@ def _check_quotes(masked: str, problems: list[str]) -> None:
             problems.append(f"title:quoted {quoted!r}")
 
 
-def _rating_ok(value: float, means: list[float]) -> bool:
-    return any(abs(value - round(m, 1)) < 1e-6 or abs(value - round(m, 2)) < 1e-6 for m in means)
+def _rating_ok(literal: str, means: list[float]) -> bool:
+    """``literal`` is one of ``means`` rounded once, to the literal's own decimals (1 or 2)."""
+    decimals = len(literal.split(".", 1)[1]) if "." in literal else 0
+    if decimals not in (1, 2):
+        return False
+    value = float(literal)
+    return any(abs(value - round(m, decimals)) < 1e-9 for m in means)
 
 
-def _check_numbers(masked: str, facts: Facts, problems: list[str]) -> None:
-    """Every number must be an evidence number in a context that says which one it is.
+# "who liked X" / "fans of X": the figures of the clause are X's co-rating, counted from 4 stars.
+_FAN_SCOPE = re.compile(
+    r"\b(?:who|that)\s+(?:liked|enjoyed|loved)\s+§(\d+)§|\bfans?\s+of\s+§(\d+)§\s+(?:rated|gave|scored)\b",
+    re.I,
+)
+# "who rated X 3 stars or more": the figures are X's co-rating counted from that many stars.
+_STARS_SCOPE = re.compile(
+    r"\bwho\s+(?:rated|gave)\s+§(\d+)§\s+(\d(?:\.\d)?)\s+stars?\s+or\s+(?:more|higher|above)", re.I
+)
+
+
+def _co_of(form: str, facts: Facts) -> list[CoRating]:
+    key = form.lower()
+    return [c for c in facts.co_ratings if key in {f.lower() for f in title_forms(c.seed_title)}]
+
+
+def _check_numbers(
+    masked: str, facts: Facts, problems: list[str], roles: list[str], forms: list[str]
+) -> None:
+    """Every number must be an evidence number, bound to its source and title in the same clause.
 
     A count must precede "people"/"ratings"; a year must follow "in"/"from" or sit in
-    parentheses or before "film"; a rating must follow "rated"/"average"/"rating of". A rating
-    and count said together must come from the same source (the item's overall mean and count, or
-    one co-rating), and a co-rating's mean may only be stated with "who liked"/"fans of".
-    Anything else ("tagged 1996", "a 120 film") is rejected.
+    parentheses or before "film"; a rating must follow "rated"/"average"/"rating of". In a clause
+    without "who liked X" / "fans of X" a rating and count are the item's overall figures; in one
+    with it they must be X's co-rating, and "liked" must mean what the co-rating counted (4 stars
+    or more), else the clause has to say "who rated X 3 stars or more". Anything else ("tagged
+    1996", "a 120 film", Heat's fans' figure said of The Godfather's) is rejected.
     """
-    overall = [facts.mean_rating] if facts.mean_rating is not None else []
-    co_means = [c.mean for c in facts.co_ratings]
-    counts = ([facts.n_ratings] if facts.n_ratings else []) + [c.n for c in facts.co_ratings]
+    overall_pair = [(facts.mean_rating, facts.n_ratings)] if facts.mean_rating is not None else []
     years = [facts.year] if facts.year is not None else []
-    pairs = ([(facts.mean_rating, facts.n_ratings)] if facts.mean_rating is not None else []) + [
-        (c.mean, c.n) for c in facts.co_ratings
-    ]
     # "3.9 out of 5" states the rating scale, not a fact of its own.
-    masked = re.sub(r"(\d)\s+out of\s+5(?:\.0)?\b", r"\1", _PLACEHOLDER.sub("§", masked))
+    masked = re.sub(r"(\d)\s+out of\s+5(?:\.0)?\b", r"\1", masked)
     for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z§])", masked):
-        qualified = bool(re.search(r"\bwho (?:liked|enjoyed)\b|\bfans of\b", sentence, re.IGNORECASE))
-        for match in _NUMBER.finditer(sentence):
-            literal = match.group()
-            value = float(literal.replace(",", ""))
-            before = (["", ""] + words(sentence[: match.start()]))[-2:]
-            following = words(sentence[match.end() :])[:3]
-            after = following[:1] or [""]
-            in_parens = sentence[: match.start()].rstrip().endswith("(")
-            if after[0] in _COUNT_NEXT:
-                ok = value in counts
-            elif before[1] in _YEAR_PREV or in_parens or _FILM_WORDS & set(following):  # "a 1999 action film"
-                ok = value in years
-            elif (
-                before[1] in _RATING_PREV
-                or (before[1] == "of" and before[0] in {"rating", "average"})
-                or (before[1] == "it" and before[0] == "rated")
-            ):
-                ok = _rating_ok(value, overall + co_means if qualified else overall)
-            else:
-                ok = False
-            if not ok:
-                problems.append(f"number:{literal}")
-        for rating, count in _RATING_COUNT.findall(sentence):
-            r, n = float(rating), float(count.replace(",", ""))
-            if not any(_rating_ok(r, [m]) and n == c for m, c in pairs):
-                problems.append(f"number:pair {rating}/{count}")
+        for clause in re.split(r"[,;:]\s+|\s+(?:and|but)\s+", sentence):
+            pairs = overall_pair
+            scope = _FAN_SCOPE.search(clause)
+            stars = _STARS_SCOPE.search(clause)
+            if scope or stars:
+                k = int((stars.group(1) if stars else None) or scope.group(1) or scope.group(2))  # type: ignore[union-attr]
+                floor = float(stars.group(2)) if stars else LIKED_RATING
+                if roles[k] != "liked":
+                    problems.append("claim:item_called_liked")
+                cos = _co_of(forms[k], facts)
+                if (
+                    cos
+                    and _NUMBER.search(_PLACEHOLDER.sub("§", clause))
+                    and not any(c.min_rating is not None and c.min_rating == floor for c in cos)
+                ):
+                    problems.append(f"claim:liked_definition {floor:g}")
+                pairs = [(c.mean, c.n) for c in cos if c.min_rating is not None and c.min_rating == floor]
+                if stars:
+                    clause = clause[: stars.start(2)] + clause[stars.end(2) :]
+            clause = _PLACEHOLDER.sub("§", clause)
+            means = [m for m, _ in pairs if m is not None]
+            counts = [n for _, n in pairs if n]
+            for match in _NUMBER.finditer(clause):
+                literal = match.group()
+                value = float(literal.replace(",", ""))
+                before = (["", ""] + words(clause[: match.start()]))[-2:]
+                following = words(clause[match.end() :])[:3]
+                after = following[:1] or [""]
+                in_parens = clause[: match.start()].rstrip().endswith("(")
+                if after[0] in _COUNT_NEXT:
+                    ok = value in counts
+                elif (
+                    before[1] in _YEAR_PREV or in_parens or _FILM_WORDS & set(following)
+                ):  # "a 1999 action film"
+                    ok = value in years
+                elif (
+                    before[1] in _RATING_PREV
+                    or (before[1] == "of" and before[0] in {"rating", "average"})
+                    or (before[1] == "it" and before[0] == "rated")
+                    or (before[1] == "§" and before[0] == "rated")
+                ):
+                    ok = _rating_ok(literal.replace(",", ""), means)
+                else:
+                    ok = False
+                if not ok:
+                    problems.append(f"number:{literal}")
+            for rating, count in _RATING_COUNT.findall(clause):
+                n = float(count.replace(",", ""))
+                if not any(_rating_ok(rating, [m]) and n == c for m, c in pairs if m is not None):
+                    problems.append(f"number:pair {rating}/{count}")
 
 
 def _evidence_vocabulary(facts: Facts) -> tuple[set[str], set[str]]:
     """(all evidence words, evidence words that do not come from genres)."""
+    # Title words are not evidence words outside the title itself (masked before this check):
+    # a liked "American Beauty" must not let "an American film" through.
     non_genre: set[str] = set()
     for form, _ in facts.all_title_forms():
-        non_genre.update(words(form))
+        if form.lower() in CONNECTIVES:  # a title that is a plain word ("A", "Up") is never masked
+            non_genre.update(words(form))
     for phrase in (*facts.tags, *facts.query_terms):
         non_genre.update(words(clean_phrase(phrase, 8)))
     genre_words: set[str] = set()
@@ -249,11 +315,19 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
     genres = {g.lower() for g in facts.genres}
     # A title may end with its own full stop ("Monsters, Inc."), so a word after one may start a
     # sentence: titles are replaced by a sentence break here.
-    text = _NUMBER.sub(" ", _PLACEHOLDER.sub(". ", masked))
+    text = _PLACEHOLDER.sub(". ", masked)
+    # "who rated X 3 stars or more" defines whom a figure counts (checked with the numbers).
+    text = re.sub(r"\b\d(?:\.\d)?\s+stars?\s+or\s+(?:more|higher|above)\b", " ", text, flags=re.IGNORECASE)
+    text = _NUMBER.sub(" ", text)
     for sentence in re.split(r"(?<=[.!?:;])\s+", text):
+        tagged = False
         for position, raw in enumerate(re.findall(r"[^\W_]+(?:['’\-][^\W_]+)*", sentence)):
+            # after "tagged" (its tags) or "matches" (words of the request it matched)
+            tagged = tagged or raw.lower() in {"tagged", "tag", "tags", "matches", "match", "matching"}
             token = raw.lower().replace("’", "'")
-            if token in GENRE_WORDS and GENRE_WORDS[token] not in genres and not _known(token, non_genre):
+            if token in ATTRIBUTE_WORDS and not tagged:
+                problems.append(f"claim:attribute {token}")
+            elif token in GENRE_WORDS and GENRE_WORDS[token] not in genres and not _known(token, non_genre):
                 problems.append(f"genre:{token}")
             elif not (_known(token, vocabulary) or _known(token, CONNECTIVES, morphology=False)):
                 problems.append(f"word:{token}")
@@ -264,7 +338,13 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
 def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]) -> None:
     """What follows "tagged" must be one of the item's tags (not a title, year or other word)."""
     tag_words = {w for tag in facts.tags for w in words(tag)}
+    plain_titles = {form.lower() for form, _ in facts.all_title_forms() if form.lower() in CONNECTIVES}
+    # "matches tagged from your request": a request word that is "tag(ged)" is no tag claim.
+    plain_titles |= {w for term in facts.query_terms for w in words(term)}
     for match in re.finditer(r"\btag(?:ged|s)?\s+(?:with\s+|as\s+)?(\S+)", masked, re.IGNORECASE):
+        word = re.match(r"\w+", match.group(0))
+        if word and word.group().lower() in plain_titles:  # "TAG", a title that is a plain word, unmasked
+            continue
         placeholder = _PLACEHOLDER.match(match.group(1))
         if placeholder:  # a tag that is also a title ("B") was masked as the title
             first = words(forms[int(placeholder.group(1))])[:1]
@@ -274,13 +354,28 @@ def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]
             problems.append(f"claim:tag {match.group(1)!r}")
 
 
-def _check_liked(masked: str, roles: list[str], problems: list[str]) -> None:
+def _check_shared(masked: str, roles: list[str], problems: list[str]) -> None:
+    """ "X and Y both ..." / "X is Y": the evidence holds no fact shared by the item and a liked title
+    (not their years, tags or identity), so a "both" sentence naming a liked title is rejected, and so
+    is the item stated to be a liked title."""
+    for sentence in re.split(r"(?<=[.!?])\s+", masked):
+        liked_here = any(roles[int(k)] == "liked" for k in _PLACEHOLDER.findall(sentence))
+        if liked_here and re.search(r"\bboth\b", sentence, re.IGNORECASE):
+            problems.append("claim:both")
+    for match in re.finditer(r"§(\d+)§\s+(?:is|was)\s+(?:the\s+)?§(\d+)§", masked):
+        if {roles[int(match.group(1))], roles[int(match.group(2))]} == {"item", "liked"}:
+            problems.append("claim:identity")
+
+
+def _check_liked(masked: str, roles: list[str], problems: list[str], facts: Facts) -> None:
     """ "liked X" must name a liked item; a liked item must not be described (it is not the item)."""
     for match in _LIKED_REL.finditer(masked):
         if roles[int(match.group(1))] != "liked":
             problems.append("claim:item_called_liked")
+    plain = {form.lower() for form in facts.title_forms if form.lower() in CONNECTIVES}
     for match in _LIKED_SUBJECT.finditer(masked):
-        if roles[int(match.group(1))] == "liked":
+        verb = match.group(0).rsplit(None, 1)[-1].lower()
+        if roles[int(match.group(1))] == "liked" and verb not in plain:  # "liked X, Matches should"
             problems.append("claim:liked_item_described")
 
 

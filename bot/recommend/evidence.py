@@ -22,6 +22,7 @@ from cf_engine.data.catalog import Dataset
 MAX_NEIGHBOURS = 3
 MIN_CF_SIMILARITY = 0.05  # cosine of co-liking below this is noise, not "close to"
 MIN_EMBEDDING_SIMILARITY = 0.35  # MiniLM cosines below this are unrelated texts
+LIKED_RATING = 4.0  # "people who liked X" in an explanation: rated X 4 stars or more
 MIN_CO_RATERS = 3  # a mean rating from fewer people is an anecdote
 MAX_CO_RATINGS = 3
 
@@ -72,6 +73,10 @@ class InteractionEvidence:
         pos = ratings >= positive_threshold
         self.positive = sp.csc_matrix((np.ones(int(pos.sum())), (rows[pos], cols[pos])), shape=shape)
         self.positive_counts = np.asarray(self.positive.sum(axis=0)).ravel()
+        # Co-ratings are stated as "the people who liked X": that word means 4 stars or more for a
+        # reader, whatever the CF training threshold is (positive_threshold, 3.0 by default).
+        fan = ratings >= LIKED_RATING
+        self.liked = sp.csc_matrix((np.ones(int(fan.sum())), (rows[fan], cols[fan])), shape=shape)
         self._user_items = sp.csr_matrix(self.rated)
 
     def user_items(self, user_id: int) -> np.ndarray:
@@ -90,11 +95,12 @@ class InteractionEvidence:
         return np.divide(co, norm, out=np.zeros_like(co), where=norm > 0)
 
     def co_ratings(self, seeds: Sequence[int], cands: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """For each (seed, cand): how many users who liked the seed rated the cand, and their mean rating."""
+        """For each (seed, cand): how many users who rated the seed LIKED_RATING or more rated the cand,
+        and their mean rating (unrounded)."""
         if not len(seeds) or not len(cands):
             empty = np.zeros((len(seeds), len(cands)))
             return empty, empty
-        likers = self.positive[:, list(seeds)].T  # seeds x users
+        likers = self.liked[:, list(seeds)].T  # seeds x users
         counts = (likers @ self.rated[:, list(cands)]).toarray()
         sums = (likers @ self.ratings[:, list(cands)]).toarray()
         means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
@@ -139,8 +145,9 @@ def build_evidence(
                     {
                         "seed_item_id": int(catalog.item_ids[seed]),
                         "seed_title": catalog.at(seed).display_title,
-                        "mean": round(float(co_means[j]), 2),
+                        "mean": float(co_means[j]),  # rounded once, where it is shown
                         "n": int(co_counts[j]),
+                        "min_rating": LIKED_RATING,
                     }
                 )
 
@@ -166,7 +173,8 @@ def build_evidence(
         genres=list(item.genres),
         year=item.year,
         n_ratings=int(stats.n_ratings),
-        mean_rating=None if stats.mean_rating is None else round(float(stats.mean_rating), 2),
+        # Unrounded: rounding here and again to one decimal where shown printed 4.149 as "4.2".
+        mean_rating=None if stats.mean_rating is None else float(stats.mean_rating),
         co_ratings=co,
         from_user_history=from_user_history,
     )

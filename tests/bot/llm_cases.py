@@ -1,4 +1,8 @@
-"""Hand-built candidates with realistic MovieLens-style evidence, shared by the LLM/explain tests."""
+"""Hand-built candidates with MovieLens-style evidence, shared by the LLM/explain tests.
+
+Ids and titles are ml-latest-small's (Ronin is 2278); the figures are illustrative, not the data's
+(the tests check text against this evidence, not against ratings.csv).
+"""
 
 from __future__ import annotations
 
@@ -19,9 +23,11 @@ def ronin() -> Candidate:
         year=1998,
         n_ratings=120,
         mean_rating=3.88,
-        co_ratings=[{"seed_item_id": 6, "seed_title": "Heat (1995)", "mean": 4.05, "n": 40}],
+        co_ratings=[
+            {"seed_item_id": 6, "seed_title": "Heat (1995)", "mean": 4.05, "n": 40, "min_rating": 4.0}
+        ],
     )
-    return Candidate(item_id=2490, title="Ronin (1998)", score=0.9, evidence=ev)
+    return Candidate(item_id=2278, title="Ronin (1998)", score=0.9, evidence=ev)
 
 
 def amelie() -> Candidate:

@@ -152,13 +152,14 @@ def test_every_candidate_has_evidence_that_matches_the_data(blender: Blender, da
     liked = [1, 2]  # Toy Story, Jumanji
     candidates = blender.blend(BlendRequest(liked=liked, text="animated adventure", k=6))
     assert len(candidates) == 6
-    likers = {x: set(frame.loc[(frame["item_id"] == x) & (frame["rating"] >= 3.0), "user_id"]) for x in liked}
+    # "liked" in an explanation means 4 stars or more (issue 15), not the CF threshold of 3.
+    likers = {x: set(frame.loc[(frame["item_id"] == x) & (frame["rating"] >= 4.0), "user_id"]) for x in liked}
     for cand in candidates:
         ev = cand.evidence
         item = dataset.catalog.get(cand.item_id)
         assert ev.genres == list(item.genres) and ev.year == item.year
         assert ev.n_ratings == int(stats.loc[cand.item_id, "count"])
-        assert ev.mean_rating == pytest.approx(stats.loc[cand.item_id, "mean_rating"], abs=0.01)
+        assert ev.mean_rating == pytest.approx(stats.loc[cand.item_id, "mean_rating"], abs=1e-12)  # unrounded
         assert set(ev.matched_genres) <= set(item.genres)
         assert ev.neighbours, f"{cand.title} has no liked neighbour"
         assert {n.item_id for n in ev.neighbours} <= set(liked)
@@ -168,7 +169,8 @@ def test_every_candidate_has_evidence_that_matches_the_data(blender: Blender, da
                 (frame["item_id"] == cand.item_id) & frame["user_id"].isin(likers[co["seed_item_id"]])
             ]
             assert co["n"] == len(raters)
-            assert co["mean"] == pytest.approx(raters["rating"].mean(), abs=0.01)
+            assert co["mean"] == pytest.approx(raters["rating"].mean(), abs=1e-12)
+            assert co["min_rating"] == 4.0
         assert 0.0 <= cand.cf_score <= 1.0 and 0.0 <= cand.semantic_score <= 1.0
 
 

@@ -129,7 +129,9 @@ def test_prompt_injection_never_reaches_prompt_or_output(settings: Settings) -> 
     prompt = " ".join(str(m.content) for m in llm.calls[0]["messages"])
     assert "ignore" not in prompt.lower() and "instructions" not in prompt.lower()
     assert "http" not in prompt
-    assert result.source == "template" and "BITCOIN" not in result.text.upper()
+    # "bitcoin" is put in the evidence as a matched request word above, so a template may name it;
+    # the attack's instruction and link never appear.
+    assert result.source == "template" and "BUY" not in result.text.upper() and "http" not in result.text
     assert sanitize_request(attack) == "your and BUY BITCOIN at http evil example"
 
 

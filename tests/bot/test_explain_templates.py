@@ -59,7 +59,12 @@ def candidates(draw) -> Candidate:
         for i, t in enumerate(draw(st.lists(titles(), max_size=3)))
     ]
     co = [
-        {"seed_title": t, "mean": draw(st.floats(0.5, 5.0)), "n": draw(st.integers(0, 500))}
+        {
+            "seed_title": t,
+            "mean": draw(st.floats(0.5, 5.0)),
+            "n": draw(st.integers(0, 500)),
+            "min_rating": 4.0,
+        }
         for t in draw(st.lists(titles(), max_size=2))
     ]
     n = draw(st.integers(0, 100_000))
