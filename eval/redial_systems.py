@@ -14,7 +14,7 @@ import numpy as np
 
 from cf_engine.data.catalog import Dataset
 from eval.components import CFScorer, embed_texts
-from eval.redial_data import DISLIKED, Sample, replace_mentions
+from cf_engine.data.redial import DISLIKED, Sample, replace_mentions
 
 if TYPE_CHECKING:
     from bot.recommend.blend import Blender

@@ -28,7 +28,7 @@ def _errors() -> tuple[type[BaseException], ...]:
     from cf_engine.data.errors import DataError
     from eval.components import ComponentUnavailable
     from eval.dialogue_spec import DialogueSpecError
-    from eval.redial_data import RedialDataError
+    from cf_engine.data.redial import RedialDataError
 
     return DialogueSpecError, RedialDataError, ComponentUnavailable, DataError, FileNotFoundError, ValueError
 
