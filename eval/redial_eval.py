@@ -27,12 +27,12 @@ import numpy as np
 
 from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
+from cf_engine.data.redial import Sample, build_samples, read_conversations, read_movies
+from cf_engine.data.redial_mapping import map_movies
 from eval import redial_prior as prior
 from eval import redial_systems as systems
 from eval.components import ComponentUnavailable, load_blender, load_cf, load_dataset, load_item_vectors
 from eval.metrics import summarise
-from cf_engine.data.redial import Sample, build_samples, read_conversations, read_movies
-from cf_engine.data.redial_mapping import map_movies
 
 log = logging.getLogger(__name__)
 ALL_SYSTEMS = ("popularity", "cf", "semantic", "blend", "mention_prior", "agent")

@@ -26,9 +26,9 @@ def _fail(message: str) -> None:
 
 def _errors() -> tuple[type[BaseException], ...]:
     from cf_engine.data.errors import DataError
+    from cf_engine.data.redial import RedialDataError
     from eval.components import ComponentUnavailable
     from eval.dialogue_spec import DialogueSpecError
-    from cf_engine.data.redial import RedialDataError
 
     return DialogueSpecError, RedialDataError, ComponentUnavailable, DataError, FileNotFoundError, ValueError
 
