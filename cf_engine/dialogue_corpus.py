@@ -64,7 +64,7 @@ def redial_examples(
                         DialogueExample(
                             dialogue_id=conv.conversation_id,
                             context=tuple(context.items()),
-                            text=" ".join(words),
+                            text="\n".join(words),  # one line a message (replayed one by one)
                             target=item_of[target],
                             fresh=target not in seen,
                             dialogue_items=every,

@@ -48,7 +48,8 @@ GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 LIKED, DISLIKED = 1, -1
 _SPACE = re.compile(r"\s+")
 Progress = Callable[[int, int], None]
-BaseScorer = Callable[[Sequence["DialogueExample"]], np.ndarray]
+# Examples -> (the examples as the chat sees them, the chat's blend score of each: (n, n_items)).
+ServedView = Callable[[Sequence["DialogueExample"]], tuple[list["DialogueExample"], np.ndarray]]
 
 
 class DialogueModelError(RuntimeError):
@@ -146,7 +147,7 @@ class DialogueModel:
         cls,
         examples: Sequence[DialogueExample],
         catalog: Catalog,
-        base: BaseScorer | None = None,
+        served: ServedView | None = None,
         *,
         folds: int = 3,
         tune_rows: int = 900,
@@ -156,8 +157,9 @@ class DialogueModel:
     ) -> DialogueModel:
         """Count all ``examples`` and tune the weights on out-of-fold features of them.
 
-        ``base`` (examples -> (len, n_items) chat blend scores) makes the chat's blend a feature, so
-        the weights say how much the dialogue model should move the served ranking.
+        ``served`` re-reads each tuning example as the chat would (its parser's movies and words) and
+        gives the chat's blend for it, the ``base`` feature: the weights then say how much the dialogue
+        model should move the served ranking. The counts always come from the corpus's own ids.
         """
         started = time.perf_counter()
         tick = progress or (lambda _done, _total: None)
@@ -179,9 +181,12 @@ class DialogueModel:
             keep = np.sort(rng.permutation(val)[: max(1, tune_rows // folds)])
             model = cls.count([examples[i] for i in fit], catalog)
             rows = [examples[i] for i in keep]
-            feats = model.features(rows)
-            if base is not None:
-                feats["base"] = _scaled(np.asarray(base(rows), dtype=np.float32))
+            if served is not None:
+                rows, base = served(rows)
+                feats = model.features(rows)
+                feats["base"] = _scaled(base)
+            else:
+                feats = model.features(rows)
             for name, values in feats.items():
                 parts.setdefault(name, []).append(values)
             targets.append(np.array([col.get(ex.target, -1) for ex in rows], dtype=np.int64))
@@ -212,7 +217,7 @@ class DialogueModel:
             "targets_in_catalog": int(sum(ex.target in col for ex in examples)),
             "sources": sources or {},
             "weights": final.weights,
-            "tuned_with_base": base is not None,
+            "tuned_with_base": served is not None,
             "cv_metrics": metrics,
             "cv_folds": folds,
             "fit_seconds": round(time.perf_counter() - started, 2),
