@@ -295,20 +295,38 @@ class Blender:
             score = self.dialogue_model.combine(feats, score[None, :])[0].astype(np.float64)
         return score, cf_part, sem_part, a
 
-    def blend(self, request: BlendRequest) -> list[Candidate]:
-        """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
+    def ranked_ids(self, request: BlendRequest) -> list[int]:
+        """The item ids :meth:`blend` would return, in order, without building their evidence."""
+        picked = self._pick(request)
+        if picked is None:
+            return []
+        cols, chosen = picked[1], picked[2]
+        catalog = self.dataset.catalog
+        return [int(catalog.at(int(cols[i])).item_id) for i in chosen]
+
+    def _pick(self, request: BlendRequest) -> tuple[Signals, np.ndarray, list[int], tuple] | None:
+        """(signals, pool columns, chosen pool positions in order, the score parts) or None."""
         k = max(0, int(request.k))
         s = self._signals(request)
         if k == 0 or not s.allowed.any():
-            return []
+            return None
         cols = self.pool(request, s)
         if cols.size == 0:
-            return []
-        score, cf_part, sem_part, a = self._score(request, s, cols)
+            return None
+        parts = self._score(request, s, cols)
+        score = parts[0]
         vectors = self.vectors()
         top = np.argsort(-score, kind="stable")[: max(k * MMR_POOL_FACTOR, k)]
         picks = mmr(score[top], None if vectors is None else vectors[cols[top]], k, self.settings.mmr_lambda)
-        chosen = [int(i) for i in top[picks]]
+        return s, cols, [int(i) for i in top[picks]], parts
+
+    def blend(self, request: BlendRequest) -> list[Candidate]:
+        """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
+        picked = self._pick(request)
+        if picked is None:
+            return []
+        s, cols, chosen, (score, cf_part, sem_part, a) = picked
+        vectors = self.vectors()
         out = self._candidates(
             request, cols, chosen, score, cf_part, sem_part, s.liked, vectors, s.user_known and a > 0
         )

@@ -62,7 +62,6 @@ def served_scores(blender: Blender, request: BlendRequest, top: int = 100) -> np
     rest = blender.score_all(request)
     out = rest / max(float(np.abs(rest).max()), 1e-12)  # in [-1, 1]
     catalog = blender.dataset.catalog
-    listed = blender.blend(replace(request, k=top))
-    for position, cand in enumerate(listed):
-        out[catalog.index_of(cand.item_id)] = 2.0 + (top - position)
+    for position, item_id in enumerate(blender.ranked_ids(replace(request, k=top))):
+        out[catalog.index_of(item_id)] = 2.0 + (top - position)
     return out
