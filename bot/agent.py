@@ -30,7 +30,8 @@ from bot.explain.facts import display_title
 from bot.feedback import FeedbackRecorder
 from bot.policy import Decision, Policy
 from bot.recommend.item_features import ItemFeatures
-from bot.recommend.request import BlendRequest, CandidateSource
+from bot.recommend.request import CandidateSource
+from bot.recommend.served import SAID_KEPT, request_for
 from bot.recommend.sources import CFScorer
 from bot.reply_wording import liked_titles, numbered, why_text
 from bot.reply_wording import opening as reply_opening
@@ -204,6 +205,7 @@ class Agent:
             turn = TurnRecord(session_id, text, state, self.parser.parse(text), started=t0)
             t_parse = time.perf_counter()
             change = apply_message(state, turn.parsed, self.features.years, self.features.max_year)
+            state.said = [*state.said, text][-SAID_KEPT:]
             if ui_constraints is not None and not ui_constraints.is_empty():
                 state.constraints = merge_constraints(state.constraints, ui_constraints)
             known = self.known_user(state)
@@ -300,16 +302,10 @@ class Agent:
             return Explanation(text=text, source="template", path="template", reason=f"explainer_error:{exc}")
 
     def _candidates(self, state: DialogueState, decision: Decision, known: int | None) -> list[Candidate]:
-        popular = decision.popular and not state.all_liked()
-        request = BlendRequest(
-            liked=[] if popular else state.all_liked(),
-            disliked=state.all_disliked(),
-            exclude=state.excluded(),
-            text=None if popular else (state.soft_text or None),
-            constraints=state.constraints,
-            user_id=known,
-            # moods re-rank a wider list (bot.understand.moods.rerank); TurnRecord.admit keeps the best
-            k=self.limit * (MOOD_POOL if state.moods else 1),
+        # The one served request (bot/recommend/served.py; the evaluators score the same one). Moods
+        # re-rank a wider list (bot.understand.moods.rerank); TurnRecord.admit keeps the best.
+        request = request_for(
+            state, popular=decision.popular, known=known, k=self.limit * (MOOD_POOL if state.moods else 1)
         )
         try:
             candidates = list(self.blender.blend(request))

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.recommend.item_features import ItemFeatures
     from cf_engine.artifact import CFArtifact
     from cf_engine.data.catalog import Dataset
+    from cf_engine.dialogue_model import DialogueModel
     from retrieval.index import ItemIndex
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class Runtime:
         from bot.agent import Agent
 
         with self._lock:
-            return Agent(
+            agent = Agent(
                 self.dataset,
                 self.blender,
                 self.explainer,
@@ -188,6 +189,38 @@ class Runtime:
                 cf=self.cf,
                 features=self.features,
             )
+            if hasattr(agent.blender, "dialogue_model"):
+                agent.blender.dialogue_model = self.dialogue_model(agent)
+            return agent
+
+    def dialogue_model(self, agent: Agent) -> DialogueModel | None:
+        """The latest dialogue model artifact; built now from the default corpus when none exists."""
+        from bot.dialogue_training import default_corpus, dialogue_dir, train_dialogue_model
+        from cf_engine.dialogue_model import DialogueModel, DialogueModelError
+
+        if not self.settings.dialogue_model:
+            self._set("dialogue", "off", "dialogue_model is off")
+            return None
+        try:
+            model = DialogueModel.load_latest(dialogue_dir(self.settings), self.dataset.catalog)
+            self._set("dialogue", "ok", f"{model.summary.get('examples', '?')} examples from {model.path}")
+            return model
+        except DialogueModelError as exc:
+            corpus = default_corpus(self.settings)
+            if not self.build_missing or corpus is None:
+                self._set("dialogue", "missing", f"{exc} (no corpus found)" if corpus is None else str(exc))
+                return None
+        try:
+            model = train_dialogue_model(
+                self.settings, agent.parser, agent.blender, self.features, corpus, store=self.store
+            )
+            path = model.save(dialogue_dir(self.settings))
+        except Exception as exc:  # noqa: BLE001 - the chat works without it
+            log.warning("dialogue model not built (%s): serving without it", exc)
+            self._set("dialogue", "missing", f"build failed: {exc}")
+            return None
+        self._set("dialogue", "ok", f"built now from {corpus}, saved to {path}")
+        return model
 
     @cached_property
     def feedback(self) -> FeedbackRecorder:

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # ReDial folder (<split>_data.jsonl + movies_with_mentions.csv) for `recbot eval redial/all`;
     # None: home/data/redial, where eval/redial_download.py puts the official release.
     redial_dir: Path | None = None
+    # Dialogue corpus of the dialogue model (`recbot train --dialogue`): ReDial JSONL or the generic
+    # format of cf_engine/dialogue_corpus.py. None: ReDial train in redial_dir, else a dev file there or
+    # in <data folder>/../redial. `dialogue_model` off serves without one.
+    dialogue_corpus: Path | None = None
+    dialogue_model: bool = True
 
     # The store: None keeps everything in the SQLite file home/recbot.db (one machine); a
     # postgresql://user:pass@host:port/db URL puts sessions, turns and feedback in PostgreSQL, which

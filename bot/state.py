@@ -63,6 +63,7 @@ class DialogueState:
     # {"field", "words", "wanted", "applied_tag", "turn"}: see /work/notes/i14_constraints.md.
     moods: list[str] = field(default_factory=list)
     unsupported: list[dict[str, Any]] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # the user's last messages (the dialogue model reads them)
 
     # --- derived views -------------------------------------------------------------------------
     def all_liked(self) -> list[int]:

@@ -82,6 +82,10 @@ class Evidence:
     # "People who liked <seed> rated it <mean> on average (<n> people)": co-rating evidence.
     co_ratings: list[dict[str, Any]] = field(default_factory=list)
     from_user_history: bool = False  # CF scores included the logged-in user's history
+    # The dialogue model's part (cf_engine/dialogue_model.py): {"named_with": [{"item_id", "title"}],
+    # "times_suggested": n, "corpus": "..."}: in recorded movie conversations, people who named those
+    # movies were recommended this one; empty without a dialogue model.
+    dialogue: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.types import Evidence, Neighbour, Recommendation, TurnResult
-from eval.redial_mapping import normalise
+from cf_engine.data.redial_mapping import normalise
 
 TITLE_MATCH = 95.0  # fuzzy ratio on normalised titles; "alien" vs "aliens" (91) stays distinct
 

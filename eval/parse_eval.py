@@ -4,7 +4,8 @@ Every seeker message of a ReDial split is parsed by the served parser
 (:class:`bot.understand.parser.MessageParser` built over the chat's catalog, as
 :class:`bot.agent.Agent` builds it). ReDial's ``@id`` mentions are
 the gold: each is replaced by the movie's name *as people type it* (without the year, as the
-"movieMentions" name reads), and the mention is mapped to a catalog item (:mod:`eval.redial_mapping`).
+"movieMentions" name reads), and the mention is mapped to a catalog item
+(:mod:`cf_engine.data.redial_mapping`).
 Mentions that do not map to the catalog cannot be found and are counted apart.
 
 Figures (raw):
@@ -30,8 +31,8 @@ from typing import Any
 from bot.understand.parser import MessageParser
 from bot.understand.titles import TitleIndex
 from cf_engine.data.catalog import Dataset
-from eval.redial_data import MENTION, read_conversations
-from eval.redial_mapping import map_movies, split_redial_name
+from cf_engine.data.redial import MENTION, read_conversations
+from cf_engine.data.redial_mapping import map_movies, split_redial_name
 
 Progress = Callable[[str], None]
 DEFAULT_REVIEW = Path(__file__).resolve().parent / "data" / "parse_review.jsonl"

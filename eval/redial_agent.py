@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.settings import Settings
+from cf_engine.data.redial import Sample, replace_mentions
 from eval.components import ComponentUnavailable, load_runtime
-from eval.redial_data import Sample, replace_mentions
 from eval.redial_systems import replay_request
 from eval.suite import eval_settings
 

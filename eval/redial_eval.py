@@ -27,21 +27,28 @@ import numpy as np
 
 from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
+from cf_engine.data.redial import Conversation, Sample, build_samples, read_conversations, read_movies
+from cf_engine.data.redial_mapping import map_movies
 from eval import redial_prior as prior
 from eval import redial_systems as systems
 from eval.components import ComponentUnavailable, load_blender, load_cf, load_dataset, load_item_vectors
 from eval.metrics import summarise
-from eval.redial_data import Sample, build_samples, read_conversations, read_movies
-from eval.redial_mapping import map_movies
 
 log = logging.getLogger(__name__)
-ALL_SYSTEMS = ("popularity", "cf", "semantic", "blend", "mention_prior", "agent")
+SERVED = "served"  # the chat as served: Agent.turn's state, blend and dialogue model (eval/redial_served.py)
+ALL_SYSTEMS = (SERVED, "popularity", "cf", "semantic", "blend", "mention_prior", "agent")
+DEFAULT_SYSTEMS = (SERVED, "popularity", "cf", "semantic", "mention_prior")
+# Systems nothing in bot/ or ui/ serves: reported for comparison only, labelled so in every table.
+EVAL_ONLY = ("mention_prior", "agent")
 Progress = Callable[[str], None]
 
 
 @dataclass
 class RedialInputs:
     dataset: Dataset
+    conversations: list[Conversation]
+    train_conversations: list[Conversation] | None
+    dropped_in_training: int  # dialogues of the split whose conversationId is also in the training file
     samples: list[Sample]
     train_samples: list[Sample] | None  # None: cross-validate inside ``samples``
     titles: dict[int, str]
@@ -57,8 +64,13 @@ def load_inputs(settings: Settings, data_dir: Path, split: str) -> RedialInputs:
     conversations = read_conversations(data_dir / f"{split}_data.jsonl")
     titles = {k: name for k, (name, _) in movies.items()}
     train_conversations = None
+    dropped = 0
     if split != "dev" and (data_dir / "dev_data.jsonl").is_file():
         train_conversations = read_conversations(data_dir / "dev_data.jsonl")
+        # A scored dialogue that is also a training dialogue would be learned from: drop and count it.
+        seen = {c.conversation_id for c in train_conversations}
+        dropped = sum(c.conversation_id in seen for c in conversations)
+        conversations = [c for c in conversations if c.conversation_id not in seen]
     for conv in [*conversations, *(train_conversations or [])]:
         for movie_id, name in conv.titles.items():
             titles.setdefault(movie_id, name)
@@ -69,6 +81,9 @@ def load_inputs(settings: Settings, data_dir: Path, split: str) -> RedialInputs:
     how["unmapped"] = len(mapping.unmapped)
     return RedialInputs(
         dataset=dataset,
+        conversations=conversations,
+        train_conversations=train_conversations,
+        dropped_in_training=dropped,
         samples=build_samples(conversations),
         train_samples=build_samples(train_conversations) if train_conversations is not None else None,
         titles=titles,
@@ -91,7 +106,7 @@ def evaluate_redial(
     *,
     folds: int = 5,
     seed: int = 0,
-    systems_wanted: Sequence[str] = ALL_SYSTEMS,
+    systems_wanted: Sequence[str] = DEFAULT_SYSTEMS,
     blend_samples: int = 600,
     max_samples: int | None = None,
     progress: Progress | None = None,
@@ -128,6 +143,53 @@ def evaluate_redial(
         say(f"{name}: R@10 {got['recall@10']:.3f}  R@50 {got['recall@50']:.3f}")
 
     timings: dict[str, float] = {}
+    served_info: dict[str, Any] = {}
+    if SERVED in systems_wanted:
+        t = time.perf_counter()
+        try:
+            from eval.redial_served import load_served, served_rows
+
+            keep, served, served_info = served_rows(
+                load_served(settings),
+                inputs.conversations,
+                samples,
+                inputs.item_of,
+                inputs.titles,
+                lambda cid: fold_of(cid, folds, seed),
+                folds,
+                inputs.train_conversations,
+                say,
+            )
+            as_kept = _settings_metrics(keep + systems.TIE_BREAK * pop, samples, targets, inputs.column_of)
+            as_served = _settings_metrics(
+                served + systems.TIE_BREAK * pop, samples, targets, inputs.column_of
+            )
+            results[SERVED] = {
+                "all": as_kept["all"],
+                "fresh": as_served["fresh"],
+                "all_context_removed": as_served["all_context_removed"],
+                "all_as_served": as_served["all"],
+            }
+            del keep, served
+            got = results[SERVED]
+            say(
+                f"{SERVED}: all R@10 {got['all']['recall@10']:.3f} R@50 {got['all']['recall@50']:.3f}; "
+                f"fresh R@10 {got['fresh']['recall@10']:.3f} R@50 {got['fresh']['recall@50']:.3f}"
+            )
+            notes[SERVED] = (
+                "the chat as served: every dialogue replayed through Agent.turn (seeker messages, template "
+                "explanations); ranking = bot.recommend.served.served_scores of request_for(state) with the "
+                "dialogue model; 'all' keeps the session's movies rankable (keep_context), 'fresh' and "
+                "'all_context_removed' score exactly the served request; dialogue model learned from "
+                + (
+                    "dev_data.jsonl"
+                    if inputs.train_conversations is not None
+                    else f"the other {folds - 1} folds"
+                )
+            )
+        except ComponentUnavailable as exc:
+            notes[SERVED] = f"not run: {exc}"
+        timings[SERVED] = time.perf_counter() - t
     cf = None
     cf_matrix = None
     if {"cf", "mention_prior", "blend", "agent"} & set(systems_wanted):
@@ -172,7 +234,7 @@ def evaluate_redial(
         scores, weights = _mention_prior_scores(inputs, samples, cf, cf_matrix, folds, seed, n_items, say)
         record("mention_prior", scores)
         notes["mention_prior"] = (
-            "learned from "
+            "EVAL-ONLY (nothing in bot/ or ui/ serves it): learned from "
             + (
                 "dev_data.jsonl"
                 if inputs.train_samples is not None
@@ -196,7 +258,8 @@ def evaluate_redial(
             )
             record("agent", scores)
             notes["agent"] = (
-                "the chat's parser + dialogue state + Blender.score_all over the whole catalog, combined "
+                "EVAL-ONLY: the chat's parser + dialogue state + Blender.score_all over the whole catalog, "
+                "combined "
                 "with the mention prior's features; weights learned on training folds only "
                 f"(the chat's weight per fold: {[w.get('chat', 0.0) for w in weights]})"
             )
@@ -217,7 +280,11 @@ def evaluate_redial(
         "training": "dev_data.jsonl"
         if inputs.train_samples is not None
         else f"{folds}-fold CV inside {split}",
-        "systems": results,
+        "served_system": SERVED if SERVED in results else None,
+        "eval_only_systems": [name for name in results if name in EVAL_ONLY],
+        "dropped_dialogues_in_training": inputs.dropped_in_training,
+        "systems": {name: results[name] for name in sorted(results, key=lambda n: n != SERVED)},
+        "served_replay": served_info,
         "notes": notes,
         "seconds": {
             **{k: round(v, 1) for k, v in timings.items()},

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from cf_engine.data.catalog import Dataset
-from eval.redial_data import DISLIKED, MENTION, Sample
+from cf_engine.data.redial import DISLIKED, MENTION, Sample
 
 FEATURES = (
     "popularity",

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cf_engine.data.catalog import Dataset
+from cf_engine.data.redial import DISLIKED, Sample, replace_mentions
 from eval.components import CFScorer, embed_texts
-from eval.redial_data import DISLIKED, Sample, replace_mentions
 
 if TYPE_CHECKING:
     from bot.recommend.blend import Blender

@@ -57,11 +57,14 @@ def dialogue_table(result: dict[str, Any]) -> Table:
 def redial_table(result: dict[str, Any]) -> Table:
     header = ["system", "R@1", "R@10", "R@50", "MRR", "NDCG@10", "fresh R@1", "fresh R@10", "fresh R@50", "n"]
     rows = []
+    served = result.get("served_system")
+    eval_only = set(result.get("eval_only_systems") or ())
     for name, m in result["systems"].items():
         a, f = m["all"], m["fresh"]
+        label = f"{name} (served)" if name == served else f"{name} (eval-only)" if name in eval_only else name
         rows.append(
             [
-                name,
+                label,
                 _f(a["recall@1"]),
                 _f(a["recall@10"]),
                 _f(a["recall@50"]),

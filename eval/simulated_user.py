@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.types import Recommendation
 from cf_engine.data.catalog import Item
-from eval.redial_mapping import normalise
+from cf_engine.data.redial_mapping import normalise
 
 VIOLENT = {"Action", "War", "Horror", "Crime", "Thriller"}
 GENTLE = {"Comedy", "Romance", "Children", "Animation", "Musical", "Drama"}

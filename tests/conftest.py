@@ -32,6 +32,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for key in list(os.environ):
         if key.startswith("RECBOT_") and key != "RECBOT_TEST_SHARED":
             monkeypatch.delenv(key, raising=False)
+    # Building the dialogue model takes ~30 s per fresh home: tests that need it turn it on
+    # (tests/bot/test_dialogue_serving.py); everything else serves without one, as with no corpus.
+    monkeypatch.setenv("RECBOT_DIALOGUE_MODEL", "false")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")

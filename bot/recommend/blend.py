@@ -36,11 +36,12 @@ from bot.recommend.evidence import evidence_for
 from bot.recommend.fusion import FusionModel, candidate_features
 from bot.recommend.item_features import ItemFeatures, ItemVectors
 from bot.recommend.ranking import dot_rows, minmax, mmr, top_columns
-from bot.recommend.request import BlendRequest, Signals
+from bot.recommend.request import BlendRequest, DialogueContext, Signals
 from bot.recommend.sources import CFScorer, ItemSearch
 from bot.settings import Settings
 from bot.types import Candidate
 from cf_engine.data.catalog import Dataset
+from cf_engine.dialogue_model import DialogueExample, DialogueModel
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class Blender:
         vectors: np.ndarray | None = None,
         fusion_loader: FusionLoader | None = None,
         features: ItemFeatures | None = None,
+        dialogue_model: DialogueModel | None = None,
     ) -> None:
         """``vectors`` (catalog order, normalised) replace loading them from ``index`` (fusion fitting).
 
@@ -111,6 +113,9 @@ class Blender:
 
         ``fusion_loader`` fits or loads the learned fusion on first use; without one the blend uses the
         fixed CF/semantic mix (``bot.recommend.fusion_fit.build_blender`` passes it).
+
+        ``dialogue_model`` (cf_engine/dialogue_model.py) re-scores every request that carries a
+        :class:`~bot.recommend.request.DialogueContext`; the runtime sets it when one is built.
         """
         self.dataset = dataset
         self.cf = cf
@@ -126,6 +131,7 @@ class Blender:
         self._fusion_ready = False
         self._fusion_lock = threading.Lock()
         self._embed = lru_cache(maxsize=256)(self._embed_uncached)
+        self.dialogue_model = dialogue_model
 
     def vectors(self) -> np.ndarray | None:
         """Normalised item vectors in catalog order (zeros for unindexed items), or None without an index."""
@@ -198,7 +204,9 @@ class Blender:
         text = (request.text or "").strip()
 
         allowed = self.features.filter.mask(request.constraints)
-        allowed[liked + disliked + excluded] = False
+        allowed[excluded] = False
+        if not request.keep_context:
+            allowed[liked + disliked] = False
         user_known = (
             request.user_id is not None and self.cf is not None and self.cf.knows_user(request.user_id)
         )
@@ -210,6 +218,12 @@ class Blender:
             return signals
         if text:
             signals.title_hits = self.features.title_word_hits(text)
+        dm = self.dialogue_model
+        if dm is not None and request.dialogue is not None:
+            ctx = request.dialogue
+            row = dm.features([DialogueExample("session", ctx.items, ctx.text, 0)])
+            signals.dialogue_feats = {name: values[0] for name, values in row.items()}
+            signals.dialogue = dm.combine(row, None)[0]
 
         # CF: fold-in of the session, plus the known user's history.
         signals.n_known = self.cf_evidence(liked)
@@ -293,25 +307,70 @@ class Blender:
         if len(requested) > 1:  # "more crime" then "more drama": crime dramas first
             share = self.features.genres[cols][:, requested].mean(axis=1)
             score = score * (1.0 - REQUESTED_GATE + REQUESTED_GATE * share)
+        if s.dialogue_feats is not None and self.dialogue_model is not None:
+            # The dialogue model's learned weights put this blend (its "base" feature) beside what
+            # people in movie conversations named next (cf_engine/dialogue_model.py).
+            feats = {name: values[cols][None, :] for name, values in s.dialogue_feats.items()}
+            score = self.dialogue_model.combine(feats, score[None, :])[0].astype(np.float64)
         return score, cf_part, sem_part, a
 
-    def blend(self, request: BlendRequest) -> list[Candidate]:
-        """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
+    def ranked_ids(self, request: BlendRequest) -> list[int]:
+        """The item ids :meth:`blend` would return, in order, without building their evidence."""
+        picked = self._pick(request)
+        if picked is None:
+            return []
+        cols, chosen = picked[1], picked[2]
+        catalog = self.dataset.catalog
+        return [int(catalog.at(int(cols[i])).item_id) for i in chosen]
+
+    def _pick(self, request: BlendRequest) -> tuple[Signals, np.ndarray, list[int], tuple] | None:
+        """(signals, pool columns, chosen pool positions in order, the score parts) or None."""
         k = max(0, int(request.k))
         s = self._signals(request)
         if k == 0 or not s.allowed.any():
-            return []
+            return None
         cols = self.pool(request, s)
         if cols.size == 0:
-            return []
-        score, cf_part, sem_part, a = self._score(request, s, cols)
+            return None
+        parts = self._score(request, s, cols)
+        score = parts[0]
         vectors = self.vectors()
         top = np.argsort(-score, kind="stable")[: max(k * MMR_POOL_FACTOR, k)]
         picks = mmr(score[top], None if vectors is None else vectors[cols[top]], k, self.settings.mmr_lambda)
-        chosen = [int(i) for i in top[picks]]
-        return self._candidates(
+        return s, cols, [int(i) for i in top[picks]], parts
+
+    def blend(self, request: BlendRequest) -> list[Candidate]:
+        """The best ``request.k`` candidates (fewer when the constraints leave fewer items)."""
+        picked = self._pick(request)
+        if picked is None:
+            return []
+        s, cols, chosen, (score, cf_part, sem_part, a) = picked
+        vectors = self.vectors()
+        out = self._candidates(
             request, cols, chosen, score, cf_part, sem_part, s.liked, vectors, s.user_known and a > 0
         )
+        if s.dialogue is not None and self.dialogue_model is not None and request.dialogue is not None:
+            self._dialogue_evidence(request.dialogue, out)
+        return out
+
+    def _dialogue_evidence(self, ctx: DialogueContext, candidates: list[Candidate]) -> None:
+        """Each candidate's dialogue-model evidence: the session's movies it was named with / after."""
+        dm = self.dialogue_model
+        assert dm is not None
+        catalog = self.dataset.catalog
+        cols = [catalog.index_of(c.item_id) for c in candidates]
+        parts = dm.contributions(DialogueExample("session", ctx.items, ctx.text, 0), cols)
+        for cand, part in zip(candidates, parts, strict=True):
+            named = [w for w in part["co_mentioned_with"] if w["item_id"] in catalog][:3]
+            if not named and not part["times_suggested"]:
+                continue
+            cand.evidence.dialogue = {
+                "named_with": [
+                    {"item_id": w["item_id"], "title": catalog.get(w["item_id"]).display_title} for w in named
+                ],
+                "times_suggested": part["times_suggested"],
+                "corpus": dm.summary.get("corpus_name", "movie conversations"),
+            }
 
     def pool(self, request: BlendRequest, s: Signals, popular: bool | None = None) -> np.ndarray:
         """Candidate columns: each source's ``candidate_pool`` best allowed items (sorted, unique).
@@ -335,6 +394,8 @@ class Blender:
         # is worth (validation NDCG@10 0.348 -> 0.372 with them in the pool; docs/benchmarks.md).
         if popular is None:
             popular = self._fusion_for(s) is not None
+        if s.dialogue is not None:
+            pool.append(top_columns(s.dialogue, s.allowed, pool_n))
         if not pool or popular:
             pool.append(top_columns(self.features.popularity, s.allowed, pool_n))
         cols = np.unique(np.concatenate(pool)).astype(np.int64)

@@ -15,6 +15,17 @@ import numpy as np
 from bot.types import Candidate, Constraints
 
 
+@dataclass(frozen=True)
+class DialogueContext:
+    """What the dialogue model reads from a session: the movies named so far and the user's words.
+
+    ``items``: (catalog item id, +1 liked or named / -1 disliked) in the order the user named them.
+    """
+
+    items: tuple[tuple[int, int], ...] = ()
+    text: str = ""
+
+
 @dataclass
 class BlendRequest:
     """What the agent knows this turn. Item ids are catalog ids (MovieLens movieId)."""
@@ -26,6 +37,9 @@ class BlendRequest:
     constraints: Constraints = field(default_factory=Constraints)
     user_id: int | None = None
     k: int = 3
+    dialogue: DialogueContext | None = None  # for the dialogue model (cf_engine/dialogue_model.py)
+    # Evaluation only (ReDial's "all" protocol): liked / disliked items stay rankable.
+    keep_context: bool = False
 
 
 @dataclass
@@ -40,6 +54,9 @@ class Signals:
     cf_scores: np.ndarray | None = None
     query: np.ndarray | None = None
     title_hits: np.ndarray | None = None  # per column: share of the text's words in its title, or None
+    # The dialogue model's features of the session over the whole catalog, and their weighted sum.
+    dialogue_feats: dict[str, np.ndarray] | None = None
+    dialogue: np.ndarray | None = None
 
 
 class CandidateSource(Protocol):

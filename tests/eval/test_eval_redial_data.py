@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cf_engine.data.catalog import Catalog, Item
-from eval.redial_data import (
+from cf_engine.data.redial import (
     DISLIKED,
     LIKED,
     UNKNOWN,
@@ -19,7 +19,7 @@ from eval.redial_data import (
     read_movies,
     replace_mentions,
 )
-from eval.redial_mapping import map_movies, normalise, split_redial_name
+from cf_engine.data.redial_mapping import map_movies, normalise, split_redial_name
 from eval.redial_prior import fit_prior, target_ranks
 
 SEEKER, RECOMMENDER = 1, 2

@@ -150,16 +150,21 @@ def feedback(
 
 @app.command()
 def retrain() -> None:
-    """Fold chat feedback into the CF model (a new artifact version under models/)."""
+    """Fold chat feedback into the CF model and the dialogue model (new artifact versions under models/)."""
     with user_errors():
         from bot.retrain import retrain as run_retrain
         from bot.settings import load_settings
 
-        report = run_retrain(load_settings())
+        settings = load_settings()
+        report = run_retrain(settings)
         typer.echo(
             f"retrained {report.engine} on {report.n_interactions} feedback interactions from "
             f"{report.n_users} users ({report.n_new_users} new): {report.path}"
         )
+        if settings.dialogue_model:  # the dialogue model learns from the recorded sessions too
+            from ui.cli.data_cmds import train_dialogue
+
+            train_dialogue(settings, None)
 
 
 @app.command()

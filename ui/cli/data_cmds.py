@@ -42,9 +42,25 @@ def train(
     evaluate: Annotated[
         bool, typer.Option("--eval/--no-eval", help="Also measure the model on the held-out protocol split.")
     ] = True,
+    dialogue: Annotated[
+        bool,
+        typer.Option("--dialogue/--no-dialogue", help="Also build the dialogue model (after the CF model)."),
+    ] = True,
+    dialogue_corpus: Annotated[
+        Path | None, typer.Option(help="Dialogue corpus (ReDial JSONL or generic); default: see settings.")
+    ] = None,
+    download_redial: Annotated[
+        bool, typer.Option("--download-redial", help="First download ReDial's official release (internet).")
+    ] = False,
 ) -> None:
-    """Fit a CF model on the whole dataset and save it as a new versioned artifact."""
+    """Fit a CF model on the whole dataset, save it as a new versioned artifact, then the dialogue model."""
     with user_errors():
+        if download_redial:
+            from eval.redial_download import download_redial as fetch
+            from eval.redial_download import redial_dir
+
+            for path in fetch(redial_dir(cli_settings())):
+                typer.echo(f"downloaded {path}")
         from cf_engine.artifact import CFArtifact
         from cf_engine.data import load_dataset
         from cf_engine.registry import create, engine_class
@@ -81,6 +97,33 @@ def train(
         typer.echo(f"saved {path}")
         del artifact  # the fusion reads the saved one (memory-mapped), not a second copy
         prepare_fusion(settings, dataset)
+        if dialogue and settings.dialogue_model:
+            try:
+                train_dialogue(settings, dialogue_corpus)
+            except FileNotFoundError as exc:  # no corpus and no sessions: the chat serves without one
+                _echo_err(f"dialogue model skipped: {exc}")
+
+
+def train_dialogue(settings: Settings, corpus: Path | None) -> None:
+    """Build the dialogue model with a progress bar (``recbot train`` and ``recbot retrain``)."""
+    from bot.dialogue_training import default_corpus, rebuild
+
+    corpus = corpus or default_corpus(settings)
+    typer.echo(f"dialogue model from {corpus or 'recorded sessions only'}")
+    with typer.progressbar(length=1000, label="dialogue model") as bar:
+        done = [0]
+
+        def tick(step: int, total: int) -> None:
+            target = int(1000 * step / max(total, 1))
+            bar.update(target - done[0])
+            done[0] = target
+
+        model, path = rebuild(settings, corpus, progress=tick)
+    cv = model.summary.get("cv_metrics", {})
+    typer.echo(
+        f"dialogue model: {model.summary['examples']} examples {model.summary['examples_by_source']}, "
+        f"CV R@10 {cv.get('recall@10', 0):.3f} R@50 {cv.get('recall@50', 0):.3f}; saved {path}"
+    )
 
 
 @app.command()

@@ -26,9 +26,9 @@ def _fail(message: str) -> None:
 
 def _errors() -> tuple[type[BaseException], ...]:
     from cf_engine.data.errors import DataError
+    from cf_engine.data.redial import RedialDataError
     from eval.components import ComponentUnavailable
     from eval.dialogue_spec import DialogueSpecError
-    from eval.redial_data import RedialDataError
 
     return DialogueSpecError, RedialDataError, ComponentUnavailable, DataError, FileNotFoundError, ValueError
 
@@ -73,11 +73,11 @@ def redial_cmd(
     seed: int = 0,
     systems: Annotated[
         str, typer.Option(help="Comma-separated systems to run.")
-    ] = "popularity,cf,semantic,blend,mention_prior,agent",
+    ] = "served,popularity,cf,semantic,mention_prior",
     blend_samples: Annotated[int, typer.Option(help="Subsample size for the Blender (slow per call).")] = 600,
     max_samples: Annotated[int | None, typer.Option(help="Score a random subset of samples.")] = None,
 ) -> None:
-    """Replay ReDial dialogues; compare popularity, CF, semantic, blend, mention prior and the agent."""
+    """Replay ReDial dialogues; the served chat first, then popularity, CF, semantic and eval-only systems."""
     from eval.redial_eval import ALL_SYSTEMS, evaluate_redial
 
     wanted = tuple(s.strip() for s in systems.split(",") if s.strip())
