@@ -159,6 +159,7 @@ def evaluate_redial(
                 folds,
                 inputs.train_conversations,
                 say,
+                with_dialogue_model=settings.dialogue_model,
             )
             as_kept = _settings_metrics(keep + systems.TIE_BREAK * pop, samples, targets, inputs.column_of)
             as_served = _settings_metrics(

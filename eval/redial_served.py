@@ -66,8 +66,14 @@ def served_rows(
     folds: int,
     train_conversations: Sequence[Conversation] | None,
     say: Progress,
+    with_dialogue_model: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """(all-protocol scores, served scores, info) for every sample, in ``samples`` order."""
+    """(all-protocol scores, served scores, info) for every sample, in ``samples`` order.
+
+    ``with_dialogue_model`` follows the served setting (``RECBOT_DIALOGUE_MODEL``): on, each fold's
+    dialogues are scored with a dialogue model learned on the other folds (on dev only for
+    ``--split test``); off, the blend alone, as the chat serves it then.
+    """
     agent = runtime.agent
     blender = agent.blender
     n_items = len(blender.dataset.catalog)
@@ -90,8 +96,14 @@ def served_rows(
             for f in range(folds)
         ]
     )
+    if not with_dialogue_model:
+        groups = [(None, [c for c in conversations if c.conversation_id in wanted], [])]
     for f, scored, train in groups:
         if not scored:
+            continue
+        if not with_dialogue_model:
+            for conv in scored:
+                _replay(agent, conv, titles, row_of, keep, served, info)
             continue
         model = train_dialogue_model(
             runtime.settings,

@@ -73,6 +73,7 @@ ATTRIBUTE_WORDS = frozenset(
     awarded winning nominated directed director starring actor actress cast silent""".split()
 )
 
+_INVERTED = re.compile(r", (?:the|a|an|les?|la|l'|el|los|las|die|der|das|il)(?: \(\d{4}\))?$", re.IGNORECASE)
 _URL = re.compile(r"https?:|www\.|\.(?:com|org|net|io)\b|@\w", re.IGNORECASE)
 _BAD_CHAR = re.compile(r"[^\w\s.,;:!?'’\"“”()\-–—§]|_")
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?")
@@ -142,7 +143,10 @@ def _mask_titles(text: str, facts: Facts) -> tuple[str, list[str], list[str]]:
     """Replace every known title form by ``§k§``; roles[k] is "item" or "liked", forms[k] the form."""
     roles: list[str] = []
     forms: list[str] = []
-    pairs = sorted(facts.all_title_forms(), key=lambda p: -len(p[0]))
+    # Natural forms first ("The Lord of the Rings: ..."), the catalog's inverted ones ("..., The")
+    # last: in "you liked The X, The Y" the inverted "X, The" would take Y's article and leave Y's
+    # words unmasked.
+    pairs = sorted(facts.all_title_forms(), key=lambda p: (_INVERTED.search(p[0]) is not None, -len(p[0])))
     for form, role in pairs:
         # A title that is also a connective ("It", "Up") is left as the plain word.
         if form.lower() in CONNECTIVES:

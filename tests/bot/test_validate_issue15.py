@@ -95,3 +95,21 @@ def test_claims_the_data_cannot_support_are_rejected() -> None:
     ):
         assert not check(text, cand).ok, text
     assert check("Ronin is a crime film, similar to American Beauty.", cand).ok
+
+
+def test_a_liked_title_before_a_title_with_an_article_keeps_both_masked() -> None:
+    """ "you liked The X, The Y": the catalog's inverted form "X, The" must not take Y's article."""
+    ev = Evidence(
+        neighbours=[Neighbour(4993, "Lord of the Rings: The Fellowship of the Ring, The (2001)", 0.5, "cf")],
+        genres=["Crime", "Drama"],
+        year=1994,
+        n_ratings=317,
+        mean_rating=4.429,
+    )
+    cand = Candidate(item_id=318, title="Shawshank Redemption, The (1994)", score=1.0, evidence=ev)
+    text = (
+        "Because you liked The Lord of the Rings: The Fellowship of the Ring, "
+        "The Shawshank Redemption should suit you: it is a crime and drama film."
+    )
+    result = check(text, cand)
+    assert result.ok, result.problems
