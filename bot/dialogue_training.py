@@ -181,31 +181,3 @@ def train_dialogue_model(
     model.summary["corpus_name"] = "ReDial" if fmt == "redial" else "movie conversations"
     return model
 
-
-def rebuild(
-    settings: Settings, corpus: Path | None = None, progress: Progress | None = None
-) -> tuple[DialogueModel, Path]:
-    """Train a new dialogue model (default corpus + the store's sessions) and save it as the latest."""
-    from bot.runtime import Runtime
-
-    corpus = corpus or default_corpus(settings)
-    runtime = Runtime(settings.model_copy(update={"dialogue_model": False}))
-    try:
-        agent = runtime.agent
-        if corpus is None and not runtime.store.all_sessions():
-            raise FileNotFoundError(
-                "no dialogue corpus (set RECBOT_DIALOGUE_CORPUS, or `recbot train --download-redial`) "
-                "and no recorded sessions"
-            )
-        model = train_dialogue_model(
-            settings,
-            agent.parser,
-            agent.blender,
-            runtime.features,
-            corpus,
-            store=runtime.store,
-            progress=progress,
-        )
-        return model, model.save(dialogue_dir(settings))
-    finally:
-        runtime.close()

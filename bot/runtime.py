@@ -36,7 +36,10 @@ from bot.settings import Settings
 from bot.store import SessionStore, open_store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from bot.agent import Agent
+    from bot.dialogue_training import Progress
     from bot.explain.explainer import Explainer
     from bot.explain.llm.base import ChatModel
     from bot.recommend.blend import Blender
@@ -317,3 +320,32 @@ class Runtime:
         stop_worker = getattr(self.__dict__.get("llm"), "stop_worker", None)
         if callable(stop_worker):
             stop_worker()
+
+
+def rebuild_dialogue_model(
+    settings: Settings, corpus: Path | None = None, progress: Progress | None = None
+) -> tuple[DialogueModel, Path]:
+    """Train a new dialogue model (default corpus + the store's sessions) and save it as the latest."""
+    from bot.dialogue_training import default_corpus, dialogue_dir, train_dialogue_model
+
+    corpus = corpus or default_corpus(settings)
+    runtime = Runtime(settings.model_copy(update={"dialogue_model": False}))
+    try:
+        agent = runtime.agent
+        if corpus is None and not runtime.store.all_sessions():
+            raise FileNotFoundError(
+                "no dialogue corpus (set RECBOT_DIALOGUE_CORPUS, or `recbot train --download-redial`) "
+                "and no recorded sessions"
+            )
+        model = train_dialogue_model(
+            settings,
+            agent.parser,
+            agent.blender,
+            runtime.features,
+            corpus,
+            store=runtime.store,
+            progress=progress,
+        )
+        return model, model.save(dialogue_dir(settings))
+    finally:
+        runtime.close()

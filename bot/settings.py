@@ -62,9 +62,10 @@ class Settings(BaseSettings):
     redial_dir: Path | None = None
     # Dialogue corpus of the dialogue model (`recbot train --dialogue`): ReDial JSONL or the generic
     # format of cf_engine/dialogue_corpus.py. None: ReDial train in redial_dir, else a dev file there or
-    # in <data folder>/../redial. `dialogue_model` is opt-in: on, it lifts ReDial recall (all R@10 .178
-    # vs .074, docs/results/i13_redial_dev_served.json) but overrides explicit requests in 6 of 87
-    # scripted dialogues ("a comedy" -> Avengers; docs/results/dialogues_dialogue_model_on.json).
+    # in <data folder>/../redial. `dialogue_model` is opt-in: on, it lifts ReDial dev recall (all R@10
+    # .047 -> .178, docs/results/redial_dev_served_default.json vs redial_dev_dialogue_model_on.json) but
+    # overrides explicit requests in 6 of 87 scripted dialogues ("a comedy" -> Avengers;
+    # docs/results/dialogues_dialogue_model_on.json vs _off.json).
     dialogue_corpus: Path | None = None
     dialogue_model: bool = False
 

@@ -177,15 +177,18 @@ def evaluate_redial(
                 f"{SERVED}: all R@10 {got['all']['recall@10']:.3f} R@50 {got['all']['recall@50']:.3f}; "
                 f"fresh R@10 {got['fresh']['recall@10']:.3f} R@50 {got['fresh']['recall@50']:.3f}"
             )
+            learned = (
+                "dev_data.jsonl" if inputs.train_conversations is not None else f"the other {folds - 1} folds"
+            )
             notes[SERVED] = (
                 "the chat as served: every dialogue replayed through Agent.turn (seeker messages, template "
-                "explanations); ranking = bot.recommend.served.served_scores of request_for(state) with the "
-                "dialogue model; 'all' keeps the session's movies rankable (keep_context), 'fresh' and "
-                "'all_context_removed' score exactly the served request; dialogue model learned from "
+                "explanations); ranking = bot.recommend.served.served_scores of request_for(state); "
+                "'all' keeps the session's movies rankable (keep_context), 'fresh' and "
+                "'all_context_removed' score exactly the served request; "
                 + (
-                    "dev_data.jsonl"
-                    if inputs.train_conversations is not None
-                    else f"the other {folds - 1} folds"
+                    f"with the dialogue model (RECBOT_DIALOGUE_MODEL=true) learned from {learned}"
+                    if settings.dialogue_model
+                    else "without the dialogue model (RECBOT_DIALOGUE_MODEL=false, the default)"
                 )
             )
         except ComponentUnavailable as exc:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.explain.connectives import CONNECTIVES
 from bot.types import Candidate, Evidence
 
 # Words of a request that must never be echoed: they are what prompt-injection text is made of.
@@ -172,8 +173,6 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def _plain_words() -> frozenset[str]:
-    from bot.explain.validator import CONNECTIVES  # the validator imports this module
-
     return CONNECTIVES
 
 

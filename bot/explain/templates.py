@@ -2,7 +2,7 @@
 
 Several variants exist so that three recommendations in one reply do not read the same; the
 variant is chosen from the item id and a per-reply seed. Every word used here is an evidence word
-or in :data:`bot.explain.validator.CONNECTIVES`, and ``tests/bot/test_explain_templates.py`` checks that
+or in :data:`bot.explain.connectives.CONNECTIVES`, and ``tests/bot/test_explain_templates.py`` checks that
 every variant passes the validator for random evidence.
 """
 

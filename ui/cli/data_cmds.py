@@ -106,7 +106,8 @@ def train(
 
 def train_dialogue(settings: Settings, corpus: Path | None) -> None:
     """Build the dialogue model with a progress bar (``recbot train`` and ``recbot retrain``)."""
-    from bot.dialogue_training import default_corpus, rebuild
+    from bot.dialogue_training import default_corpus
+    from bot.runtime import rebuild_dialogue_model
 
     corpus = corpus or default_corpus(settings)
     typer.echo(f"dialogue model from {corpus or 'recorded sessions only'}")
@@ -118,7 +119,7 @@ def train_dialogue(settings: Settings, corpus: Path | None) -> None:
             bar.update(target - done[0])
             done[0] = target
 
-        model, path = rebuild(settings, corpus, progress=tick)
+        model, path = rebuild_dialogue_model(settings, corpus, progress=tick)
     cv = model.summary.get("cv_metrics", {})
     typer.echo(
         f"dialogue model: {model.summary['examples']} examples {model.summary['examples_by_source']}, "
