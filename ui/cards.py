@@ -77,9 +77,25 @@ def evidence_html(evidence: Mapping[str, Any]) -> str:
         )
     if evidence.get("from_user_history"):
         lines.append("Based on your own rating history too")
+    lines.extend(dialogue_lines(evidence.get("dialogue") or {}))
     if not lines:
         return '<p class="rb-why">Popular with many viewers.</p>'
     return '<ul class="rb-why">' + "".join(f"<li>{line}</li>" for line in lines) + "</ul>"
+
+
+def dialogue_lines(dialogue: Mapping[str, Any]) -> list[str]:
+    """The dialogue model's part of the 'why': movies it was named with in conversations, how often."""
+    corpus = e(dialogue.get("corpus") or "movie conversations")
+    lines = []
+    named = [w.get("title") for w in dialogue.get("named_with") or [] if w.get("title")]
+    if named:
+        lines.append(
+            f"In {corpus} conversations it comes up with " + ", ".join(f"<b>{e(t)}</b>" for t in named)
+        )
+    times = dialogue.get("times_suggested") or 0
+    if times:
+        lines.append(f"Recommended {e(times)} time{'s' if times != 1 else ''} in {corpus} conversations")
+    return lines
 
 
 def _num(value: Any) -> str:

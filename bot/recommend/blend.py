@@ -84,6 +84,10 @@ TEXT_QUALITY_WEIGHT = 0.5
 # words it is) to the text side, and those titles join the pool. The quality prior still orders them,
 # so Toy Story comes before the obscure Toys (1992).
 TITLE_WORD_WEIGHT = 0.5
+# With the dialogue model on, a request that asks for something (words, genres, any constraint) keeps
+# the final score times 1 - gate + gate * (the blend's own score, min-max scaled): what people in
+# ReDial named next re-orders the items that fit the request instead of replacing them.
+REQUEST_RELEVANCE_GATE = 0.5
 
 
 class FusionLoader(Protocol):
@@ -290,29 +294,40 @@ class Blender:
                 if s.title_hits is not None:
                     text_part = text_part + TITLE_WORD_WEIGHT * s.title_hits[cols]
             score = a * cf_part + (1.0 - a) * text_part + 1e-3 * pop_part  # popularity only breaks ties
+        gates = self._taste_gates(request, s, cols, fusion is not None)
+        score = score * gates
+        if s.dialogue_feats is not None and self.dialogue_model is not None:
+            # The dialogue model's learned weights put this blend (its "base" feature) beside what
+            # people in movie conversations named next (cf_engine/dialogue_model.py). What it adds is
+            # gated again, and by the request's own relevance when the person asked for something
+            # (genres, a topic, a mood): it re-orders what fits the request and never lifts what
+            # does not ("a comedy" -> Avengers: Infinity War because ReDial's recommenders named it).
+            feats = {name: values[cols][None, :] for name, values in s.dialogue_feats.items()}
+            base = score
+            score = self.dialogue_model.combine(feats, base[None, :])[0].astype(np.float64) * gates
+            if _asks_for_something(request, s):
+                score = score * (1.0 - REQUEST_RELEVANCE_GATE + REQUEST_RELEVANCE_GATE * minmax(base))
+        return score, cf_part, sem_part, a
+
+    def _taste_gates(self, request: BlendRequest, s: Signals, cols: np.ndarray, fused: bool) -> np.ndarray:
+        """The product of the soft taste gates of :meth:`_score` for ``cols`` (1 where none applies)."""
+        gates = np.ones(cols.size, dtype=np.float64)
         if s.cf_scores is not None or s.query is not None:
             gate, match_at = (
-                (FUSION_GENRE_GATE, FUSION_GENRE_MATCH_AT)
-                if fusion is not None
-                else (GENRE_GATE, GENRE_MATCH_AT)
+                (FUSION_GENRE_GATE, FUSION_GENRE_MATCH_AT) if fused else (GENRE_GATE, GENRE_MATCH_AT)
             )
             profile = self.features.genre_profile(s.liked, sorted(request.constraints.genres_in))
             if profile is not None:
                 mismatch = np.clip(1.0 - (self.features.genres_unit[cols] @ profile) / match_at, 0.0, 1.0)
-                score = score * (1.0 - gate * mismatch)
+                gates *= 1.0 - gate * mismatch
         if s.liked and (s.cf_scores is not None or s.query is not None):
             coverage = self.features.genre_coverage(s.liked, cols)
-            score = score * (1.0 - COVERAGE_GATE * (1.0 - coverage))
+            gates *= 1.0 - COVERAGE_GATE * (1.0 - coverage)
         requested = self.features.genre_columns(sorted(request.constraints.genres_in))
         if len(requested) > 1:  # "more crime" then "more drama": crime dramas first
             share = self.features.genres[cols][:, requested].mean(axis=1)
-            score = score * (1.0 - REQUESTED_GATE + REQUESTED_GATE * share)
-        if s.dialogue_feats is not None and self.dialogue_model is not None:
-            # The dialogue model's learned weights put this blend (its "base" feature) beside what
-            # people in movie conversations named next (cf_engine/dialogue_model.py).
-            feats = {name: values[cols][None, :] for name, values in s.dialogue_feats.items()}
-            score = self.dialogue_model.combine(feats, score[None, :])[0].astype(np.float64)
-        return score, cf_part, sem_part, a
+            gates *= 1.0 - REQUESTED_GATE + REQUESTED_GATE * share
+        return gates
 
     def ranked_ids(self, request: BlendRequest) -> list[int]:
         """The item ids :meth:`blend` would return, in order, without building their evidence."""
@@ -475,3 +490,8 @@ class Blender:
             )
             for i, col, ev in zip(chosen, picked_cols, evidence, strict=True)
         ]
+
+
+def _asks_for_something(request: BlendRequest, s: Signals) -> bool:
+    """The person asked for something beyond the movies named: words, genres or another constraint."""
+    return bool(s.text) or not request.constraints.is_empty()

@@ -123,7 +123,8 @@ MOODS: dict[str, Mood] = {
             "not depressing",
             excluded_tags=_DARK_TAGS,
             prefer_genres=("Comedy", "Adventure", "Action", "Animation", "Musical"),
-            avoid_genres=("Drama",),
+            # Soft: "a war movie that isn't depressing" still gets war films (War is asked for).
+            avoid_genres=("Drama", "War", "Horror"),
             prefer_tags=("feel-good", "funny"),
             opposite=("sad", "darker"),
         ),

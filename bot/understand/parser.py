@@ -62,6 +62,7 @@ from bot.understand.vocabulary import (
     RE_THANKS,
     RE_THAT_ONE,
     RE_WHY,
+    genre_typo,
 )
 
 
@@ -295,6 +296,8 @@ class MessageParser:
                 if len(norms[i : i + n]) == n and phrase in GENRE_PHRASES and not any(used[i : i + n]):
                     hit = (n, GENRE_PHRASES[phrase])
                     break
+            if hit is None and not used[i] and (typo := genre_typo(norms[i])) is not None:
+                hit = (1, typo)
             if hit is None:
                 i += 1
                 continue

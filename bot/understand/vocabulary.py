@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.understand.titles import COMMON_WORDS
@@ -33,6 +34,23 @@ GENRE_PHRASES: dict[str, tuple[str, ...]] = {
     "thriller": ("Thriller",), "thrillers": ("Thriller",), "suspense": ("Thriller",),
     "war": ("War",), "western": ("Western",), "westerns": ("Western",), "cowboy": ("Western",),
 }  # fmt: skip
+
+# A one-word genre typo ("comdy", "horor", "documentry") is read as the genre when rapidfuzz's ratio
+# reaches this and the word is not an ordinary word; shorter words are left alone ("scar", "dram").
+GENRE_TYPO_CUTOFF = 88.0
+GENRE_TYPO_MIN_LEN = 5
+_ONE_WORD_GENRES = tuple(k for k in GENRE_PHRASES if " " not in k)
+
+
+def genre_typo(word: str) -> tuple[str, ...] | None:
+    """The genres of the one-word genre phrase ``word`` is a typo of, or None."""
+    if len(word) < GENRE_TYPO_MIN_LEN or word in GENRE_PHRASES or word in COMMON_WORDS:
+        return None
+    if word in ENGLISH_STOP_WORDS or not word.isalpha():
+        return None
+    best = process.extractOne(word, _ONE_WORD_GENRES, scorer=fuzz.ratio, score_cutoff=GENRE_TYPO_CUTOFF)
+    return None if best is None else GENRE_PHRASES[best[0]]
+
 
 NEGATORS = frozenset("no not nothing without except never none avoid skip hate hates dislike nor".split())
 NEG_BEFORE_PHRASES = (

@@ -149,6 +149,24 @@ def test_hostile_text_is_escaped_everywhere() -> None:
     assert "<img" not in md and "](" not in md and "**" not in md
 
 
+def test_why_this_shows_the_dialogue_models_evidence() -> None:
+    evidence = {
+        "neighbours": [{"title": "Heat (1995)", "source": "cf", "similarity": 0.5}],
+        "dialogue": {
+            "named_with": [
+                {"item_id": 6, "title": "Heat (1995)"},
+                {"item_id": 1, "title": "Toy Story (1995)"},
+            ],
+            "times_suggested": 12,
+            "corpus": "ReDial",
+        },
+    }
+    html_text = evidence_html(evidence)
+    assert "In ReDial conversations it comes up with <b>Heat (1995)</b>, <b>Toy Story (1995)</b>" in html_text
+    assert "Recommended 12 times in ReDial conversations" in html_text
+    assert "conversations" not in evidence_html({"neighbours": evidence["neighbours"], "dialogue": {}})
+
+
 def test_hostile_reply_is_escaped_in_the_chat() -> None:
     controller = ChatController(FakeRuntime(hostile_reply=True).agent, n_cards=3)
     final = run_turn(controller, "hi")[-1]

@@ -195,6 +195,11 @@ def test_cards_render_catalog_and_model_text_as_text(payload: str) -> None:
         "query_terms": [payload],
         "mean_rating": payload,
         "n_ratings": payload,
+        "dialogue": {
+            "named_with": [{"item_id": 1, "title": payload}],
+            "times_suggested": payload,
+            "corpus": payload,
+        },
     }
     for html in (card_html(rec, note=payload), evidence_html(evidence)):
         for tag, attrs in _markup(html):

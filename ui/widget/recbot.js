@@ -268,6 +268,13 @@
     if (ev.mean_rating !== undefined && ev.mean_rating !== null) {
       lines.push("Rated " + Number(ev.mean_rating).toFixed(1) + " on average by " + (ev.n_ratings || 0) + " people");
     }
+    var dialogue = ev.dialogue || {};
+    var corpus = dialogue.corpus || "movie conversations";
+    var named = (dialogue.named_with || []).map(function (w) { return w.title; }).filter(Boolean);
+    if (named.length) lines.push("In " + corpus + " conversations it comes up with " + named.join(", "));
+    if (dialogue.times_suggested) {
+      lines.push("Recommended " + dialogue.times_suggested + " time" + (dialogue.times_suggested === 1 ? "" : "s") + " in " + corpus + " conversations");
+    }
     return lines;
   }
 
