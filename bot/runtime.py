@@ -210,13 +210,31 @@ class Runtime:
             return model
         except DialogueModelError as exc:
             corpus = default_corpus(self.settings)
-            if not self.build_missing or corpus is None:
-                self._set("dialogue", "missing", f"{exc} (no corpus found)" if corpus is None else str(exc))
+            if corpus is None:  # optional: without a corpus or a built model the chat serves without it
+                self._set("dialogue", "off", f"{exc}; no dialogue corpus found, serving without it")
+                return None
+            if not self.build_missing:
+                self._set("dialogue", "missing", str(exc))
                 return None
         try:
-            model = train_dialogue_model(
-                self.settings, agent.parser, agent.blender, self.features, corpus, store=self.store
-            )
+            from tqdm.auto import tqdm
+
+            with tqdm(total=1, desc="dialogue model", disable=not self.progress) as bar:
+
+                def tick(done: int, total: int) -> None:
+                    bar.total = max(total, 1)
+                    bar.n = done
+                    bar.refresh()
+
+                model = train_dialogue_model(
+                    self.settings,
+                    agent.parser,
+                    agent.blender,
+                    self.features,
+                    corpus,
+                    store=self.store,
+                    progress=tick,
+                )
             path = model.save(dialogue_dir(self.settings))
         except Exception as exc:  # noqa: BLE001 - the chat works without it
             log.warning("dialogue model not built (%s): serving without it", exc)
@@ -279,6 +297,8 @@ class Runtime:
                 except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
                     self._set(part, "missing", str(exc))
         report = {p: dict(self._health.get(p, {"status": "not loaded", "detail": ""})) for p in parts}
+        if "dialogue" in self._health:  # known once the agent is loaded (optional: "off" is not a fault)
+            report["dialogue"] = dict(self._health["dialogue"])
         if "store" in self.__dict__:
             report["store"] = self._live_store(self.__dict__["store"])
         if self.__dict__.get("index") is not None:

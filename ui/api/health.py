@@ -24,6 +24,8 @@ async def health(runtime: RuntimeDep, pool: PoolDep) -> HealthOut:
 
 
 def _is_failed(state: object) -> bool:
-    """A component that is not fully working (the runtime reports {"status": "ok" | "degraded" | ...})."""
+    """A component that is not fully working (the runtime reports {"status": "ok" | "degraded" | ...}).
+
+    "off" is an optional part switched off or without its input (the dialogue model), not a fault."""
     text = str(state.get("status", "")) if isinstance(state, dict) else str(state)
-    return text.lower() != "ok"
+    return text.lower() not in ("ok", "off")
