@@ -104,7 +104,7 @@ def simulation_comparisons(result: dict[str, Any]) -> Table:
             _f(c["difference"], 3),
             f"[{_f(c['ci95'][0], 3)}, {_f(c['ci95'][1], 3)}]",
             f"{c['a_only']} / {c['b_only']}",
-            _f(c["sign_test_p"], 4),
+            f"{c['sign_test_p']:.2g}",
             str(c["n"]),
         ]
         for name, c in result.get("comparisons", {}).items()
@@ -264,6 +264,11 @@ def _extra_markdown(kind: str, result: dict[str, Any]) -> list[str]:
         )
         if result.get("comparisons"):
             lines += ["", markdown_table(*simulation_comparisons(result))]
+        bins = result.get("by_target_ratings") or {}
+        if bins:
+            parts = [f"{n}: {_f(b['success_rate'], 2)} of {b['users']}" for n, b in bins.items()]
+            head = f"{result.get('served_system')} success by the target's ratings from training users: "
+            lines += ["", head + "; ".join(parts)]
         if "leak_audit" in result:
             found = {k: v for k, v in result["leak_audit"].items() if v}
             lines += ["", f"Leak audit of the agent: {found or 'nothing of the simulated users held'}."]

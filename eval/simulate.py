@@ -203,6 +203,39 @@ def protocol() -> dict[str, Any]:
     }
 
 
+TARGET_RATING_BINS = (0, 20, 50, 100)  # lower edges: how well known a target is to the training users
+
+
+def target_table(training: Dataset, profiles: Sequence[UserProfile]) -> list[dict[str, Any]]:
+    """Per simulated user: the target, its ratings from the training users, seeds and hint tags."""
+    counts = training.interactions.groupby("item_id").size()
+    return [
+        {
+            "user_id": p.user_id,
+            "target": p.target.display_title,
+            "target_ratings": int(counts.get(p.target.item_id, 0)),
+            "seeds": [s.display_title for s in p.seeds],
+            "hint_tags": list(p.hint_tags),
+        }
+        for p in profiles
+    ]
+
+
+def by_target_ratings(targets: Sequence[dict[str, Any]], episodes: Sequence[Episode]) -> dict[str, Any]:
+    """Success of ``episodes`` by how many training ratings the target has (what failures are made of)."""
+    ratings = {t["user_id"]: t["target_ratings"] for t in targets}
+    out: dict[str, Any] = {}
+    edges = (*TARGET_RATING_BINS, None)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        runs = [e for e in episodes if ratings[e.user_id] >= lo and (hi is None or ratings[e.user_id] < hi)]
+        name = f"{lo}+" if hi is None else f"{lo}-{hi - 1}"
+        out[name] = {
+            "users": len(runs),
+            "success_rate": sum(e.success for e in runs) / len(runs) if runs else None,
+        }
+    return out
+
+
 def evaluate_simulation(
     dataset: Dataset,
     make_agent: AgentFactory | None,
@@ -257,6 +290,7 @@ def evaluate_simulation(
         for name in BASELINES:
             other = [e.success for e in episodes[name]]
             comparisons[f"{SERVED} - {name}"] = paired_success(served, other, rng)
+    targets = target_table(training, profiles)
     leaked = [
         m
         for runs in episodes.values()
@@ -275,6 +309,8 @@ def evaluate_simulation(
         "leak_audit": leaks_found,
         "systems": systems,
         "comparisons": comparisons,
+        "by_target_ratings": by_target_ratings(targets, episodes.get(SERVED, [])),
+        "targets": targets,
         "leaked_messages": len(leaked),
         "notes": notes,
         "episodes": {name: [e.__dict__ for e in runs] for name, runs in episodes.items()},

@@ -151,3 +151,9 @@ def test_simulation_reports_the_served_system_first_with_paired_comparisons(data
     assert vs_cf["difference"] == pytest.approx((sum(served) - sum(cf)) / 8)
     assert result["protocol"]["max_user_messages"] == MAX_TURNS
     assert result["training_users"] == training.interactions["user_id"].nunique()
+    counts = training.interactions.groupby("item_id").size()
+    assert [t["target_ratings"] for t in result["targets"]] == [counts[p.target.item_id] for p in profiles]
+    bins = result["by_target_ratings"]
+    assert sum(b["users"] for b in bins.values()) == 8
+    found = sum(round(b["success_rate"] * b["users"]) for b in bins.values() if b["users"])
+    assert found == sum(served)
