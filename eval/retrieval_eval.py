@@ -89,9 +89,11 @@ def retrieval_split(
 ) -> tuple[set[int], set[int], Dataset]:
     """(text-query users, cold-start users, training dataset without either).
 
-    Text users are half of the taggers; cold-start users a sample of the others with 8+ likes. The
-    training dataset has none of their ratings, and its catalog none of their tags: a cold-start user
-    who also tagged films would otherwise leave words about their own likes in the indexed documents.
+    Text users are half of the taggers; cold-start users a sample of the users with 8+ likes who tagged
+    nothing. The training dataset has none of their ratings, and its catalog none of their tags. (Drawn
+    among all users, cold-start users took two heavy taggers whose tags, about their own likes, were on
+    most of the items still tagged once the text users' tags were gone: removing them left 107 tagged
+    items of 9,742 and a text benchmark with almost no tags to search.)
     """
     frame = dataset.interactions
     taggers = np.array(sorted(tags["userId"].unique())) if tags is not None else np.array([], dtype=np.int64)
@@ -100,7 +102,8 @@ def retrieval_split(
     )
     likes = frame[frame["rating"] >= LIKE_THRESHOLD]
     like_counts = likes.groupby("user_id").size()
-    eligible = np.array(sorted(set(like_counts[like_counts >= 8].index) - text_users))
+    taggers_set = set(int(u) for u in taggers)
+    eligible = np.array(sorted(set(like_counts[like_counts >= 8].index) - taggers_set))
     cold_users = set(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False).tolist())
     held_out = text_users | cold_users
     catalog = dataset.catalog if tags is None else catalog_without_tags_of(dataset.catalog, tags, held_out)
