@@ -80,18 +80,38 @@ def redial_table(result: dict[str, Any]) -> Table:
 
 
 def simulation_table(result: dict[str, Any]) -> Table:
+    served = result.get("served_system")
+    order = sorted(result["systems"], key=lambda name: name != served)  # the served system first
     rows = [
         [
-            name,
+            f"{name} (served)" if name == served else name,
             _f(m["success_rate"], 2),
             _f(m["avg_turns"], 2),
             _f(m["avg_turns_when_found"], 2),
             str(m["users"]),
             str(m["errors"]),
         ]
-        for name, m in result["systems"].items()
+        for name, m in ((n, result["systems"][n]) for n in order)
     ]
     return ["system", "success", "avg turns", "turns when found", "users", "errors"], rows
+
+
+def simulation_comparisons(result: dict[str, Any]) -> Table:
+    """Paired differences of the served system's success against each baseline."""
+    rows = [
+        [
+            name,
+            _f(c["difference"], 3),
+            f"[{_f(c['ci95'][0], 3)}, {_f(c['ci95'][1], 3)}]",
+            f"{c['a_only']} / {c['b_only']}",
+            f"{c['sign_test_p']:.2g}",
+            str(c["n"]),
+        ]
+        for name, c in result.get("comparisons", {}).items()
+    ]
+    header = ["paired difference", "success diff", "95% CI (bootstrap)", "only a / only b", "sign test p"]
+    header.append("users")
+    return header, rows
 
 
 # --- plots -------------------------------------------------------------------------------------
@@ -242,6 +262,16 @@ def _extra_markdown(kind: str, result: dict[str, Any]) -> list[str]:
             f"Success = target shown within {result['max_turns']} user messages, "
             f"{result['per_turn']} items per turn; leaked messages: {result['leaked_messages']}."
         )
+        if result.get("comparisons"):
+            lines += ["", markdown_table(*simulation_comparisons(result))]
+        bins = result.get("by_target_ratings") or {}
+        if bins:
+            parts = [f"{n}: {_f(b['success_rate'], 2)} of {b['users']}" for n, b in bins.items()]
+            head = f"{result.get('served_system')} success by the target's ratings from training users: "
+            lines += ["", head + "; ".join(parts)]
+        if "leak_audit" in result:
+            found = {k: v for k, v in result["leak_audit"].items() if v}
+            lines += ["", f"Leak audit of the agent: {found or 'nothing of the simulated users held'}."]
         for name, note in result.get("notes", {}).items():
             lines.append(f"- {name}: {note}")
         lines.append("")

@@ -1,8 +1,9 @@
 """Offline benchmarks of retrieval and the blend (``recbot eval retrieval``).
 
 (a) Text queries from MovieLens tags: the query is a tag a held-out user applied, the relevant items
-    are the items that user tagged with it. Held-out users' tags are removed from the indexed
-    documents and their ratings from CF training, so no method can read the answer. Compared:
+    are the items that user tagged with it. The tags of every held-out user (text and cold-start)
+    are removed from the indexed documents and their ratings from CF training, so no method can
+    read the answer (:func:`retrieval_split`). Compared:
     semantic search (MiniLM), a TF-IDF baseline over the same documents, and the blend (the text
     alone, and the text plus three of the user's other liked items, as a chat would know them).
 (b) Cold start: a held-out user is known by 1-3 liked items (rating >= LIKE_THRESHOLD); the
@@ -16,10 +17,9 @@ Metrics: NDCG@10 and Recall@10 (hits / number of relevant items), averaged over 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from bot.settings import Settings
-from cf_engine.data.catalog import Catalog, Dataset
+from cf_engine.data.catalog import Dataset
+from eval.held_out import catalog_without_tags_of, read_tags
 
 LIKE_THRESHOLD = 4.0  # a "liked" item in the cold-start protocol
 K = 10
@@ -74,29 +75,6 @@ def paired_bootstrap(
     }
 
 
-def _read_tags(settings: Settings) -> pd.DataFrame | None:
-    path = settings.dataset_dir / "tags.csv"
-    if not path.is_file():
-        return None
-    frame = pd.read_csv(path)
-    frame["tag"] = frame["tag"].astype(str).map(lambda t: " ".join(t.lower().split()))
-    return frame[frame["tag"] != ""]
-
-
-def _catalog_without_tags_of(catalog: Catalog, tags: pd.DataFrame, users: set[int]) -> Catalog:
-    """The catalog with item tags recounted from the tags of everyone except ``users``."""
-    counts: dict[int, Counter[str]] = defaultdict(Counter)
-    kept = tags[~tags["userId"].isin(users)]
-    for movie_id, tag in zip(kept["movieId"].to_numpy(), kept["tag"], strict=True):
-        counts[int(movie_id)][tag] += 1
-    items = []
-    for item in catalog:
-        c = counts.get(item.item_id, Counter())
-        ordered = tuple(t for t, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
-        items.append(dataclasses.replace(item, tags=ordered))
-    return Catalog(items)
-
-
 def _summary(rows: list[tuple[float, float]]) -> dict[str, float]:
     arr = np.array(rows) if rows else np.zeros((0, 2))
     return {
@@ -104,6 +82,33 @@ def _summary(rows: list[tuple[float, float]]) -> dict[str, float]:
         "recall@10": float(arr[:, 1].mean()) if len(arr) else 0.0,
         "n": len(rows),
     }
+
+
+def retrieval_split(
+    dataset: Dataset, tags: pd.DataFrame | None, rng: np.random.Generator, n_users: int
+) -> tuple[set[int], set[int], Dataset]:
+    """(text-query users, cold-start users, training dataset without either).
+
+    Text users are half of the taggers; cold-start users a sample of the users with 8+ likes who tagged
+    nothing. The training dataset has none of their ratings, and its catalog none of their tags. (Drawn
+    among all users, cold-start users took two heavy taggers whose tags, about their own likes, were on
+    most of the items still tagged once the text users' tags were gone: removing them left 107 tagged
+    items of 9,742 and a text benchmark with almost no tags to search.)
+    """
+    frame = dataset.interactions
+    taggers = np.array(sorted(tags["userId"].unique())) if tags is not None else np.array([], dtype=np.int64)
+    text_users = (
+        set(rng.choice(taggers, size=len(taggers) // 2, replace=False).tolist()) if len(taggers) else set()
+    )
+    likes = frame[frame["rating"] >= LIKE_THRESHOLD]
+    like_counts = likes.groupby("user_id").size()
+    taggers_set = set(int(u) for u in taggers)
+    eligible = np.array(sorted(set(like_counts[like_counts >= 8].index) - taggers_set))
+    cold_users = set(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False).tolist())
+    held_out = text_users | cold_users
+    catalog = dataset.catalog if tags is None else catalog_without_tags_of(dataset.catalog, tags, held_out)
+    train = Dataset(dataset.name, catalog, frame[~frame["user_id"].isin(held_out)].reset_index(drop=True))
+    return text_users, cold_users, train
 
 
 def run_retrieval_eval(
@@ -129,23 +134,11 @@ def run_retrieval_eval(
     rng = np.random.default_rng(settings.seed)
     dataset = load_dataset(settings.cf_config())
     frame = dataset.interactions
-    tags = _read_tags(settings)
+    tags = read_tags(settings.dataset_dir)
 
-    # Held-out users: half of the taggers (text benchmark) and a sample of users with enough likes.
-    taggers = np.array(sorted(tags["userId"].unique())) if tags is not None else np.array([], dtype=np.int64)
-    text_users = (
-        set(rng.choice(taggers, size=len(taggers) // 2, replace=False).tolist()) if len(taggers) else set()
-    )
+    text_users, cold_users, train = retrieval_split(dataset, tags, rng, n_users)
+    catalog = train.catalog
     likes = frame[frame["rating"] >= LIKE_THRESHOLD]
-    like_counts = likes.groupby("user_id").size()
-    eligible = np.array(sorted(set(like_counts[like_counts >= 8].index) - text_users))
-    cold_users = set(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False).tolist())
-    held_out = text_users | cold_users
-
-    catalog = (
-        _catalog_without_tags_of(dataset.catalog, tags, text_users) if tags is not None else dataset.catalog
-    )
-    train = Dataset(dataset.name, catalog, frame[~frame["user_id"].isin(held_out)].reset_index(drop=True))
     log(
         f"held out {len(text_users)} tagging users and {len(cold_users)} cold-start users; "
         f"training CF ({settings.cf_model}) on {train.interactions['user_id'].nunique()} users"

@@ -1,7 +1,8 @@
 """A simulated chat user who wants one hidden target movie and never names it.
 
 The user opens with one or two movies they liked earlier, answers the bot's questions from the
-target's genres / decade / tags, gives feedback on wrong items (seen if they rated it, not interested
+target's genres / decade / hint tags (only tags shared by several films and without a word of the
+title, :func:`eval.held_out.hint_tags`), gives feedback on wrong items (seen if they rated it, not interested
 when it shares no genre with what they want) and critiques toward the target ("something older",
 "more recent", "less violent", "funnier", "more <genre>"). Every message passes :func:`leaks`
 before it is sent: a phrase that would reveal the target's title is never used.
@@ -55,6 +56,8 @@ class UserProfile:
     seeds: list[Item]  # earlier likes they may name
     rated_ids: set[int]  # everything they have rated (for "seen")
     target: Item
+    # The target's tags they may say: shared by several films, no title word (eval.held_out.hint_tags).
+    hint_tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -114,7 +117,7 @@ class SimulatedUser:
         return None
 
     def _tag_hint(self) -> str | None:
-        for tag in self.profile.target.tags[:5]:
+        for tag in self.profile.hint_tags[:5]:
             if tag not in self.used_hints and self._safe(tag) and len(tag) <= 30:
                 self.used_hints.add(tag)
                 return tag

@@ -3,39 +3,41 @@
 Evaluations run in their own home (``<home>/eval-runs/<name>-<UTC time>-<random>``, a new folder per
 run) so that their sessions never land in the chat's database and two runs at once (or one after
 another) never delete or overwrite each other's sessions; the Chroma index and the CF artifacts of
-the main home are linked in, not rebuilt. The simulation swaps in a CF artifact trained without
-the held-out users.
+the main home are linked in, not rebuilt. The simulation builds its whole agent from the training
+split instead (:class:`eval.held_out_runtime.HeldOutRuntime`), with its own index in its run folder.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.chat_agent import ChatAgent
 from bot.settings import Settings
 from cf_engine.data.catalog import Dataset
-from eval.components import CFScorer, ComponentUnavailable, load_dataset, load_runtime, train_cf
+from eval.components import CFScorer, load_dataset, load_runtime, train_cf
 from eval.dialogue_runner import run_dialogues, validate_against_catalog
 from eval.dialogue_spec import load_dialogues
+from eval.held_out import read_tags
 
 Progress = Callable[[str], None]
 SHARED_DIRS = ("chroma", "models", "data")
 
 
-def eval_settings(settings: Settings, name: str) -> Settings:
+def eval_settings(settings: Settings, name: str, shared: Sequence[str] = SHARED_DIRS) -> Settings:
     """Settings whose home is a new ``eval-runs/<name>-...`` folder sharing the main index and models.
 
     The folder is created atomically and never reused: an earlier or concurrent run keeps its own.
+    ``shared``: the main home's folders linked in (a folder left out is the run's own).
     """
     runs = settings.home / "eval-runs"
     runs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     home = Path(tempfile.mkdtemp(prefix=f"{name}-{stamp}-", dir=runs))
-    for sub in SHARED_DIRS:
+    for sub in shared:
         source = settings.home / sub
         source.mkdir(parents=True, exist_ok=True)
         (home / sub).symlink_to(source, target_is_directory=True)
@@ -58,37 +60,41 @@ def run_dialogue_suite(settings: Settings, path: Path, progress: Progress | None
     return result
 
 
-def agent_with_cf(settings: Settings, training: Dataset) -> ChatAgent:
-    """A fresh agent whose CF artifact was trained on ``training`` only."""
-    runtime = load_runtime(eval_settings(settings, "simulate"))
-    if "cf" not in type(runtime).__dict__:
-        raise ComponentUnavailable("bot.runtime.Runtime has no 'cf' part to replace")
-    # Runtime.cf is a cached property: setting it before the blender and the agent are built makes
-    # both use this artifact (the saved one, trained on every user, is never loaded).
-    runtime.cf = train_cf(training, settings)
-    return runtime.agent
-
-
 def run_simulation(
     settings: Settings, users: int, seed: int, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Held-out simulated users against the agent, the agent without critiques, and CF only."""
+    """Held-out simulated users against the served agent, the agent without critiques, and CF only.
+
+    The agent is a :class:`~eval.held_out_runtime.HeldOutRuntime` over the training split (its own
+    Chroma folder in the run's home; the chat's index only lends unchanged vectors), audited by
+    :func:`~eval.held_out_runtime.leak_audit` before the first user speaks.
+    """
+    from eval.held_out_runtime import HeldOutRuntime, leak_audit, simulation_settings
     from eval.simulate import evaluate_simulation
+    from retrieval.index import ItemIndex
 
     dataset = load_dataset(settings)
+    run_settings = simulation_settings(eval_settings(settings, "simulate", shared=("models", "data")))
 
     def make_agent(training: Dataset) -> ChatAgent:
-        return agent_with_cf(settings, training)
+        main_index = ItemIndex(settings.retrieval_config())
+        return HeldOutRuntime(run_settings, training, reuse_index=main_index).agent
 
     def make_cf(training: Dataset) -> CFScorer:
         return CFScorer(train_cf(training, settings), dataset)
 
-    try:
-        import bot.runtime  # noqa: F401
-
-        factory: Callable[[Dataset], ChatAgent] | None = make_agent
-    except ImportError:
-        factory = None
-    return evaluate_simulation(
-        dataset, factory, make_cf, users, seed, per_turn=settings.n_recommendations, progress=progress
+    result = evaluate_simulation(
+        dataset,
+        make_agent,
+        make_cf,
+        users,
+        seed,
+        per_turn=settings.n_recommendations,
+        progress=progress,
+        tags=read_tags(settings.dataset_dir),
+        audit=leak_audit,
     )
+    result["llm_backend"] = settings.llm_backend
+    result["dialogue_model"] = settings.dialogue_model
+    result["run_home"] = str(run_settings.home)
+    return result
