@@ -242,6 +242,8 @@ class Agent:
                     yield turn.say(numbered(n, display_title(item.title), item.year))
                     explainer = self.explainer.template_only() if llm_down else self.explainer
                     explanation = yield from self._explain(explainer, cand, context, turn)
+                    # the next card opens another way ("Alien is a ..." / "Psycho is a ...")
+                    context = replace(context, used_openings=(*context.used_openings, explanation.opening))
                     # One LLM failure (timeout, crash) in a turn: the rest of the turn uses templates, so
                     # a stuck model costs one llm_timeout_s per turn, not one per recommendation.
                     failed = (explanation.reason or "").startswith(("llm_error", "explainer_error"))

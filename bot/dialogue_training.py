@@ -180,4 +180,3 @@ def train_dialogue_model(
     fmt = (sources.get("corpus") or {}).get("format")
     model.summary["corpus_name"] = "ReDial" if fmt == "redial" else "movie conversations"
     return model
-
