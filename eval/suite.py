@@ -92,3 +92,58 @@ def run_simulation(
     return evaluate_simulation(
         dataset, factory, make_cf, users, seed, per_turn=settings.n_recommendations, progress=progress
     )
+
+
+def run_explanations(
+    settings: Settings,
+    path: Path,
+    users: int,
+    seed: int,
+    progress: Progress | None = None,
+    labelled: Path | None = None,
+) -> tuple[dict[str, Any], list[Any]]:
+    """Explanations shown in the scripted dialogues and to ``users`` simulated users (eval/explanations.py).
+
+    Returns the figures and every shown explanation (:class:`eval.explanations.Shown`).
+    """
+    import random
+
+    from eval.claim_check import MovieLens
+    from eval.explanations import LABELLED, RecordingAgent, evaluate_explanations, load_labelled
+    from eval.simulate import held_out_split, run_agent_episode
+    from eval.simulated_user import SimulatedUser
+
+    specs = load_dialogues(Path(path))
+    dataset = load_dataset(settings)
+    validate_against_catalog(specs, dataset)
+    dialogue_agent = load_runtime(eval_settings(settings, "explanations")).agent if specs else None
+    sim_agent = None
+    profiles: list[Any] = []
+    if users > 0:
+        training, profiles = held_out_split(dataset, users, seed)
+        sim_agent = agent_with_cf(settings, training)
+
+    def simulation(agent: RecordingAgent) -> None:
+        for k, profile in enumerate(profiles):
+            agent.name = f"user {profile.user_id}"
+            run_agent_episode(agent, SimulatedUser(profile, rng=random.Random(seed * 1000 + k)))  # type: ignore[arg-type]
+
+    ml = MovieLens.load(settings.dataset_dir)
+    result, shown = evaluate_explanations(
+        dialogue_agent,
+        specs,
+        simulation if profiles else None,
+        sim_agent,
+        ml,
+        load_labelled(labelled or LABELLED),
+        progress,
+    )
+    result.update(
+        {
+            "llm_backend": settings.llm_backend,
+            "n_dialogues": len(specs),
+            "n_users": len(profiles),
+            "seed": seed,
+        }
+    )
+    return result, shown

@@ -157,7 +157,7 @@ def shared_with(item: Item, seed: Item) -> tuple[list[str], list[str]]:
     seed_genres = set(seed.genres)
     seed_tags = set(seed.tags)
     genres = [g for g in item.genres if g in seed_genres and not g.startswith("(")]
-    tags = [t for t in item.tags if t in seed_tags][:MAX_SHARED_TAGS]
+    tags = [t for t in item.tags if t in seed_tags and t not in NOISE_TAGS][:MAX_SHARED_TAGS]
     return genres, tags
 
 
