@@ -222,6 +222,7 @@ class Agent:
                 request=state.soft_text or text,
                 constraints=state.constraints,
                 seed=state.turn_count,
+                said=tuple(state.said),
             )
             turn.question = decision.question
             # Nothing later in the turn changes the state, so it is final now: record the turn (and

@@ -12,6 +12,7 @@ counting rows. A claim it cannot parse or place is reported as ``unverified`` fo
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 import unicodedata
 from collections import defaultdict
@@ -63,6 +64,21 @@ def readable(title: str) -> str:
     return fold(body)
 
 
+def names(title: str) -> set[str]:
+    """Every readable name of a movies.csv title, its a.k.a. included ("Seven (a.k.a. Se7en)")."""
+    out = {readable(title)}
+    body = re.sub(r"\s*\(\d{4}[^)]*\)\s*$", "", title).strip()
+    aka = re.fullmatch(r"(?P<main>[^()]+?) \((?:a\.k\.a\. )?(?P<aka>[^()]+)\)", body)
+    if aka:
+        out |= {readable(aka.group("main")), readable(aka.group("aka"))}
+    return out
+
+
+def plain(text: str) -> str:
+    """Lower case, accents and punctuation gone: "Samuel L. Jackson" -> "samuel l jackson"."""
+    return " ".join(re.findall(r"[a-z0-9']+", fold(text)))
+
+
 @dataclass
 class MovieLens:
     """The three files, indexed for counting."""
@@ -72,6 +88,7 @@ class MovieLens:
     tags: dict[int, set[str]]
     ratings: dict[int, dict[int, float]]  # movie -> user -> rating
     by_name: dict[str, set[int]]  # readable title -> movie ids
+    names_of: dict[int, list[str]] = field(default_factory=dict)  # movie id -> readable names (lazy)
 
     @classmethod
     def load(cls, folder: Path) -> MovieLens:
@@ -84,11 +101,12 @@ class MovieLens:
                 genres[mid] = set(row["genres"].split("|"))
                 y = re.search(r"\((\d{4})[^)]*\)\s*$", row["title"])
                 year[mid] = int(y.group(1)) if y else None
-                by_name[readable(row["title"])].add(mid)
+                for name in names(row["title"]):
+                    by_name[name].add(mid)
         tags: dict[int, set[str]] = defaultdict(set)
         with open(folder / "tags.csv", newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                tags[int(row["movieId"])].add(fold(row["tag"].strip()))
+                tags[int(row["movieId"])].add(plain(row["tag"]))
         ratings: dict[int, dict[int, float]] = defaultdict(dict)
         with open(folder / "ratings.csv", newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
@@ -116,6 +134,7 @@ class Context:
     messages: Sequence[str] = ()
     user_id: int | None = None
     liked_ids: Iterable[int] = ()  # items the user gave a thumbs up in the session
+    earlier_ids: Iterable[int] = ()  # items shown in the session's earlier turns
     claims: list[Claim] = field(default_factory=list)
 
 
@@ -127,7 +146,7 @@ _NUM = r"(\d+(?:\.\d+)?)"
 
 
 def _genre(word: str) -> str:
-    return GENRE_NAMES.get(word, word.capitalize())
+    return GENRE_NAMES.get(word.lower(), word.capitalize())
 
 
 def _split_list(text: str) -> list[str]:
@@ -169,8 +188,8 @@ def parse(text: str, title: str) -> list[Claim]:
                 tg = re.search(r"(?:^|and )the ((?:(?!genre).)+?) tags?$", what)
                 for genre in _split_list(g.group(1)) if g else []:
                     claims.append(Claim("shared_genre", (m.group("s"), _genre(genre))))
-                for tag in _split_list(tg.group(1)) if tg else []:
-                    claims.append(Claim("shared_tag", (m.group("s"), tag)))
+                if tg:
+                    claims.append(Claim("shared_tags", (m.group("s"), tg.group(1))))
             elif kind in ("enjoyed", "close"):
                 claims.append(Claim("liked", (m.group("s"),)))
             elif kind == "rating":
@@ -184,9 +203,9 @@ def parse(text: str, title: str) -> list[Claim]:
             elif kind == "described":
                 claims += [Claim("genre", (_genre(g),)) for g in _split_list(m.group("g"))]
                 if m.group("tg"):
-                    claims += [Claim("tag", (tag,)) for tag in _split_list(m.group("tg"))]
+                    claims.append(Claim("tags", (m.group("tg"),)))
             elif kind == "tagged_only":
-                claims += [Claim("tag", (tag,)) for tag in _split_list(m.group("tg"))]
+                claims.append(Claim("tags", (m.group("tg"),)))
             elif kind == "year":
                 claims.append(Claim("year", (m.group(1),)))
     return claims
@@ -196,6 +215,44 @@ def _round1(x: float) -> str:
     return f"{x:.1f}"
 
 
+def _rounds_to(claimed: str, values: list[float]) -> bool:
+    """``claimed`` (one decimal) is the mean of ``values`` rounded: within half a tenth (ties either way)."""
+    return bool(values) and abs(float(claimed) - sum(values) / len(values)) <= 0.05 + 1e-9
+
+
+def _partition(text: str, known: set[str]) -> bool:
+    """Whether the list ``text`` ("a, b and c"; tags may hold "and": "black and white") splits into
+    items of ``known`` (plain forms)."""
+    parts = re.split(r"(,\s*|\s+and\s+|\s+or\s+)", text)
+    words_ = [p for i, p in enumerate(parts) if i % 2 == 0]
+    seps = [p for i, p in enumerate(parts) if i % 2 == 1]
+
+    def ok(i: int) -> bool:
+        if i == len(words_):
+            return True
+        for j in range(i, len(words_)):
+            piece = words_[i] + "".join(seps[k] + words_[k + 1] for k in range(i, j))
+            if plain(piece) in known and ok(j + 1):
+                return True
+        return False
+
+    return ok(0)
+
+
+_ENDORSE = re.compile(
+    r"\b(?:more like|like that|like this|like it|liked it|loved it|was good|was great|that one)\b"
+)
+
+
+def _said_title(name: str, said: str) -> bool:
+    """The title's words are in the user's messages, allowing typos ("the matrx", "termnator")."""
+    heard = re.findall(r"[a-z0-9']+", said)
+    wanted = [w for w in re.findall(r"[a-z0-9']+", name) if w not in ("the", "a", "an", "of")]
+    if not wanted:
+        return False
+    return all(w in heard or difflib.get_close_matches(w, heard, n=1, cutoff=0.75) for w in wanted)
+
+
 def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
     """Parse ``text`` and check each claim; claims about an unknown title are left unverified."""
     claims = parse(text, ctx.title)
@@ -203,7 +260,7 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
     liked_ids = set(ctx.liked_ids)
     item = ctx.item_id
     for c in claims:
-        if c.kind in ("liked", "gave", "fans", "shared_genre", "shared_tag"):
+        if c.kind in ("liked", "gave", "fans", "shared_genre", "shared_tags"):
             ids = ml.ids(c.args[0])
             if not ids:
                 c.ok, c.why = None, f"unknown title {c.args[0]!r}"
@@ -213,9 +270,13 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
             by_user = ctx.user_id is not None and any(
                 ml.ratings.get(i, {}).get(ctx.user_id, 0) >= LIKED for i in ids
             )
-            bare = re.sub(r"^(the|a|an) ", "", name)
-            c.ok = bare in said or by_user or bool(ids & liked_ids)
-            c.why = "said, rated 4+ or thumbs up" if c.ok else "never said, rated 4+ or liked"
+            spoken = _said_title(name, said) or any(
+                _said_title(n, said) for i in ids for n in _names_of(ml, i)
+            )
+            # "more like that" / "it was good" after it was shown
+            endorsed = bool(ids & set(ctx.earlier_ids)) and bool(_ENDORSE.search(said))
+            c.ok = spoken or by_user or bool(ids & liked_ids) or endorsed
+            c.why = "said, rated 4+, endorsed or thumbs up" if c.ok else "never said, rated 4+ or liked"
         elif c.kind == "gave":
             value = float(c.args[1])
             c.ok = ctx.user_id is not None and any(
@@ -224,37 +285,37 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
             c.why = f"user {ctx.user_id}'s rating"
         elif c.kind == "fans":
             n, mean = int(c.args[1]), c.args[2]
-            found = []
+            found: list[tuple[int, list[float]]] = []
             for i in ids:
                 fans = {u for u, r in ml.ratings.get(i, {}).items() if r >= LIKED}
                 theirs = [r for u, r in ml.ratings.get(item, {}).items() if u in fans]
-                found.append((len(theirs), _round1(sum(theirs) / len(theirs)) if theirs else "-"))
-            c.ok = (n, mean) in found
-            c.why = f"counted {found}"
+                found.append((len(theirs), theirs))
+            c.ok = any(k == n and _rounds_to(mean, theirs) for k, theirs in found)
+            c.why = f"counted {[(k, _round1(sum(v) / k) if k else '-') for k, v in found]}"
         elif c.kind == "rating":
             rs = list(ml.ratings.get(item, {}).values())
             got = (_round1(sum(rs) / len(rs)) if rs else "-", len(rs))
-            c.ok = got == (c.args[0], int(c.args[1]))
+            c.ok = len(rs) == int(c.args[1]) and _rounds_to(c.args[0], rs)
             c.why = f"counted {got}"
         elif c.kind == "genre":
             c.ok = c.args[0] in ml.genres.get(item, set())
             c.why = f"genres {sorted(ml.genres.get(item, set()))}"
-        elif c.kind == "tag":
-            c.ok = fold(c.args[0]) in ml.tags.get(item, set())
+        elif c.kind == "tags":
+            c.ok = _partition(c.args[0], ml.tags.get(item, set()))
             c.why = "tags.csv"
         elif c.kind == "shared_genre":
             c.ok = c.args[1] in ml.genres.get(item, set()) and any(c.args[1] in ml.genres[i] for i in ids)
             c.why = "both in movies.csv"
-        elif c.kind == "shared_tag":
-            tag = fold(c.args[1])
-            c.ok = tag in ml.tags.get(item, set()) and any(tag in ml.tags.get(i, set()) for i in ids)
+        elif c.kind == "shared_tags":
+            both = [ml.tags.get(item, set()) & ml.tags.get(i, set()) for i in ids]
+            c.ok = any(_partition(c.args[1], tags) for tags in both)
             c.why = "both in tags.csv"
         elif c.kind == "asked":
             genre = c.args[0]
             in_item = genre in ml.genres.get(item, set())
             asked = any(w in said + " " for w in ASK_WORDS.get(genre, (genre.lower(),)))
-            c.ok = (in_item and asked) if in_item is False or asked else None
-            c.why = "genre of the item, word of the request" if c.ok else "request words do not show it"
+            c.ok = in_item and asked
+            c.why = "genre of the item, word of the request" if c.ok else "not a genre of it, or not asked"
         elif c.kind == "no_tag":
             tag = fold(c.args[0])
             c.ok = not any(tag in t for t in ml.tags.get(item, set()))
@@ -267,6 +328,14 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
             c.ok = ml.year.get(item) == int(c.args[0])
             c.why = f"year {ml.year.get(item)}"
     return claims
+
+
+def _names_of(ml: MovieLens, item: int) -> list[str]:
+    if not ml.names_of:
+        for name, ids in ml.by_name.items():
+            for i in ids:
+                ml.names_of.setdefault(i, []).append(name)
+    return ml.names_of.get(item, [])
 
 
 def label(claims: Sequence[Claim]) -> tuple[str, str]:

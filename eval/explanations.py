@@ -43,6 +43,7 @@ class Shown:
     messages: list[str]
     user_id: int | None
     liked_ids: list[int]
+    earlier_ids: list[int]
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,7 +63,7 @@ class RecordingAgent:
     def create_session(self, user_id: int | str | None = None, **kwargs: Any) -> str:
         session = self._agent.create_session(user_id=user_id, **kwargs)
         uid = int(user_id) if user_id is not None and str(user_id).isdigit() else None
-        self._sessions[session] = {"messages": [], "user_id": uid, "liked": [], "turn": 0, "name": self.name}
+        self._sessions[session] = self._new(uid)
         return session
 
     def feedback(self, session_id: str, item_id: int | None, kind: str, **kwargs: Any) -> dict[str, Any]:
@@ -72,9 +73,7 @@ class RecordingAgent:
 
     def turn(self, session_id: str, message: str, **kwargs: Any) -> TurnResult:
         result = self._agent.turn(session_id, message, **kwargs)
-        info = self._sessions.setdefault(
-            session_id, {"messages": [], "user_id": None, "liked": [], "turn": 0, "name": self.name}
-        )
+        info = self._sessions.setdefault(session_id, self._new(None))
         info["messages"].append(message)
         info["turn"] += 1
         for rec in result.recommendations:
@@ -90,10 +89,15 @@ class RecordingAgent:
                     list(info["messages"]),
                     info["user_id"],
                     list(info["liked"]),
+                    list(info["shown"]),
                     evidence_summary(rec.evidence),
                 )
             )
+        info["shown"].extend(r.item_id for r in result.recommendations)
         return result
+
+    def _new(self, user_id: int | None) -> dict[str, Any]:
+        return {"messages": [], "user_id": user_id, "liked": [], "shown": [], "turn": 0, "name": self.name}
 
 
 def evidence_summary(ev: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +135,8 @@ def labelled_row(shown: Shown, ml: MovieLens) -> dict[str, Any]:
         "turn": shown.turn,
         "user_id": shown.user_id,
         "messages": shown.messages,
+        "liked_ids": shown.liked_ids,
+        "earlier_ids": shown.earlier_ids,
         "item_id": shown.item_id,
         "title": shown.title,
         "source": shown.source,
@@ -143,7 +149,9 @@ def labelled_row(shown: Shown, ml: MovieLens) -> dict[str, Any]:
 
 
 def _context(shown: Shown) -> Context:
-    return Context(shown.item_id, shown.title, shown.messages, shown.user_id, shown.liked_ids)
+    return Context(
+        shown.item_id, shown.title, shown.messages, shown.user_id, shown.liked_ids, shown.earlier_ids
+    )
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")

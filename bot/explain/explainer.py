@@ -14,15 +14,15 @@ import logging
 import re
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-from bot.explain.facts import INJECTION_WORDS, Facts, facts_from
+from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, words
 from bot.explain.llm.base import ChatModel, LLMError, stream_text, supports_choices, supports_grammar
 from bot.explain.prompts import explanation_messages
 from bot.explain.sentences import explanation_choices, explanation_grammar
 from bot.explain.templates import opening, template_explanation
-from bot.explain.validator import Limits, ValidationResult, validate_facts
+from bot.explain.validator import GENRE_WORDS, Limits, ValidationResult, validate_facts
 from bot.settings import Settings
 from bot.types import Candidate, Constraints
 
@@ -52,6 +52,9 @@ class ExplainContext:
     seed: int = 0  # varies the template wording between replies (e.g. the turn number)
     # How this reply's earlier explanations open (templates.opening): the next one opens otherwise.
     used_openings: tuple[str, ...] = ()
+    # The user's own recent messages: "from your request" / "you asked for" may only name their words
+    # (the request text the blend searched with also holds words the system added). Empty: unchecked.
+    said: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "request", sanitize_request(self.request))
@@ -70,6 +73,22 @@ class Explanation:
     llm_text: str | None = None  # the raw LLM text (accepted or rejected), for logs and evaluation
     problems: list[str] = field(default_factory=list)
     opening: str = ""  # how the text opens (templates.opening), for the reply's next explanation
+
+
+def said_facts(facts: Facts, said: Sequence[str]) -> Facts:
+    """``facts`` whose request words and asked-for genres are ones the user said ("funny" asks for
+    comedy; "something sad" does not ask for drama). Unchanged when ``said`` is empty."""
+    if not said:
+        return facts
+    heard = {w for message in said for w in words(message)}
+    heard |= {w[:-1] for w in heard if w.endswith("s")} | {w + "s" for w in heard}
+    terms = tuple(t for t in facts.query_terms if set(words(t)) <= heard)
+    asked = tuple(
+        g
+        for g in facts.asked_genres
+        if set(words(g)) <= heard or any(w in heard for w, genre in GENRE_WORDS.items() if genre == g)
+    )
+    return replace(facts, query_terms=terms, asked_genres=asked)
 
 
 def clean_llm_text(text: str) -> str:
@@ -146,7 +165,7 @@ class Explainer:
         returned ``Explanation.text`` always equals the concatenation of the yielded chunks.
         """
         start = time.perf_counter()
-        facts = facts_from(candidate)
+        facts = said_facts(facts_from(candidate), context.said)
         if self.llm is None:
             result = self._template(candidate, facts, context, "no_llm", start)
             yield result.text

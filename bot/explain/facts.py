@@ -181,6 +181,11 @@ def clean_phrase(text: str, max_words: int = 4) -> str:
     return " ".join(tokens)
 
 
+def _plain_tag(tag: str) -> bool:
+    """A tag that reads as words: "setting:space/space ship" or "(s)vcd" would come out garbled."""
+    return not re.search(r"[:/()\[\]|#]", tag)
+
+
 def _co_rating(entry: Mapping[str, Any]) -> CoRating | None:
     """Read one co-rating dict; the blend writes seed_title/mean/n (a few aliases are accepted)."""
     title = next((entry[k] for k in ("seed_title", "title", "seed") if isinstance(entry.get(k), str)), None)
@@ -261,7 +266,7 @@ def facts_from(candidate: Candidate) -> Facts:
         # the tags the request matched first, then its own most used ones
         tags=tuple(
             t
-            for t in _unique(clean_phrase(t) for t in [*ev.matched_tags, *ev.item_tags])
+            for t in _unique(clean_phrase(t) for t in [*ev.matched_tags, *ev.item_tags] if _plain_tag(t))
             if not {"tag", "tags", "tagged"} & set(words(t))  # "tagged a tag and b" cannot be read back
         )[:MAX_TAGS],
         query_terms=_unique(clean_phrase(t, 2) for t in ev.query_terms)[:MAX_QUERY_TERMS],
@@ -272,7 +277,9 @@ def facts_from(candidate: Candidate) -> Facts:
         links=links,
         # "violent or gore", never a list; one spelled like a title would be masked as the title
         avoided_tags=tuple(
-            t for t in _unique(map(clean_phrase, ev.avoided_tags)) if not _holds_title(t, titled)
+            t
+            for t in _unique(clean_phrase(t) for t in ev.avoided_tags if _plain_tag(t))
+            if not _holds_title(t, titled)
         )[:2],
         asked_genres=_unique(g for g in (display_genre(g) for g in ev.asked_genres) if g in genres),
     )
@@ -292,7 +299,7 @@ def _link(title: str, entries: list[Neighbour], item_genres: tuple[str, ...]) ->
     # in the item's order (matched / asked genres first)
     shared = {display_genre(g) for n in entries for g in n.shared_genres}
     genres = tuple(g for g in item_genres if g in shared)
-    tags = _unique(clean_phrase(t) for n in entries for t in n.shared_tags)[:MAX_TAGS]
+    tags = _unique(clean_phrase(t) for n in entries for t in n.shared_tags if _plain_tag(t))[:MAX_TAGS]
     rating = next((n.user_rating for n in entries if n.user_rating is not None), None)
     return SeedLink(title, genres, tags, rating)
 
