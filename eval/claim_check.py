@@ -29,7 +29,7 @@ GENRE_NAMES = {
 }
 # words by which a request asks for a genre (for "you asked for horror")
 ASK_WORDS = {
-    "Comedy": ("comed", "funny", "laugh", "humor", "humour", "lighter", "feel-good", "fun "),
+    "Comedy": ("comed", "funn", "laugh", "humor", "humour", "lighter", "feel-good", "fun "),
     "Horror": ("horror", "scary", "scare", "frighten"),
     "Romance": ("roman", "love story", "date night"),
     "Sci-Fi": ("sci-fi", "scifi", "science fiction", "space"),
@@ -247,7 +247,8 @@ _ENDORSE = re.compile(
 def _said_title(name: str, said: str) -> bool:
     """The title's words are in the user's messages, allowing typos ("the matrx", "termnator")."""
     heard = re.findall(r"[a-z0-9']+", said)
-    wanted = [w for w in re.findall(r"[a-z0-9']+", name) if w not in ("the", "a", "an", "of")]
+    main = name.split(":")[0]  # "terminator 2" for "terminator 2: judgment day"
+    wanted = [w for w in re.findall(r"[a-z0-9']+", main) if w not in ("the", "a", "an", "of")]
     if not wanted:
         return False
     return all(w in heard or difflib.get_close_matches(w, heard, n=1, cutoff=0.75) for w in wanted)

@@ -246,7 +246,7 @@ def facts_from(candidate: Candidate) -> Facts:
     links = tuple(
         SeedLink(
             lk.title,
-            lk.shared_genres,
+            tuple(g for g in lk.shared_genres if not _holds_title(g, titled)),  # "Western" the title
             tuple(t for t in lk.shared_tags if not _holds_title(t, titled)),
             lk.user_rating,
         )
