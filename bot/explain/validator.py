@@ -315,6 +315,8 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
     text = re.sub(r"\b\d(?:\.\d)?\s+stars?\s+or\s+(?:more|higher|above)\b", " ", text, flags=re.IGNORECASE)
     # "has no violent tag": checked in _check_links
     text = _NO_TAG.sub(" ", text)
+    # "the ensemble cast tag": tag words (checked in _check_tags), like those after "tagged"
+    text = _THE_TAG.sub(lambda m: f"the tags {m.group(1)} tag", text)
     # "you gave Heat 5 stars": the user's own rating (checked with the numbers)
     text = re.sub(r"\b\d(?:\.\d)?\s+stars?\b", " ", text, flags=re.IGNORECASE)
     text = _NUMBER.sub(" ", text)

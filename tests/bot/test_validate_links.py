@@ -16,7 +16,9 @@ def ronin_for_user() -> Candidate:
     The Godfather Crime|Drama); figures illustrative."""
     ev = Evidence(
         neighbours=[
-            Neighbour(6, "Heat (1995)", 0.81, "cf", ["Action", "Crime", "Thriller"], ["heist"], 5.0),
+            Neighbour(
+                6, "Heat (1995)", 0.81, "cf", ["Action", "Crime", "Thriller"], ["heist", "ensemble cast"], 5.0
+            ),
             Neighbour(858, "Godfather, The (1972)", 0.52, "embedding", ["Crime"]),
         ],
         matched_genres=["Crime"],
@@ -48,6 +50,7 @@ def check(text: str):
         "Because you liked The Godfather, Ronin is a crime film.",
         "You asked for crime: Ronin is a crime and action film tagged heist and car chase.",
         "Ronin has no violent or gore tag, as you asked.",
+        "Ronin shares the crime genre and the ensemble cast tag with Heat, which you liked.",
     ],
 )
 def test_true_links_pass(text: str) -> None:

@@ -101,3 +101,17 @@ def test_the_command_reports_a_small_run(tmp_path: Path, movielens_dir: Path, mo
     rows = [json.loads(line) for line in (tmp_path / "shown.jsonl").read_text().splitlines()]
     assert [r["label"] for r in rows] == ["true", "false"]
     assert "cites a user-linked fact" in result.output
+
+
+def test_the_labelled_sample_matches_a_fresh_check_and_holds_no_false_claim(ml: MovieLens) -> None:
+    """eval/data/explanations_labelled_issue15.jsonl (issue 15 item 5): every label still follows from
+    the files, and what users were shown claims nothing false."""
+    from eval.explanations import load_labelled
+    from eval.labelled_sample import relabel
+
+    rows = load_labelled()
+    assert len(rows) >= 200
+    for row in rows:
+        fresh = relabel(row, ml)
+        assert fresh["label"] == row["label"], (row["text"], fresh["reason"])
+    assert not [r["text"] for r in rows if r["label"] != "true"]
