@@ -222,6 +222,7 @@ class Agent:
                 request=state.soft_text or text,
                 constraints=state.constraints,
                 seed=state.turn_count,
+                said=tuple(state.said),
             )
             turn.question = decision.question
             # Nothing later in the turn changes the state, so it is final now: record the turn (and
@@ -242,6 +243,8 @@ class Agent:
                     yield turn.say(numbered(n, display_title(item.title), item.year))
                     explainer = self.explainer.template_only() if llm_down else self.explainer
                     explanation = yield from self._explain(explainer, cand, context, turn)
+                    # the next card opens another way ("Alien is a ..." / "Psycho is a ...")
+                    context = replace(context, used_openings=(*context.used_openings, explanation.opening))
                     # One LLM failure (timeout, crash) in a turn: the rest of the turn uses templates, so
                     # a stuck model costs one llm_timeout_s per turn, not one per recommendation.
                     failed = (explanation.reason or "").startswith(("llm_error", "explainer_error"))

@@ -65,6 +65,11 @@ class Neighbour:
     title: str
     similarity: float
     source: Literal["cf", "embedding"]
+    # What the two items have in common in the catalog: genres and user tags both carry.
+    shared_genres: list[str] = field(default_factory=list)
+    shared_tags: list[str] = field(default_factory=list)
+    # The known user's own rating of this liked item (their history), None for the session's likes.
+    user_rating: float | None = None
 
 
 @dataclass
@@ -73,7 +78,11 @@ class Evidence:
 
     neighbours: list[Neighbour] = field(default_factory=list)  # liked items it is close to
     matched_genres: list[str] = field(default_factory=list)  # its genres the user asked for / liked
+    asked_genres: list[str] = field(default_factory=list)  # its genres the request itself asked for
     matched_tags: list[str] = field(default_factory=list)  # its tags that match the request
+    item_tags: list[str] = field(default_factory=list)  # its own most used tags (a few)
+    # Tags the request ruled out ("less violent": violent, gore, ...) that none of its tags contains.
+    avoided_tags: list[str] = field(default_factory=list)
     query_terms: list[str] = field(default_factory=list)  # words of the request it matched
     genres: list[str] = field(default_factory=list)  # all its genres
     year: int | None = None

@@ -184,8 +184,56 @@ def plot_parse(result: dict[str, Any], ax: Any) -> None:
     ax.legend(fontsize=8)
 
 
-PLOTS = {"dialogues": plot_dialogues, "redial": plot_redial, "simulate": plot_simulation, "parse": plot_parse}
+PLOTS = {
+    "dialogues": plot_dialogues,
+    "redial": plot_redial,
+    "simulate": plot_simulation,
+    "parse": plot_parse,
+}
+EXPLANATION_FIGURES = (
+    ("user_linked", "cites a user-linked fact"),
+    ("mean_facts", "distinct facts (mean)"),
+    ("unique_sentences", "unique sentences"),
+    ("llm_share", "written by the LLM"),
+    ("false_claims_run", "false claim (this run)"),
+    ("unverified_run", "claim not checkable"),
+)
+
+
+def explanations_table(result: dict[str, Any]) -> Table:
+    runs = [name for name in ("dialogues", "simulate", "all") if name in result]
+    header = ["figure", *runs]
+    rows = [[label, *(_f(result[r][key]) for r in runs)] for key, label in EXPLANATION_FIGURES]
+    rows.insert(0, ["explanations", *(str(result[r]["explanations"]) for r in runs)])
+    every = result.get("all", {})
+    rows.append(
+        [
+            f"false claim (labelled sample, {every.get('labelled_sample', 0)})",
+            *([""] * (len(runs) - 1)),
+            _f(every.get("false_claims_labelled")),
+        ]
+    )
+    return header, rows
+
+
+def plot_explanations(result: dict[str, Any], ax: Any) -> None:
+    runs = [name for name in ("dialogues", "simulate", "all") if name in result]
+    keys = ("user_linked", "unique_sentences", "llm_share", "false_claims_run")
+    width = 0.8 / max(1, len(runs))
+    for j, run in enumerate(runs):
+        ax.bar(
+            [i + j * width for i in range(len(keys))], [result[run][k] or 0 for k in keys], width, label=run
+        )
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(keys))], keys)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Shown explanations ({result.get('llm_backend', '?')} backend)")
+    ax.legend(fontsize=8)
+
+
+PLOTS["explanations"] = plot_explanations
+
 TABLES = {
+    "explanations": explanations_table,
     "dialogues": dialogue_table,
     "redial": redial_table,
     "simulate": simulation_table,

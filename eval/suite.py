@@ -60,6 +60,22 @@ def run_dialogue_suite(settings: Settings, path: Path, progress: Progress | None
     return result
 
 
+def held_out_settings(settings: Settings, name: str) -> Settings:
+    """Settings of a held-out run: a new ``eval-runs/<name>-...`` home with its own index folder."""
+    from eval.held_out_runtime import simulation_settings
+
+    return simulation_settings(eval_settings(settings, name, shared=("models", "data")))
+
+
+def held_out_agent(settings: Settings, run_settings: Settings, training: Dataset) -> ChatAgent:
+    """The served agent of a :class:`~eval.held_out_runtime.HeldOutRuntime` over ``training`` in
+    ``run_settings``' home (the chat's index, from ``settings``, only lends unchanged vectors)."""
+    from eval.held_out_runtime import HeldOutRuntime
+    from retrieval.index import ItemIndex
+
+    return HeldOutRuntime(run_settings, training, reuse_index=ItemIndex(settings.retrieval_config())).agent
+
+
 def run_simulation(
     settings: Settings, users: int, seed: int, progress: Progress | None = None
 ) -> dict[str, Any]:
@@ -69,16 +85,14 @@ def run_simulation(
     Chroma folder in the run's home; the chat's index only lends unchanged vectors), audited by
     :func:`~eval.held_out_runtime.leak_audit` before the first user speaks.
     """
-    from eval.held_out_runtime import HeldOutRuntime, leak_audit, simulation_settings
+    from eval.held_out_runtime import leak_audit
     from eval.simulate import evaluate_simulation
-    from retrieval.index import ItemIndex
 
     dataset = load_dataset(settings)
-    run_settings = simulation_settings(eval_settings(settings, "simulate", shared=("models", "data")))
+    run_settings = held_out_settings(settings, "simulate")
 
     def make_agent(training: Dataset) -> ChatAgent:
-        main_index = ItemIndex(settings.retrieval_config())
-        return HeldOutRuntime(run_settings, training, reuse_index=main_index).agent
+        return held_out_agent(settings, run_settings, training)
 
     def make_cf(training: Dataset) -> CFScorer:
         return CFScorer(train_cf(training, settings), dataset)
@@ -98,3 +112,58 @@ def run_simulation(
     result["dialogue_model"] = settings.dialogue_model
     result["run_home"] = str(run_settings.home)
     return result
+
+
+def run_explanations(
+    settings: Settings,
+    path: Path,
+    users: int,
+    seed: int,
+    progress: Progress | None = None,
+    labelled: Path | None = None,
+) -> tuple[dict[str, Any], list[Any]]:
+    """Explanations shown in the scripted dialogues and to ``users`` simulated users (eval/explanations.py).
+
+    Returns the figures and every shown explanation (:class:`eval.explanations.Shown`).
+    """
+    import random
+
+    from eval.claim_check import MovieLens
+    from eval.explanations import LABELLED, RecordingAgent, evaluate_explanations, load_labelled
+    from eval.simulate import held_out_split, run_agent_episode
+    from eval.simulated_user import SimulatedUser
+
+    specs = load_dialogues(Path(path))
+    dataset = load_dataset(settings)
+    validate_against_catalog(specs, dataset)
+    dialogue_agent = load_runtime(eval_settings(settings, "explanations")).agent if specs else None
+    sim_agent = None
+    profiles: list[Any] = []
+    if users > 0:
+        training, profiles = held_out_split(dataset, users, seed, tags=read_tags(settings.dataset_dir))
+        sim_agent = held_out_agent(settings, held_out_settings(settings, "explanations-sim"), training)
+
+    def simulation(agent: RecordingAgent) -> None:
+        for k, profile in enumerate(profiles):
+            agent.name = f"user {profile.user_id}"
+            run_agent_episode(agent, SimulatedUser(profile, rng=random.Random(seed * 1000 + k)))  # type: ignore[arg-type]
+
+    ml = MovieLens.load(settings.dataset_dir)
+    result, shown = evaluate_explanations(
+        dialogue_agent,
+        specs,
+        simulation if profiles else None,
+        sim_agent,
+        ml,
+        load_labelled(labelled or LABELLED),
+        progress,
+    )
+    result.update(
+        {
+            "llm_backend": settings.llm_backend,
+            "n_dialogues": len(specs),
+            "n_users": len(profiles),
+            "seed": seed,
+        }
+    )
+    return result, shown

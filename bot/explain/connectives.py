@@ -17,6 +17,6 @@ CONNECTIVES = frozenset(
     try watch pick picks choice option recommend recommended suggest suggestion worth
     rated rating ratings average averaged scored people person viewers users raters who out
     came released tagged tag tags genre genres mix blend combines film films movie movies title
-    request asked mentioned looking mood taste year
+    request asked mentioned looking mood taste year gave
     """.split()
 )

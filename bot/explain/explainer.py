@@ -14,15 +14,15 @@ import logging
 import re
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-from bot.explain.facts import INJECTION_WORDS, Facts, facts_from
+from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, words
 from bot.explain.llm.base import ChatModel, LLMError, stream_text, supports_choices, supports_grammar
 from bot.explain.prompts import explanation_messages
 from bot.explain.sentences import explanation_choices, explanation_grammar
-from bot.explain.templates import template_explanation
-from bot.explain.validator import Limits, ValidationResult, validate_facts
+from bot.explain.templates import opening, template_explanation
+from bot.explain.validator import GENRE_WORDS, Limits, ValidationResult, validate_facts
 from bot.settings import Settings
 from bot.types import Candidate, Constraints
 
@@ -50,6 +50,11 @@ class ExplainContext:
     request: str = ""
     constraints: Constraints = field(default_factory=Constraints)
     seed: int = 0  # varies the template wording between replies (e.g. the turn number)
+    # How this reply's earlier explanations open (templates.opening): the next one opens otherwise.
+    used_openings: tuple[str, ...] = ()
+    # The user's own recent messages: "from your request" / "you asked for" may only name their words
+    # (the request text the blend searched with also holds words the system added). Empty: unchecked.
+    said: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "request", sanitize_request(self.request))
@@ -67,6 +72,23 @@ class Explanation:
     latency_ms: float = 0.0
     llm_text: str | None = None  # the raw LLM text (accepted or rejected), for logs and evaluation
     problems: list[str] = field(default_factory=list)
+    opening: str = ""  # how the text opens (templates.opening), for the reply's next explanation
+
+
+def said_facts(facts: Facts, said: Sequence[str]) -> Facts:
+    """``facts`` whose request words and asked-for genres are ones the user said ("funny" asks for
+    comedy; "something sad" does not ask for drama). Unchanged when ``said`` is empty."""
+    if not said:
+        return facts
+    heard = {w for message in said for w in words(message)}
+    heard |= {w[:-1] for w in heard if w.endswith("s")} | {w + "s" for w in heard}
+    terms = tuple(t for t in facts.query_terms if set(words(t)) <= heard)
+    asked = tuple(
+        g
+        for g in facts.asked_genres
+        if set(words(g)) <= heard or any(w in heard for w, genre in GENRE_WORDS.items() if genre == g)
+    )
+    return replace(facts, query_terms=terms, asked_genres=asked)
 
 
 def clean_llm_text(text: str) -> str:
@@ -143,7 +165,7 @@ class Explainer:
         returned ``Explanation.text`` always equals the concatenation of the yielded chunks.
         """
         start = time.perf_counter()
-        facts = facts_from(candidate)
+        facts = said_facts(facts_from(candidate), context.said)
         if self.llm is None:
             result = self._template(candidate, facts, context, "no_llm", start)
             yield result.text
@@ -151,7 +173,7 @@ class Explainer:
         shown, raw, buffer = "", "", ""
         failed: ValidationResult | None = None
         reason: str | None = None
-        generation = self._generate(facts)
+        generation = self._generate(facts, context)
         try:
             for chunk in generation:
                 raw += chunk
@@ -188,7 +210,7 @@ class Explainer:
             generation.close()
         if shown:
             return self._log(
-                Explanation(shown, "llm", self.llm_path, None, _ms(start), raw, []),
+                Explanation(shown, "llm", self.llm_path, None, _ms(start), raw, [], opening(shown, facts)),
                 candidate,
             )
         if reason is None:
@@ -206,14 +228,14 @@ class Explainer:
         return result
 
     # --- steps -------------------------------------------------------------------------------
-    def _generate(self, facts: Facts) -> Generator[str, None, None]:
+    def _generate(self, facts: Facts, context: ExplainContext) -> Generator[str, None, None]:
         assert self.llm is not None
         kwargs: dict[str, object] = {"max_tokens": self.settings.explain_max_tokens}
         if self.constraint == "choices":
             # Sentences past the validator's length limits (very long titles) would be rejected
             # after the LLM call: leave them out of the choice (a plain length check, not the whole
             # validator: ~0.3 ms a sentence times a few hundred sentences is too slow here).
-            choices = explanation_choices(facts)
+            choices = explanation_choices(facts, context.used_openings)
             fitting = [
                 c
                 for c in choices
@@ -221,7 +243,7 @@ class Explainer:
             ]
             kwargs["choices"] = fitting or choices
         elif self.constraint == "grammar":
-            kwargs["grammar"] = explanation_grammar(facts)
+            kwargs["grammar"] = explanation_grammar(facts, context.used_openings)
         messages = explanation_messages(facts, brief=self.constraint == "choices")
         yield from stream_text(self.llm, messages, timeout_s=self.timeout_s, **kwargs)
 
@@ -241,13 +263,16 @@ class Explainer:
         raw: str | None = None,
         problems: list[str] | None = None,
     ) -> Explanation:
-        text = template_explanation(facts, candidate.item_id, context.seed)
+        text = template_explanation(facts, candidate.item_id, context.seed, context.used_openings)
         check = validate_facts(text, facts, limits=self.limits)
         if not check.ok:  # a bug in the templates, never user-visible: fall to the barest sentence
             log.error("template failed validation for item %s: %s", candidate.item_id, check.problems)
             text = f"{facts.title} is one more pick to try."
         return self._log(
-            Explanation(text, "template", "template", reason, _ms(start), raw, problems or []), candidate
+            Explanation(
+                text, "template", "template", reason, _ms(start), raw, problems or [], opening(text, facts)
+            ),
+            candidate,
         )
 
     @staticmethod

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.explain.connectives import CONNECTIVES
-from bot.types import Candidate, Evidence
+from bot.types import Candidate, Evidence, Neighbour
 
 # Words of a request that must never be echoed: they are what prompt-injection text is made of.
 INJECTION_WORDS = frozenset(
@@ -48,6 +48,16 @@ class CoRating:
 
 
 @dataclass(frozen=True)
+class SeedLink:
+    """What ties the candidate to one liked title: shared genres and tags, the user's own rating."""
+
+    title: str  # display form, as in Facts.liked
+    shared_genres: tuple[str, ...] = ()  # display genres both have
+    shared_tags: tuple[str, ...] = ()  # tags both carry (clean phrases)
+    user_rating: float | None = None  # the known user's rating of the liked title (their history)
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything an explanation of one candidate may mention, in display form."""
 
@@ -63,6 +73,24 @@ class Facts:
     mean_rating: float | None
     n_ratings: int
     co_ratings: tuple[CoRating, ...]
+    links: tuple[SeedLink, ...] = ()  # one per liked title, same order
+    asked_genres: tuple[str, ...] = ()  # display genres of the item that the request asked for
+    avoided_tags: tuple[str, ...] = ()  # tags the request ruled out that the item does not carry
+
+    def link(self, title: str) -> SeedLink | None:
+        """The link to the liked title whose surface forms include ``title`` (any form), or None."""
+        key = fold(title).lower()
+        for link, forms in zip(self.links, self.liked_forms, strict=False):
+            if key in {f.lower() for f in forms}:
+                return link
+        return None
+
+    def co_rating(self, title: str) -> CoRating | None:
+        """The co-rating of the liked title ``title`` (any surface form), or None."""
+        key = fold(title).lower()
+        return next(
+            (c for c in self.co_ratings if key in {f.lower() for f in title_forms(c.seed_title)}), None
+        )
 
     @property
     def mean_text(self) -> str | None:
@@ -153,6 +181,11 @@ def clean_phrase(text: str, max_words: int = 4) -> str:
     return " ".join(tokens)
 
 
+def _plain_tag(tag: str) -> bool:
+    """A tag that reads as words: "setting:space/space ship" or "(s)vcd" would come out garbled."""
+    return not re.search(r"[:/()\[\]|#]", tag)
+
+
 def _co_rating(entry: Mapping[str, Any]) -> CoRating | None:
     """Read one co-rating dict; the blend writes seed_title/mean/n (a few aliases are accepted)."""
     title = next((entry[k] for k in ("seed_title", "title", "seed") if isinstance(entry.get(k), str)), None)
@@ -194,6 +227,8 @@ def facts_from(candidate: Candidate) -> Facts:
     )
     matched = _unique(display_genre(g) for g in ev.matched_genres)
     genres = _unique([*matched, *(display_genre(g) for g in ev.genres)])
+    # Only the item's own genres can be shared or asked for (evidence from elsewhere may disagree).
+    links = tuple(_link(d, [n for n in neighbours if display_title(n.title) == d], genres) for d in liked)
     co = tuple(
         c
         for c in (_co_rating(e) for e in ev.co_ratings)
@@ -205,6 +240,22 @@ def facts_from(candidate: Candidate) -> Facts:
         # could not be bound to it: not stated.
         and fold(c.seed_title).lower() not in _plain_words()
     )
+    # A shared tag spelled like a title would be masked as that title: not stated.
+    titled = {f.lower() for f in title_forms(candidate.title)} | {f.lower() for fs in liked_forms for f in fs}
+    titled |= {f.lower() for c in co for f in title_forms(c.seed_title)}
+    links = tuple(
+        SeedLink(
+            lk.title,
+            tuple(g for g in lk.shared_genres if not _holds_title(g, titled)),  # "Western" the title
+            tuple(t for t in lk.shared_tags if not _holds_title(t, titled)),
+            lk.user_rating,
+        )
+        # a liked title that is a plain word ("Up") cannot be told from the word: nothing is bound to it
+        # nor to one that is a number ("9"): it would read as a figure
+        if fold(lk.title).lower() not in _plain_words() and not re.fullmatch(r"[\d.,\s]+", lk.title)
+        else SeedLink(lk.title)
+        for lk in links
+    )
     return Facts(
         title=display_title(candidate.title),
         title_forms=title_forms(candidate.title),
@@ -212,10 +263,48 @@ def facts_from(candidate: Candidate) -> Facts:
         liked_forms=liked_forms,
         genres=genres,
         matched_genres=matched,
-        tags=_unique(clean_phrase(t) for t in ev.matched_tags)[:MAX_TAGS],
+        # the tags the request matched first, then its own most used ones
+        tags=tuple(
+            t
+            for t in _unique(clean_phrase(t) for t in [*ev.matched_tags, *ev.item_tags] if _plain_tag(t))
+            if not {"tag", "tags", "tagged"} & set(words(t))  # "tagged a tag and b" cannot be read back
+        )[:MAX_TAGS],
         query_terms=_unique(clean_phrase(t, 2) for t in ev.query_terms)[:MAX_QUERY_TERMS],
         year=ev.year if ev.year is not None else title_year,
         mean_rating=ev.mean_rating if ev.n_ratings > 0 else None,
         n_ratings=ev.n_ratings,
-        co_ratings=co[:2],
+        co_ratings=_co_first(co, liked)[:2],
+        links=links,
+        # "violent or gore", never a list; one spelled like a title would be masked as the title
+        avoided_tags=tuple(
+            t
+            for t in _unique(clean_phrase(t) for t in ev.avoided_tags if _plain_tag(t))
+            if not _holds_title(t, titled)
+        )[:2],
+        asked_genres=_unique(g for g in (display_genre(g) for g in ev.asked_genres) if g in genres),
     )
+
+
+def _holds_title(phrase: str, forms: set[str]) -> bool:
+    """Whether ``phrase`` contains one of the title ``forms`` as whole words (it would be masked),
+    or the word "tag" itself (it would read as the noun): such a tag is not named before "tag"."""
+    text = fold(phrase).lower()
+    if {"tag", "tags", "tagged"} & set(words(text)):
+        return True
+    return any(re.search(r"(?<!\w)" + re.escape(f) + r"(?!\w)", text) for f in forms if f)
+
+
+def _link(title: str, entries: list[Neighbour], item_genres: tuple[str, ...]) -> SeedLink:
+    """The link to one liked title from its neighbour entries (CF and embedding may both name it)."""
+    # in the item's order (matched / asked genres first)
+    shared = {display_genre(g) for n in entries for g in n.shared_genres}
+    genres = tuple(g for g in item_genres if g in shared)
+    tags = _unique(clean_phrase(t) for n in entries for t in n.shared_tags if _plain_tag(t))[:MAX_TAGS]
+    rating = next((n.user_rating for n in entries if n.user_rating is not None), None)
+    return SeedLink(title, genres, tags, rating)
+
+
+def _co_first(co: tuple[CoRating, ...], liked: tuple[str, ...]) -> tuple[CoRating, ...]:
+    """Co-ratings of the liked titles that are linked neighbours first (their order), then the others."""
+    rank = {fold(t).lower(): i for i, t in enumerate(liked)}
+    return tuple(sorted(co, key=lambda c: rank.get(fold(c.seed_title).lower(), len(rank))))

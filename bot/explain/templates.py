@@ -1,16 +1,65 @@
-"""Fluent explanations written from evidence alone: the fallback whenever the LLM's text fails.
+"""Sentence plans: every explanation a candidate's evidence supports, most telling first.
 
-Several variants exist so that three recommendations in one reply do not read the same; the
-variant is chosen from the item id and a per-reply seed. Every word used here is an evidence word
-or in :data:`bot.explain.connectives.CONNECTIVES`, and ``tests/bot/test_explain_templates.py`` checks that
-every variant passes the validator for random evidence.
+A plan is one or two sentences built from :class:`~bot.explain.facts.Facts` alone, with the kinds of
+fact it cites. What ties the item to this person comes first: their own rating of a liked title
+("You gave Heat 5 stars"), the genres and tags the item shares with a liked title, how the people
+who liked that title rated it, what the request asked for; then the item's own tags and overall
+rating; a bare genre only when nothing else is known. The template explanation is the most
+specific plan whose opening this reply has not used yet; with finite-choice decoding the LLM
+chooses among the most specific plans instead (:mod:`bot.explain.sentences`).
+
+Every word used here is an evidence word or in :data:`bot.explain.connectives.CONNECTIVES`, and
+``tests/bot/test_explain_templates.py`` checks that every plan passes the validator for random evidence.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.explain.facts import Facts, format_rating
+from bot.explain.connectives import CONNECTIVES
+from bot.explain.facts import CoRating, Facts, SeedLink, fold, format_rating, words
+
+# How much each kind of fact says about this person and this item (higher: more specific).
+WEIGHTS: dict[str, float] = {
+    "history": 4.0,  # the known user's own rating of a liked title
+    "shared_tags": 3.0,  # tags the item shares with a liked title
+    "co_rating": 3.0,  # how the people who liked that title rated the item
+    "shared_genres": 2.0,
+    "asked": 2.0,  # genres the request asked for
+    "avoided": 2.0,  # tags the request ruled out that it does not carry ("less violent")
+    "request": 1.5,  # request words the item matches
+    "tags": 1.5,  # the item's own tags
+    "rating": 1.0,  # the overall rating
+    "genre": 0.5,
+    "year": 0.3,
+}
+# Facts about this person (their likes, their ratings, their request), not only about the item.
+USER_LINKED = frozenset(
+    {"history", "shared_tags", "co_rating", "shared_genres", "asked", "avoided", "request"}
+)
+# Plans within this share of the best plan's specificity count as equally good: the template
+# rotates among them, the LLM chooses among them.
+TOP_TIER = 0.8
+USER_TIER = 0.6  # the same among plans about this person, when the best one is
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One explanation text and the kinds of fact it states."""
+
+    text: str
+    cites: frozenset[str]
+
+    @property
+    def specificity(self) -> float:
+        return sum(WEIGHTS[k] for k in self.cites)
+
+    @property
+    def user_linked(self) -> bool:
+        return bool(self.cites & USER_LINKED)
 
 
 def article(word: str) -> str:
@@ -43,11 +92,11 @@ def rating_phrase(facts: Facts) -> str | None:
     return f"rated {facts.mean_text} on average by {facts.n_ratings} {people}"
 
 
-def co_rating_phrase(facts: Facts) -> str | None:
-    """ "the 40 people who liked Heat rated it 4.1 on average"."""
-    if not facts.co_ratings:
+def co_rating_phrase(facts: Facts, seed: str | None = None) -> str | None:
+    """ "the 40 people who liked Heat rated it 4.1 on average" (of ``seed`` when given)."""
+    co = facts.co_rating(seed) if seed is not None else (facts.co_ratings[0] if facts.co_ratings else None)
+    if co is None:
         return None
-    co = facts.co_ratings[0]
     who = "people" if co.n != 1 else "person"
     return f"the {co.n} {who} who liked {co.seed_title} rated it {format_rating(co.mean)} on average"
 
@@ -60,77 +109,216 @@ def query_phrase(facts: Facts) -> str | None:
     return f"it matches {join(facts.query_terms[:3])} from your request" if facts.query_terms else None
 
 
-def _sentence(text: str) -> str:
+def shared_phrase(link: SeedLink) -> str | None:
+    """ "the crime and thriller genres and the heist tag", or None when nothing is shared."""
+    parts = []
+    if link.shared_genres:
+        g = list(link.shared_genres[:2])
+        parts.append(f"the {join(g)} {'genre' if len(g) == 1 else 'genres'}")
+    if link.shared_tags:
+        t = list(link.shared_tags[:2])
+        parts.append(f"the {join(t)} {'tag' if len(t) == 1 else 'tags'}")
+    return " and ".join(parts) or None
+
+
+def stars(rating: float) -> str:
+    """ "5" for 5.0, "4.5" for 4.5: a rating as people say it in stars."""
+    return f"{rating:g}"
+
+
+def sentence(text: str) -> str:
     text = text.strip()
     first = text[:1].upper() if len(text[:1].upper()) == 1 else text[:1]  # "ß".upper() is "SS"
     return first + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _details(facts: Facts, skip_genre: bool = False) -> list[str]:
-    """Describing phrases, most telling first: genres, tags, request match, ratings."""
-    parts = []
-    if not skip_genre and (g := genre_phrase(facts)):
-        parts.append(f"it is {g}")
-    if t := tag_phrase(facts):
-        parts.append(f"it is {t}")
-    if r := rating_phrase(facts):
-        parts.append(f"it is {r}")
-    return parts
+def _text(*parts: str | None) -> str:
+    return " ".join(sentence(p) for p in parts if p)
 
 
-def variant_count() -> int:
-    return len(_VARIANTS)
+def _best_link(facts: Facts) -> SeedLink | None:
+    """The liked title the item shares most with (tags count more than genres), the closest on ties."""
+    if not facts.links:
+        return None
+    return max(
+        facts.links,
+        key=lambda lk: (
+            2 * len(lk.shared_tags[:2]) + len(lk.shared_genres[:2]) + (lk.user_rating is not None),
+            facts.co_rating(lk.title) is not None,
+        ),
+    )
 
 
-def _v_because(facts: Facts) -> str:
-    lead = f"Because you liked {join(facts.liked)}, {facts.title} should suit you"
-    details = _details(facts)[:1]
-    first = lead + (f": {details[0]}" if details else "")
-    second = co_rating_phrase(facts) or query_phrase(facts)
-    return " ".join(_sentence(s) for s in (first, second) if s)
+def _fans_rated(co: CoRating, title: str) -> str:
+    """ "the 40 people who liked Heat rated Ronin 4.1 on average"."""
+    who = "people" if co.n != 1 else "person"
+    return f"the {co.n} {who} who liked {co.seed_title} rated {title} {format_rating(co.mean)} on average"
 
 
-def _v_fans(facts: Facts) -> str:
-    g = genre_phrase(facts)
-    first = f"{facts.title} should suit fans of {join(facts.liked)}"
-    if g:
-        first = f"{facts.title} is {g} close to {join(facts.liked)}, which you liked"
-    details = [d for d in _details(facts, skip_genre=True)]
-    second = co_rating_phrase(facts) or (details[0] if details else None)
-    return " ".join(_sentence(s) for s in (first, second) if s)
+def _named(title: str) -> bool:
+    """Whether ``title`` can be told apart in a sentence (not a plain word like "Up", not a number)."""
+    return fold(title).lower() not in CONNECTIVES and not re.fullmatch(r"[\d.,\s]+", title)
 
 
-def _v_plain(facts: Facts) -> str:
-    g = genre_phrase(facts)
-    bits = [f"{facts.title} is {g}" if g else f"{facts.title} is worth a try"]
-    if facts.year is not None:
-        bits[0] += f" from {facts.year}"
-    details = _details(facts, skip_genre=True)
-    second = query_phrase(facts) or (details[0] if details else None)
-    if facts.liked and not second:
-        second = f"it is similar to {join(facts.liked)}, which you liked"
-    return " ".join(_sentence(s) for s in (bits[0], second) if s)
+def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
+    t, s = facts.title, link.title
+    shared = shared_phrase(link)
+    # "the 40 people who liked Heat rated <item> 4.1": only where the item's title is told apart
+    co = co_rating_phrase(facts, s) if _named(t) else None
+    co_cites = {"co_rating"} if co else set()
+    shared_cites = {
+        k for k, v in (("shared_genres", link.shared_genres), ("shared_tags", link.shared_tags)) if v
+    }
+    g, r, tags = genre_phrase(facts), rating_phrase(facts), tag_phrase(facts)
+    about = f"it is {g}" + (f" {tags}" if tags else "") if g else (f"it is {tags}" if tags else None)
+    about_cites = ({"genre"} if g else set()) | ({"tags"} if tags else set())
+    plans: list[Plan] = []
+    if link.user_rating is not None:
+        gave = f"you gave {s} {stars(link.user_rating)} stars"
+        if co:
+            c = facts.co_rating(s)
+            assert c is not None
+            first = f"{gave}, and {_fans_rated(c, t)}"
+            second, cites = (f"it shares {shared} with {s}", shared_cites) if shared else (about, about_cites)
+            plans.append(Plan(_text(first, second), frozenset({"history", "co_rating", *cites})))
+        if shared:
+            plans.append(
+                Plan(
+                    _text(f"{gave}, and {t} shares {shared} with {s}", r and f"it is {r}"),
+                    frozenset({"history", *shared_cites, *({"rating"} if r else set())}),
+                )
+            )
+    if shared:
+        second = co or (r and f"it is {r}")
+        plans.append(
+            Plan(
+                _text(f"{t} shares {shared} with {s}, which you liked", second),
+                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
+            )
+        )
+        plans.append(
+            Plan(
+                _text(f"because you liked {s}, try {t}: it has {shared} too", second),
+                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
+            )
+        )
+    if co:
+        c = facts.co_rating(s)
+        assert c is not None
+        first = _fans_rated(c, t)
+        second, cites = (f"it shares {shared} with {s}", shared_cites) if shared else (about, about_cites)
+        plans.append(Plan(_text(first, second), frozenset({"co_rating", *cites})))
+        plans.append(Plan(_text(f"if you enjoyed {s}, {t} is worth a try: {co}"), frozenset({"co_rating"})))
+    return plans
 
 
-def _v_rating(facts: Facts) -> str:
-    r = rating_phrase(facts)
-    first = f"{facts.title} is {r}" if r else f"{facts.title} is one more pick to try"
-    g = genre_phrase(facts)
-    second = f"it is {g}" if g else (tag_phrase(facts) and f"it is {tag_phrase(facts)}")
-    if facts.liked:
-        second = f"it is close to {join(facts.liked)}, which you liked"
-    return " ".join(_sentence(s) for s in (first, second) if s)
+def _item_plans(facts: Facts) -> list[Plan]:
+    t = facts.title
+    g, r, tags, q = genre_phrase(facts), rating_phrase(facts), tag_phrase(facts), query_phrase(facts)
+    plans: list[Plan] = []
+    described = f"{g} {tags}" if g and tags else (g or tags)
+    cites = ({"genre"} if g else set()) | ({"tags"} if tags else set())
+    if facts.asked_genres and g:
+        asked = join(list(facts.asked_genres[:2]))
+        extra, extra_cites = (f"it is {r}", {"rating"}) if r else (None, set())
+        plans.append(
+            Plan(
+                _text(f"you asked for {asked}: {t} is {described}", extra),
+                frozenset({"asked", *cites, *extra_cites}),
+            )
+        )
+        plans.append(
+            Plan(
+                _text(f"for your request, {t} is {described}", extra),
+                frozenset({"asked", *cites, *extra_cites}),
+            )
+        )
+    if facts.avoided_tags:
+        second, second_cites = (
+            (f"it is {described}", cites) if described else (r and f"it is {r}", {"rating"})
+        )
+        plans.append(
+            Plan(
+                _text(f"{t} has no {join(list(facts.avoided_tags), 'or')} tag, as you asked", second),
+                frozenset({"avoided", *(second_cites if second else set())}),
+            )
+        )
+    if q:
+        plans.append(
+            Plan(
+                _text(f"{t} {q.removeprefix('it ')}", f"it is {described}" if described else r),
+                frozenset({"request", *(cites if described else ({"rating"} if r else set()))}),
+            )
+        )
+    if described:
+        if r:
+            plans.append(Plan(_text(f"{t} is {described}, {r}"), frozenset({*cites, "rating"})))
+            if g:
+                plans.append(Plan(_text(f"{r}, {t} is {described}"), frozenset({*cites, "rating"})))
+        else:
+            year = f" from {facts.year}" if facts.year is not None else ""
+            plans.append(
+                Plan(_text(f"{t} is {described}{year}"), frozenset({*cites, *({"year"} if year else set())}))
+            )
+    elif r:
+        plans.append(Plan(_text(f"{t} is {r}"), frozenset({"rating"})))
+    return plans
 
 
-_VARIANTS = (_v_because, _v_fans, _v_plain, _v_rating)
+def plans(facts: Facts) -> list[Plan]:
+    """Every plan the facts support, most specific first (stable among equals)."""
+    found: list[Plan] = []
+    link = _best_link(facts)
+    if link is not None:
+        found += _link_plans(facts, link)
+        for other in facts.links:  # a second liked title with something of its own in common
+            if other is not link and (other.shared_tags or other.user_rating is not None):
+                found += _link_plans(facts, other)[:2]
+    found += _item_plans(facts)
+    if link is not None and not any(p.cites & {"shared_genres", "shared_tags", "co_rating"} for p in found):
+        found.append(
+            Plan(
+                _text(
+                    f"{facts.title} is close to {link.title}, which you liked",
+                    genre_phrase(facts) and f"it is {genre_phrase(facts)}",
+                ),
+                frozenset({"genre"} if facts.genres else set()),
+            )
+        )
+    if not found:
+        found.append(Plan(_text(f"{facts.title} is one more pick to try"), frozenset()))
+    unique = list({p.text: p for p in found}.values())
+    return sorted(unique, key=lambda p: -p.specificity)
 
 
-def template_explanation(facts: Facts, item_id: int, seed: int = 0) -> str:
-    """A template explanation; variants needing liked items are used only when there are some."""
-    start = zlib.crc32(f"{item_id}:{seed}".encode()) % len(_VARIANTS)
-    for offset in range(len(_VARIANTS)):
-        variant = _VARIANTS[(start + offset) % len(_VARIANTS)]
-        if variant in (_v_because, _v_fans) and not facts.liked:
-            continue
-        return variant(facts)
-    return _v_plain(facts)  # unreachable: the last two variants need nothing
+def opening(text: str, facts: Facts) -> str:
+    """How ``text`` opens: its first two words, with titles as T (the item) or S (a liked title) and
+    numbers as N, so "Alien is a ..." and "Psycho is a ..." open the same way."""
+    masked = text
+    forms = [(f, "T") for f in facts.title_forms] + [(f, "S") for fs in facts.liked_forms for f in fs]
+    for form, mark in sorted(forms, key=lambda p: -len(p[0])):
+        masked = re.sub(r"(?<!\w)" + re.escape(form) + r"(?!\w)", f" {mark} ", masked, flags=re.IGNORECASE)
+    masked = re.sub(r"\d+(?:\.\d+)?", " N ", masked)
+    return " ".join(w if w not in ("t", "s", "n") else w.upper() for w in words(masked)[:2])
+
+
+def top_plans(facts: Facts, used_openings: Sequence[str] = ()) -> list[Plan]:
+    """The most specific plans whose openings this reply has not used (all the best when every one is)."""
+    every = plans(facts)
+    best = every[0].specificity
+    fresh = [p for p in every if opening(p.text, facts) not in used_openings]
+    if every[0].user_linked:  # the plans about this person, the closest ones first
+        tier = [p for p in fresh if p.user_linked and p.specificity >= USER_TIER * best]
+    else:
+        tier = [p for p in fresh if p.specificity >= TOP_TIER * best]
+    return tier or fresh[:1] or every[:1]
+
+
+def template_explanation(facts: Facts, item_id: int, seed: int = 0, used_openings: Sequence[str] = ()) -> str:
+    """The template explanation: one of the most specific plans with a fresh opening.
+
+    ``seed`` (the turn number) rotates among equally specific plans, so a session does not repeat
+    itself; ``used_openings`` are the openings of this reply's earlier explanations.
+    """
+    tier = top_plans(facts, used_openings)
+    return tier[zlib.crc32(f"{item_id}:{seed}".encode()) % len(tier)].text

@@ -118,6 +118,7 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
     _check_quotes(masked, problems)
     _check_numbers(masked, facts, problems, roles, forms)
     _check_shared(masked, roles, problems)
+    _check_links(masked, facts, roles, forms, problems)
     _check_words(masked, facts, problems)
     _check_liked(masked, roles, problems, facts)
     _check_tags(masked, facts, problems, forms)
@@ -219,6 +220,8 @@ def _check_numbers(
     for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z§])", masked):
         for clause in re.split(r"[,;:]\s+|\s+(?:and|but)\s+", sentence):
             pairs = overall_pair
+            gave = _GAVE.search(clause)
+            own_rating = _user_rating(forms[int(gave.group(1))], facts) if gave else None
             scope = _FAN_SCOPE.search(clause)
             stars = _STARS_SCOPE.search(clause)
             if scope or stars:
@@ -246,7 +249,9 @@ def _check_numbers(
                 following = words(clause[match.end() :])[:3]
                 after = following[:1] or [""]
                 in_parens = clause[: match.start()].rstrip().endswith("(")
-                if after[0] in _COUNT_NEXT:
+                if after[0] in ("stars", "star"):  # "you gave Heat 5 stars": the user's own rating
+                    ok = own_rating is not None and value == own_rating
+                elif after[0] in _COUNT_NEXT:
                     ok = value in counts
                 elif (
                     before[1] in _YEAR_PREV or in_parens or _FILM_WORDS & set(following)
@@ -277,7 +282,8 @@ def _evidence_vocabulary(facts: Facts) -> tuple[set[str], set[str]]:
     for form, _ in facts.all_title_forms():
         if form.lower() in CONNECTIVES:  # a title that is a plain word ("A", "Up") is never masked
             non_genre.update(words(form))
-    for phrase in (*facts.tags, *facts.query_terms):
+    shared_tags = [t for link in facts.links for t in link.shared_tags]
+    for phrase in (*facts.tags, *facts.query_terms, *shared_tags):
         non_genre.update(words(clean_phrase(phrase, 8)))
     genre_words: set[str] = set()
     for genre in facts.genres:
@@ -307,6 +313,12 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
     text = _PLACEHOLDER.sub(". ", masked)
     # "who rated X 3 stars or more" defines whom a figure counts (checked with the numbers).
     text = re.sub(r"\b\d(?:\.\d)?\s+stars?\s+or\s+(?:more|higher|above)\b", " ", text, flags=re.IGNORECASE)
+    # "has no violent tag": checked in _check_links
+    text = _NO_TAG.sub(" ", text)
+    # "the ensemble cast tag": tag words (checked in _check_tags), like those after "tagged"
+    text = _THE_TAG.sub(lambda m: f"the tags {m.group(1)} tag", text)
+    # "you gave Heat 5 stars": the user's own rating (checked with the numbers)
+    text = re.sub(r"\b\d(?:\.\d)?\s+stars?\b", " ", text, flags=re.IGNORECASE)
     text = _NUMBER.sub(" ", text)
     for sentence in re.split(r"(?<=[.!?:;])\s+", text):
         tagged = False
@@ -327,10 +339,20 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
 def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]) -> None:
     """What follows "tagged" must be one of the item's tags (not a title, year or other word)."""
     tag_words = {w for tag in facts.tags for w in words(tag)}
+    tag_words |= {w for link in facts.links for tag in link.shared_tags for w in words(tag)}
+    noun_ends = set()  # "the heist tag": the tag is named before the noun
+    noun_ends |= {m.end() for m in _NO_TAG.finditer(masked)}  # checked in _check_links
+    for match in _THE_TAG.finditer(masked):
+        noun_ends.add(match.end())
+        for token in words(match.group(1)):
+            if token not in tag_words and token not in CONNECTIVES:
+                problems.append(f"claim:tag {token!r}")
     plain_titles = {form.lower() for form, _ in facts.all_title_forms() if form.lower() in CONNECTIVES}
     # "matches tagged from your request": a request word that is "tag(ged)" is no tag claim.
     plain_titles |= {w for term in facts.query_terms for w in words(term)}
     for match in re.finditer(r"\btag(?:ged|s)?\s+(?:with\s+|as\s+)?(\S+)", masked, re.IGNORECASE):
+        if match.start() + len(match.group(0).split(None, 1)[0]) in noun_ends:
+            continue
         word = re.match(r"\w+", match.group(0))
         if word and word.group().lower() in plain_titles:  # "TAG", a title that is a plain word, unmasked
             continue
@@ -354,6 +376,95 @@ def _check_shared(masked: str, roles: list[str], problems: list[str]) -> None:
     for match in re.finditer(r"§(\d+)§\s+(?:is|was)\s+(?:the\s+)?§(\d+)§", masked):
         if {roles[int(match.group(1))], roles[int(match.group(2))]} == {"item", "liked"}:
             problems.append("claim:identity")
+
+
+_GAVE = re.compile(r"\bgave\s+§(\d+)§\s+\d(?:\.\d)?\s+stars?\b", re.IGNORECASE)
+# "Because you liked X, ...", "If you enjoyed X and Y, ...", "Like X, ...": the sentence gives X as the
+# reason, so the genres and tags it names must be ones the item shares with X (or the request asked for).
+_BECAUSE = re.compile(
+    r"\b(?:because|since|if)\s+you\s+(?:liked|enjoyed|loved)\s+((?:§\d+§(?:\s*,\s*|\s+and\s+)?)+)"
+    r"|^\s*like\s+((?:§\d+§(?:\s*,\s*|\s+and\s+)?)+)",
+    re.IGNORECASE,
+)
+_SHARES = re.compile(r"\bshares?\s+(.+?)\s+with\s+§(\d+)§", re.IGNORECASE)
+_ASKED = re.compile(r"\basked\s+for\s+([^:;,.§]+)", re.IGNORECASE)
+# "Ronin has no violent or gore tag": tags the item is said not to carry (the request ruled them out).
+_NO_TAG = re.compile(r"\bhas\s+no\s+([^§:;,.]+?)\s+tags?\b", re.IGNORECASE)
+_THE_TAG = re.compile(r"\bthe\s+((?:(?!\bthe\s|\bgenres?\b)[^§:;,.])+?)\s+tags?\b", re.IGNORECASE)
+
+
+def _user_rating(form: str, facts: Facts) -> float | None:
+    link = facts.link(form)
+    return None if link is None else link.user_rating
+
+
+def _genre_of(token: str) -> str | None:
+    return GENRE_WORDS.get(token) or GENRE_WORDS.get(token.removesuffix("s"))
+
+
+def _check_links(masked: str, facts: Facts, roles: list[str], forms: list[str], problems: list[str]) -> None:
+    """What is said to be shared with a liked title, or asked for, must be so.
+
+    "X shares the crime genre and the heist tag with Heat": every genre and tag named is one both
+    have; "Because you liked Heat, X is a crime film": the genres and tags named are shared with
+    Heat or asked for; "you asked for horror": horror is a genre of the item the request asked for.
+    """
+    asked = {g.lower() for g in facts.asked_genres}
+    query = {w for term in facts.query_terms for w in words(term)}
+    for sentence in re.split(r"(?<=[.!?])\s+", masked):
+        for match in _SHARES.finditer(sentence):
+            k = int(match.group(2))
+            link = facts.link(forms[k]) if roles[k] == "liked" else None
+            if link is None:
+                problems.append("claim:shared")
+                continue
+            _named_ok(match.group(1), {g.lower() for g in link.shared_genres}, link.shared_tags, problems)
+        because = _BECAUSE.search(sentence)
+        if because:
+            seeds = [int(k) for k in _PLACEHOLDER.findall(because.group(1) or because.group(2))]
+            links = [facts.link(forms[k]) for k in seeds if roles[k] == "liked"]
+            genres = asked | {g.lower() for lk in links if lk for g in lk.shared_genres}
+            tags = tuple(t for lk in links if lk for t in lk.shared_tags)
+            rest = _PLACEHOLDER.sub(" ", sentence[because.end() :])
+            _named_ok(rest, genres, tags, problems, tagged_only=True)
+        avoided = {w for t in facts.avoided_tags for w in words(t)}
+        for match in _NO_TAG.finditer(sentence):
+            for token in words(match.group(1)):
+                if token not in avoided and token not in {"or", "and"}:
+                    problems.append(f"claim:no_tag {token}")
+        for match in _ASKED.finditer(sentence):
+            for token in words(match.group(1)):
+                genre = _genre_of(token)
+                if genre is not None and genre not in asked and token not in query:
+                    problems.append(f"claim:asked {token}")
+
+
+def _named_ok(
+    text: str, genres: set[str], tags: tuple[str, ...], problems: list[str], *, tagged_only: bool = False
+) -> None:
+    """Genre words in ``text`` must be in ``genres``; tags ("tagged X", "the X tag") in ``tags``.
+
+    ``tagged_only``: ``text`` also describes the item in other ways, so only its genre words and its
+    tag phrases are checked (other words are checked elsewhere); else every content word of ``text``
+    must be a shared genre or a word of a shared tag.
+    """
+    tag_words = {w for t in tags for w in words(t)}
+    tag_spans = [m.group(1) for m in _THE_TAG.finditer(text)]
+    tag_spans += [m.group(1) for m in re.finditer(r"\btagged\s+([^§:;,.]+)", text, re.IGNORECASE)]
+    in_tags = {w for span in tag_spans for w in words(span)}
+    for span in tag_spans:
+        for token in words(span):
+            if token not in tag_words and token not in CONNECTIVES:
+                problems.append(f"claim:unshared_tag {token}")
+    for token in words(text):
+        if token in in_tags:
+            continue
+        genre = _genre_of(token)
+        if genre is not None and token not in CONNECTIVES:
+            if genre not in genres:
+                problems.append(f"claim:unshared_genre {token}")
+        elif not tagged_only and token not in CONNECTIVES and token not in tag_words:
+            problems.append(f"claim:unshared {token}")
 
 
 def _check_liked(masked: str, roles: list[str], problems: list[str], facts: Facts) -> None:

@@ -478,6 +478,7 @@ class Blender:
             request.text,
             request.constraints,
             from_user,
+            user_id=request.user_id,
         )
         return [
             Candidate(

@@ -9,7 +9,8 @@ from sparse products on the interaction matrix: a few milliseconds per request.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import scipy.sparse as sp
 
 from bot.recommend.constraints import ItemStats
 from bot.types import Constraints, Evidence, Neighbour
-from cf_engine.data.catalog import Dataset
+from cf_engine.data.catalog import Catalog, Dataset, Item
 
 MAX_NEIGHBOURS = 3
 MIN_CF_SIMILARITY = 0.05  # cosine of co-liking below this is noise, not "close to"
@@ -25,6 +26,13 @@ MIN_EMBEDDING_SIMILARITY = 0.35  # MiniLM cosines below this are unrelated texts
 LIKED_RATING = 4.0  # "people who liked X" in an explanation: rated X 4 stars or more
 MIN_CO_RATERS = 3  # a mean rating from fewer people is an anecdote
 MAX_CO_RATINGS = 3
+MAX_HISTORY_SEEDS = 2  # a known user's liked items shown as linked to one candidate
+HISTORY_POOL = 10  # ... chosen among their this many closest liked items
+MAX_SHARED_TAGS = 4
+MAX_ITEM_TAGS = 3
+MAX_AVOIDED_TAGS = 2
+# Tags about someone's watch list or wording, not about the film: never shown as its tags.
+NOISE_TAGS = frozenset({"in netflix queue", "mindfuck", "seen more than once", "bd-r", "dvd-video"})
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 STOPWORDS = frozenset(
@@ -78,6 +86,7 @@ class InteractionEvidence:
         fan = ratings >= LIKED_RATING
         self.liked = sp.csc_matrix((np.ones(int(fan.sum())), (rows[fan], cols[fan])), shape=shape)
         self._user_items = sp.csr_matrix(self.rated)
+        self._user_ratings: sp.csr_matrix | None = None
 
     def user_items(self, user_id: int) -> np.ndarray:
         """Catalog columns the user interacted with (empty for an unknown user)."""
@@ -85,6 +94,16 @@ class InteractionEvidence:
         if row is None:
             return np.empty(0, dtype=np.int64)
         return self._user_items[row].indices.astype(np.int64)
+
+    def user_ratings(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(catalog columns, ratings) of the user's rated items (empty for an unknown user)."""
+        row = self.user_row.get(int(user_id))
+        if row is None:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        if self._user_ratings is None:
+            self._user_ratings = sp.csr_matrix(self.ratings)
+        r = self._user_ratings[row]
+        return r.indices.astype(np.int64), r.data.astype(np.float64)
 
     def cf_similarity(self, seeds: Sequence[int], cands: Sequence[int]) -> np.ndarray:
         """Cosine of co-liking (len(seeds), len(cands)): shared likers / sqrt(likers x likers)."""
@@ -107,16 +126,47 @@ class InteractionEvidence:
         return counts, means
 
 
+@dataclass(frozen=True)
+class SeedScores:
+    """One liked item's link to one candidate: similarities and the co-rating of its fans."""
+
+    col: int
+    cf_sim: float | None
+    emb_sim: float | None
+    co_count: float
+    co_mean: float
+    user_rating: float | None = None  # the known user's rating of the seed (their history)
+
+
+def avoided_tags(item: Item, excluded: Iterable[str]) -> list[str]:
+    """The excluded tags no tag of ``item`` contains, one per word stem ("violent" for violent and
+    violence), "violent" first: what "nothing tagged violent" may say about it."""
+    tags = " | ".join(item.tags)
+    free = sorted(
+        (t for t in excluded if t.casefold() not in tags),
+        key=lambda t: (not t.startswith("violen"), len(t), t),
+    )
+    stems: dict[str, str] = {}
+    for tag in free:
+        stems.setdefault(tag[:4], tag)
+    return list(stems.values())[:MAX_AVOIDED_TAGS]
+
+
+def shared_with(item: Item, seed: Item) -> tuple[list[str], list[str]]:
+    """(genres, tags) that ``item`` and ``seed`` both have, in ``item``'s order."""
+    seed_genres = set(seed.genres)
+    seed_tags = set(seed.tags)
+    genres = [g for g in item.genres if g in seed_genres and not g.startswith("(")]
+    tags = [t for t in item.tags if t in seed_tags and t not in NOISE_TAGS][:MAX_SHARED_TAGS]
+    return genres, tags
+
+
 def build_evidence(
     *,
     dataset: Dataset,
     col: int,
     stats: ItemStats,
-    liked_cols: Sequence[int],
-    cf_sim: np.ndarray | None,  # (len(liked_cols),) for this candidate
-    emb_sim: np.ndarray | None,  # (len(liked_cols),)
-    co_counts: np.ndarray | None,
-    co_means: np.ndarray | None,
+    seeds: Sequence[SeedScores],
     constraints: Constraints,
     words: list[str],
     liked_genres: set[str],
@@ -126,36 +176,37 @@ def build_evidence(
     catalog = dataset.catalog
     item = catalog.at(col)
     neighbours: list[Neighbour] = []
-    for j, seed in enumerate(liked_cols):
-        title = catalog.at(int(seed)).display_title
-        seed_id = int(catalog.item_ids[seed])
-        if cf_sim is not None and cf_sim[j] >= MIN_CF_SIMILARITY:
-            neighbours.append(Neighbour(seed_id, title, round(float(cf_sim[j]), 4), "cf"))
-        if emb_sim is not None and emb_sim[j] >= MIN_EMBEDDING_SIMILARITY:
-            neighbours.append(Neighbour(seed_id, title, round(float(emb_sim[j]), 4), "embedding"))
+    for seed in seeds:
+        seed_item = catalog.at(int(seed.col))
+        title = seed_item.display_title
+        seed_id = int(catalog.item_ids[seed.col])
+        genres, tags = shared_with(item, seed_item)
+        extra = {"shared_genres": genres, "shared_tags": tags, "user_rating": seed.user_rating}
+        if seed.cf_sim is not None and seed.cf_sim >= MIN_CF_SIMILARITY:
+            neighbours.append(Neighbour(seed_id, title, round(float(seed.cf_sim), 4), "cf", **extra))
+        if seed.emb_sim is not None and seed.emb_sim >= MIN_EMBEDDING_SIMILARITY:
+            neighbours.append(Neighbour(seed_id, title, round(float(seed.emb_sim), 4), "embedding", **extra))
     neighbours.sort(key=lambda n: -n.similarity)
 
     co: list[dict[str, object]] = []
-    if co_counts is not None and co_means is not None:
-        order = np.argsort(-co_counts)
-        for j in order[:MAX_CO_RATINGS]:
-            if co_counts[j] >= MIN_CO_RATERS:
-                seed = int(liked_cols[j])
-                co.append(
-                    {
-                        "seed_item_id": int(catalog.item_ids[seed]),
-                        "seed_title": catalog.at(seed).display_title,
-                        "mean": float(co_means[j]),  # rounded once, where it is shown
-                        "n": int(co_counts[j]),
-                        "min_rating": LIKED_RATING,
-                    }
-                )
+    for seed in sorted(seeds, key=lambda x: -x.co_count):
+        if seed.co_count >= MIN_CO_RATERS and len(co) < MAX_CO_RATINGS:
+            co.append(
+                {
+                    "seed_item_id": int(catalog.item_ids[seed.col]),
+                    "seed_title": catalog.at(int(seed.col)).display_title,
+                    "mean": float(seed.co_mean),  # rounded once, where it is shown
+                    "n": int(seed.co_count),
+                    "min_rating": LIKED_RATING,
+                }
+            )
 
     requested = {g.casefold() for g in constraints.genres_in}
     word_set = set(words)
     wanted = requested | {g.casefold() for g in liked_genres} | {g for g in word_set}
     matched_genres = [g for g in item.genres if g.casefold() in wanted or _forms(g.casefold()) & word_set]
     matched_genres.sort(key=lambda g: g.casefold() not in requested)
+    asked = [g for g in item.genres if g.casefold() in requested or _forms(g.casefold()) & word_set]
 
     matched_tags: list[str] = []
     for tag in item.tags:
@@ -168,7 +219,10 @@ def build_evidence(
     return Evidence(
         neighbours=neighbours[:MAX_NEIGHBOURS],
         matched_genres=matched_genres,
+        asked_genres=asked,
         matched_tags=matched_tags,
+        item_tags=[t for t in item.tags if t not in NOISE_TAGS][:MAX_ITEM_TAGS],
+        avoided_tags=avoided_tags(item, constraints.excluded_tags),
         query_terms=query_terms,
         genres=list(item.genres),
         year=item.year,
@@ -178,6 +232,32 @@ def build_evidence(
         co_ratings=co,
         from_user_history=from_user_history,
     )
+
+
+def history_seeds(
+    interactions: InteractionEvidence, catalog: Catalog, user_id: int, picked_cols: Sequence[int]
+) -> list[list[tuple[int, float]]]:
+    """Per picked column, the known user's liked items (4+ stars) closest to it by co-liking.
+
+    (catalog column, the user's rating) pairs, at most :data:`MAX_HISTORY_SEEDS`, closest first: the
+    part of the user's own history that links them to the candidate ("you gave Heat 5 stars").
+    """
+    cols, ratings = interactions.user_ratings(user_id)
+    keep = ratings >= LIKED_RATING
+    cols, ratings = cols[keep], ratings[keep]
+    if not cols.size or not len(picked_cols):
+        return [[] for _ in picked_cols]
+    sim = interactions.cf_similarity(cols.tolist(), picked_cols)  # (history, picked)
+    out = []
+    for j, col in enumerate(picked_cols):
+        # closest first; among equals the higher rating, then the catalog order (deterministic)
+        order = np.lexsort((cols, -ratings, -sim[:, j]))
+        close = [int(i) for i in order[:HISTORY_POOL] if sim[i, j] >= MIN_CF_SIMILARITY]
+        # of the closest few, those that share a genre with the candidate first: a link a reader sees
+        genres = set(catalog.at(int(col)).genres)
+        close.sort(key=lambda i: not genres & set(catalog.at(int(cols[i])).genres))
+        out.append([(int(cols[i]), float(ratings[i])) for i in close[:MAX_HISTORY_SEEDS]])
+    return out
 
 
 def evidence_for(
@@ -190,28 +270,51 @@ def evidence_for(
     text: str | None,
     constraints: Constraints,
     from_user_history: bool,
+    user_id: int | None = None,
 ) -> list[Evidence]:
-    """The :class:`Evidence` of each picked column (``stats[j]`` is ``picked_cols[j]``'s) for one request."""
-    liked = list(liked)
-    cf_sim = interactions.cf_similarity(liked, picked_cols) if liked else None
-    co_counts, co_means = interactions.co_ratings(liked, picked_cols) if liked else (None, None)
-    emb_sim = vectors[liked] @ vectors[list(picked_cols)].T if (liked and vectors is not None) else None
+    """The :class:`Evidence` of each picked column (``stats[j]`` is ``picked_cols[j]``'s) for one request.
+
+    ``user_id`` (with ``from_user_history``): the known user's history joins the session's liked
+    items as seeds, the few of their liked items closest to each candidate.
+    """
+    liked = list(dict.fromkeys(int(c) for c in liked))
+    history = (
+        history_seeds(interactions, dataset.catalog, user_id, picked_cols)
+        if from_user_history and user_id is not None
+        else [[] for _ in picked_cols]
+    )
+    user_rating = {c: r for rows in history for c, r in rows}
+    seeds = liked + [c for c in dict.fromkeys(c for rows in history for c, _ in rows) if c not in liked]
+    index = {c: i for i, c in enumerate(seeds)}
+    cf_sim = interactions.cf_similarity(seeds, picked_cols) if seeds else None
+    co_counts, co_means = interactions.co_ratings(seeds, picked_cols) if seeds else (None, None)
+    emb_sim = vectors[seeds] @ vectors[list(picked_cols)].T if (seeds and vectors is not None) else None
     words = query_words(text)
     liked_genres = {g for c in liked for g in dataset.catalog.at(c).genres}
-    return [
-        build_evidence(
-            dataset=dataset,
-            col=col,
-            stats=stats[j],
-            liked_cols=liked,
-            cf_sim=None if cf_sim is None else cf_sim[:, j],
-            emb_sim=None if emb_sim is None else emb_sim[:, j],
-            co_counts=None if co_counts is None else co_counts[:, j],
-            co_means=None if co_means is None else co_means[:, j],
-            constraints=constraints,
-            words=words,
-            liked_genres=liked_genres,
-            from_user_history=from_user_history,
+    out = []
+    for j, col in enumerate(picked_cols):
+        mine = liked + [c for c, _ in history[j] if c not in liked]
+        scores = [
+            SeedScores(
+                col=c,
+                cf_sim=None if cf_sim is None else float(cf_sim[index[c], j]),
+                emb_sim=None if emb_sim is None else float(emb_sim[index[c], j]),
+                co_count=0.0 if co_counts is None else float(co_counts[index[c], j]),
+                co_mean=0.0 if co_means is None else float(co_means[index[c], j]),
+                user_rating=user_rating.get(c) if c not in liked else None,
+            )
+            for c in mine
+        ]
+        out.append(
+            build_evidence(
+                dataset=dataset,
+                col=col,
+                stats=stats[j],
+                seeds=scores,
+                constraints=constraints,
+                words=words,
+                liked_genres=liked_genres,
+                from_user_history=from_user_history,
+            )
         )
-        for j, col in enumerate(picked_cols)
-    ]
+    return out

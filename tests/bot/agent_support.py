@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Generator
 from functools import lru_cache
@@ -15,7 +16,10 @@ from bot.understand.parser import MessageParser
 from bot.understand.titles import TitleIndex
 from cf_engine.data import Dataset, load_dataset
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ml-latest-small"
+SHARED = (
+    Path(os.environ.get("RECBOT_TEST_SHARED", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+    / "ml-latest-small"
+)
 
 
 @lru_cache(maxsize=1)

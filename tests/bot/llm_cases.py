@@ -13,8 +13,9 @@ from bot.types import Candidate, Evidence, Neighbour
 def ronin() -> Candidate:
     ev = Evidence(
         neighbours=[
-            Neighbour(6, "Heat (1995)", 0.81, "cf"),
-            Neighbour(858, "Godfather, The (1972)", 0.52, "embedding"),
+            # shared genres as in movies.csv (Heat: Action|Crime|Thriller; The Godfather: Crime|Drama)
+            Neighbour(6, "Heat (1995)", 0.81, "cf", ["Action", "Crime", "Thriller"]),
+            Neighbour(858, "Godfather, The (1972)", 0.52, "embedding", ["Crime"]),
         ],
         matched_genres=["Crime"],
         matched_tags=["gangster"],
@@ -32,7 +33,9 @@ def ronin() -> Candidate:
 
 def amelie() -> Candidate:
     ev = Evidence(
-        neighbours=[Neighbour(2324, "Life Is Beautiful (La Vita è bella) (1997)", 0.6, "cf")],
+        neighbours=[
+            Neighbour(2324, "Life Is Beautiful (La Vita è bella) (1997)", 0.6, "cf", ["Comedy", "Romance"])
+        ],
         genres=["Comedy", "Romance"],
         matched_genres=["Romance"],
         year=2001,
@@ -46,7 +49,7 @@ def amelie() -> Candidate:
 
 def terminator() -> Candidate:
     ev = Evidence(
-        neighbours=[Neighbour(541, "Blade Runner (1982)", 0.7, "cf")],
+        neighbours=[Neighbour(541, "Blade Runner (1982)", 0.7, "cf", ["Action", "Sci-Fi", "Thriller"])],
         genres=["Action", "Sci-Fi", "Thriller"],
         matched_tags=["robots"],
         year=1984,

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.explain.facts import facts_from
-from bot.explain.templates import _VARIANTS, template_explanation
+from bot.explain.templates import plans, template_explanation
 from bot.explain.validator import validate_facts
 from bot.types import Candidate, Evidence, Neighbour
 from tests.bot.llm_cases import amelie, bare, ronin, terminator
@@ -54,8 +54,18 @@ def titles(draw) -> str:
 
 @st.composite
 def candidates(draw) -> Candidate:
+    genre_list = st.lists(st.sampled_from(GENRES), max_size=3)
+    tag_list = st.lists(st.lists(word, min_size=1, max_size=3).map(" ".join), max_size=3)
     neighbours = [
-        Neighbour(i, t, draw(st.floats(0, 1)), "cf")
+        Neighbour(
+            i,
+            t,
+            draw(st.floats(0, 1)),
+            "cf",
+            draw(genre_list),
+            draw(tag_list),
+            draw(st.none() | st.sampled_from([0.5, 3.0, 4.0, 4.5, 5.0])),
+        )
         for i, t in enumerate(draw(st.lists(titles(), max_size=3)))
     ]
     co = [
@@ -72,6 +82,9 @@ def candidates(draw) -> Candidate:
         neighbours=neighbours,
         matched_genres=draw(st.lists(st.sampled_from(GENRES), max_size=2)),
         matched_tags=draw(st.lists(st.lists(word, min_size=1, max_size=3).map(" ".join), max_size=4)),
+        item_tags=draw(tag_list),
+        avoided_tags=draw(tag_list),
+        asked_genres=draw(genre_list),
         query_terms=draw(st.lists(word, max_size=4)),
         genres=draw(st.lists(st.sampled_from(GENRES), max_size=4)),
         year=draw(st.none() | year),
@@ -89,10 +102,10 @@ def test_every_template_passes_the_validator(candidate: Candidate, seed: int) ->
     text = template_explanation(facts, candidate.item_id, seed)
     result = validate_facts(text, facts)
     assert result.ok, (text, result.problems)
-    for variant in _VARIANTS:  # also the variants the selector would skip
-        if facts.liked or variant.__name__ in ("_v_plain", "_v_rating"):
-            text = variant(facts)
-            assert validate_facts(text, facts).ok, (text, validate_facts(text, facts).problems)
+    for plan in plans(facts):  # also the plans the selector would not choose
+        result = validate_facts(plan.text, facts)
+        # only length may fail (very long random titles); never a word, number, genre or claim
+        assert all(p.startswith("length:too_long") for p in result.problems), (plan.text, result.problems)
 
 
 def test_templates_on_realistic_candidates_read_well() -> None:

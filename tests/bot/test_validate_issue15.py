@@ -109,7 +109,7 @@ def test_a_liked_title_before_a_title_with_an_article_keeps_both_masked() -> Non
     cand = Candidate(item_id=318, title="Shawshank Redemption, The (1994)", score=1.0, evidence=ev)
     text = (
         "Because you liked The Lord of the Rings: The Fellowship of the Ring, "
-        "The Shawshank Redemption should suit you: it is a crime and drama film."
+        "The Shawshank Redemption should suit you: it is rated 4.4 on average by 317 people."
     )
     result = check(text, cand)
     assert result.ok, result.problems

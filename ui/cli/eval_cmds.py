@@ -168,6 +168,45 @@ def simulate_cmd(
     )
 
 
+@eval_app.command("explanations")
+def explanations_cmd(
+    path: Annotated[
+        Path, typer.Argument(help="A dialogue YAML file or a folder of them.")
+    ] = DEFAULT_DIALOGUES,
+    users: Annotated[int, typer.Option("--users", min=0, help="Simulated users (0: none).")] = 20,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    llm: Annotated[str | None, typer.Option(help="LLM backend for the run (default: settings).")] = None,
+    labelled: Annotated[
+        Path | None,
+        typer.Option("--labelled", help="Labelled sample (JSON lines); default: the committed one."),
+    ] = None,
+    sample_out: Annotated[
+        Path | None, typer.Option("--sample-out", help="Write every shown explanation, checked, here.")
+    ] = None,
+    json_out: JsonOut = Path("eval-explanations.json"),
+) -> None:
+    """What shown explanations say: user-linked facts, distinct facts, repetition, LLM share, false claims."""
+    import json
+
+    from eval.claim_check import MovieLens
+    from eval.explanations import labelled_row
+    from eval.suite import run_explanations
+
+    settings = cli_settings(**({"llm_backend": llm} if llm else {}))
+    with user_errors(_errors()):
+        result, shown = run_explanations(settings, path, users, seed, progress=typer.echo, labelled=labelled)
+        if sample_out is not None:
+            ml = MovieLens.load(settings.dataset_dir)
+            sample_out.write_text("".join(json.dumps(labelled_row(s, ml)) + "\n" for s in shown))
+            typer.echo(f"{len(shown)} explanations -> {sample_out}")
+    _finish(
+        {"explanations": result},
+        json_out,
+        "recbot shown explanations",
+        f"recbot eval explanations {path} --users {users} --seed {seed}",
+    )
+
+
 @eval_app.command("all")
 def all_cmd(
     json_out: JsonOut = Path("eval-all.json"),

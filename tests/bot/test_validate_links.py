@@ -1,0 +1,102 @@
+"""Issue 15 items 1-2: what an explanation says is shared with a liked title, asked for, or the user's
+own rating must be so (checked by the validator on the free-text paths too)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.explain.facts import facts_from
+from bot.explain.templates import opening, plans, template_explanation
+from bot.explain.validator import validate_facts
+from bot.types import Candidate, Evidence, Neighbour
+
+
+def ronin_for_user() -> Candidate:
+    """Ronin for a known user who gave Heat 5 stars (genres as in movies.csv: Heat Action|Crime|Thriller,
+    The Godfather Crime|Drama); figures illustrative."""
+    ev = Evidence(
+        neighbours=[
+            Neighbour(
+                6, "Heat (1995)", 0.81, "cf", ["Action", "Crime", "Thriller"], ["heist", "ensemble cast"], 5.0
+            ),
+            Neighbour(858, "Godfather, The (1972)", 0.52, "embedding", ["Crime"]),
+        ],
+        matched_genres=["Crime"],
+        asked_genres=["Crime"],
+        item_tags=["heist", "car chase"],
+        avoided_tags=["violent", "gore"],
+        genres=["Action", "Crime", "Thriller"],
+        year=1998,
+        n_ratings=120,
+        mean_rating=3.88,
+        co_ratings=[
+            {"seed_item_id": 6, "seed_title": "Heat (1995)", "mean": 4.05, "n": 40, "min_rating": 4.0}
+        ],
+        from_user_history=True,
+    )
+    return Candidate(item_id=2278, title="Ronin (1998)", score=0.9, evidence=ev)
+
+
+def check(text: str):
+    return validate_facts(text, facts_from(ronin_for_user()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You gave Heat 5 stars, and the 40 people who liked Heat rated Ronin 4.0 on average.",
+        "Ronin shares the action and crime genres and the heist tag with Heat, which you liked.",
+        "Because you liked Heat, try Ronin: it has the crime genre and the heist tag too.",
+        "Because you liked The Godfather, Ronin is a crime film.",
+        "You asked for crime: Ronin is a crime and action film tagged heist and car chase.",
+        "Ronin has no violent or gore tag, as you asked.",
+        "Ronin shares the crime genre and the ensemble cast tag with Heat, which you liked.",
+    ],
+)
+def test_true_links_pass(text: str) -> None:
+    result = check(text)
+    assert result.ok, result.problems
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("You gave Heat 4 stars, and Ronin shares the crime genre with Heat.", "number:4"),
+        ("You gave The Godfather 5 stars.", "number:5"),  # no rating of the user's for it
+        (
+            "Ronin shares the thriller genre with The Godfather, which you liked.",
+            "claim:unshared_genre thriller",
+        ),
+        ("Ronin shares the car chase tag with Heat.", "claim:unshared_tag car"),
+        ("Because you liked The Godfather, Ronin is an action film.", "claim:unshared_genre action"),
+        ("Because you liked The Godfather, Ronin is tagged heist.", "claim:unshared_tag heist"),
+        ("You asked for action: Ronin is an action film.", "claim:asked action"),
+        ("Ronin has the gangster tag and came out in 1998.", "claim:tag 'gangster'"),
+        ("Ronin has no heist tag, as you asked.", "claim:no_tag heist"),
+    ],
+)
+def test_false_links_fail(text: str, problem: str) -> None:
+    result = check(text)
+    assert not result.ok and problem in result.problems, result.problems
+
+
+def test_the_most_specific_plan_cites_the_users_own_history() -> None:
+    facts = facts_from(ronin_for_user())
+    best = plans(facts)[0]
+    assert "history" in best.cites and "You gave Heat 5 stars" in best.text
+    assert all(p.specificity <= best.specificity for p in plans(facts))
+
+
+def test_no_plan_is_a_bare_genre_when_more_is_known() -> None:
+    facts = facts_from(ronin_for_user())
+    for plan in plans(facts):
+        assert plan.cites - {"genre", "year"}, plan.text
+
+
+def test_explanations_of_one_reply_open_differently() -> None:
+    facts = facts_from(ronin_for_user())
+    used: list[str] = []
+    for _ in range(4):
+        text = template_explanation(facts, 2278, 0, used)
+        assert opening(text, facts) not in used
+        used.append(opening(text, facts))

@@ -1,0 +1,117 @@
+"""``recbot eval explanations``: claims checked against the MovieLens files, figures of a small run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.types import Recommendation, TurnResult
+from eval.claim_check import Context, MovieLens, check, label
+from ui.cli import _register, app
+
+_register()
+
+
+@pytest.fixture(scope="module")
+def ml(movielens_dir: Path) -> MovieLens:
+    return MovieLens.load(movielens_dir)
+
+
+def verdict(ml: MovieLens, text: str, item_id: int, title: str, **kw) -> str:
+    return label(check(text, Context(item_id, title, **kw), ml))[0]
+
+
+def test_claims_are_counted_in_the_files(ml: MovieLens) -> None:
+    """Figures from issue 15 (counted by hand in ratings.csv): 62 of Toy Story's 4+ raters rated
+    Toy Story 2 (3114), 4.1 on average; the 77 / 3.9 figure counted 3 stars and up."""
+    said = ["I loved Toy Story"]
+    true = "The 62 people who liked Toy Story rated Toy Story 2 4.1 on average."
+    assert verdict(ml, true, 3114, "Toy Story 2", messages=said) == "true"
+    assert verdict(ml, "The 77 people who liked Toy Story rated it 3.9 on average.", 3114, "Toy Story 2",
+                   messages=said) == "false"  # fmt: skip
+    shares = "Toy Story 2 shares the animation and comedy genres with Toy Story, which you liked."
+    assert verdict(ml, shares, 3114, "Toy Story 2", messages=said) == "true"
+    assert verdict(ml, "Toy Story 2 shares the horror genre with Toy Story.", 3114, "Toy Story 2",
+                   messages=said) == "false"  # fmt: skip
+    # "liked" must be something the user said, rated 4+ or gave a thumbs up
+    assert verdict(ml, shares, 3114, "Toy Story 2", messages=["something funny"]) == "false"
+
+
+def test_a_known_users_own_rating_is_checked(ml: MovieLens) -> None:
+    user, rating = sorted(ml.ratings[6].items())[0]  # Heat's first rater and their rating
+    text = f"You gave Heat {rating:g} stars, and Ronin shares the action genre with Heat."
+    assert verdict(ml, text, 2278, "Ronin", user_id=user) == "true"
+    wrong = 5.0 if rating != 5.0 else 1.0
+    assert (
+        verdict(ml, text.replace(f"{rating:g} stars", f"{wrong:g} stars"), 2278, "Ronin", user_id=user)
+        == "false"
+    )
+
+
+def _turn(texts: list[tuple[int, str, str]]) -> TurnResult:
+    recs = [Recommendation(i, t, None, [], text, "template", 1.0, {}) for i, t, text in texts]
+    return TurnResult("s1", 1, "ok", None, recs, {"total": 1.0})
+
+
+class ScriptedAgent:
+    """Shows two fixed explanations of Toy Story 2 and Jumanji, one of them with a false genre."""
+
+    def create_session(self, user_id=None) -> str:
+        return "s1"
+
+    def turn(self, session_id: str, message: str) -> TurnResult:
+        return _turn(
+            [
+                (3114, "Toy Story 2", "The 62 people who liked Toy Story rated Toy Story 2 4.1 on average."),
+                (2, "Jumanji", "Jumanji is a horror film."),
+            ]
+        )
+
+    def feedback(self, *args, **kwargs) -> dict:
+        return {"ok": True}
+
+
+def test_the_command_reports_a_small_run(tmp_path: Path, movielens_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECBOT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RECBOT_DATA_DIR", str(movielens_dir))
+    monkeypatch.setattr("eval.suite.load_runtime", lambda settings: SimpleNamespace(agent=ScriptedAgent()))
+    dialogue = tmp_path / "toy.yaml"
+    dialogue.write_text('name: toy\nuser: new\nturns:\n  - say: "I loved Toy Story"\n')
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text(
+        json.dumps({"text": "x", "label": "false"}) + "\n" + json.dumps({"text": "y", "label": "true"}) + "\n"
+    )
+    out = tmp_path / "ex.json"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "explanations", str(dialogue), "--users", "0", "--labelled", str(sample),
+         "--json-out", str(out), "--sample-out", str(tmp_path / "shown.jsonl")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())["dialogues"]
+    assert figures["explanations"] == 2
+    assert figures["user_linked"] == 0.5 and figures["false_claims_run"] == 0.5
+    assert figures["unique_sentences"] == 1.0 and figures["llm_share"] == 0.0
+    overall = json.loads(out.read_text())["all"]
+    assert overall["labelled_sample"] == 2 and overall["false_claims_labelled"] == 0.5
+    rows = [json.loads(line) for line in (tmp_path / "shown.jsonl").read_text().splitlines()]
+    assert [r["label"] for r in rows] == ["true", "false"]
+    assert "cites a user-linked fact" in result.output
+
+
+def test_the_labelled_sample_matches_a_fresh_check_and_holds_no_false_claim(ml: MovieLens) -> None:
+    """eval/data/explanations_labelled_issue15.jsonl (issue 15 item 5): every label still follows from
+    the files, and what users were shown claims nothing false."""
+    from eval.explanations import load_labelled
+    from eval.labelled_sample import relabel
+
+    rows = load_labelled()
+    assert len(rows) >= 200
+    for row in rows:
+        fresh = relabel(row, ml)
+        assert fresh["label"] == row["label"], (row["text"], fresh["reason"])
+    assert not [r["text"] for r in rows if r["label"] != "true"]
