@@ -65,8 +65,12 @@ def evidence_html(evidence: Mapping[str, Any]) -> str:
             lines.append(
                 f"People who liked <b>{e(seed)}</b> rated it {_num(mean)} on average ({e(count)} people)"
             )
-    if evidence.get("matched_genres"):
-        lines.append("Genres you asked for: " + e(", ".join(map(str, evidence["matched_genres"]))))
+    asked = [str(g) for g in evidence.get("asked_genres") or []]
+    shared = [str(g) for g in evidence.get("matched_genres") or [] if str(g) not in asked]
+    if asked:
+        lines.append("Genres you asked for: " + e(", ".join(asked)))
+    if shared:
+        lines.append("Genres it shares with what you liked: " + e(", ".join(shared)))
     if evidence.get("matched_tags"):
         lines.append("Tags that match: " + e(", ".join(map(str, evidence["matched_tags"]))))
     if evidence.get("query_terms"):

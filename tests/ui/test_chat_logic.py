@@ -167,6 +167,12 @@ def test_why_this_shows_the_dialogue_models_evidence() -> None:
     assert "conversations" not in evidence_html({"neighbours": evidence["neighbours"], "dialogue": {}})
 
 
+def test_why_this_says_asked_for_only_of_the_genres_asked_for() -> None:
+    html_text = evidence_html({"matched_genres": ["Comedy", "Animation"], "asked_genres": ["Comedy"]})
+    assert "Genres you asked for: Comedy</li>" in html_text
+    assert "Genres it shares with what you liked: Animation</li>" in html_text
+
+
 def test_hostile_reply_is_escaped_in_the_chat() -> None:
     controller = ChatController(FakeRuntime(hostile_reply=True).agent, n_cards=3)
     final = run_turn(controller, "hi")[-1]

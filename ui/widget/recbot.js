@@ -263,7 +263,10 @@
     (ev.neighbours || []).forEach(function (n) {
       lines.push("Close to " + n.title + (n.source === "cf" ? " (people who liked it liked this)" : " (similar story)"));
     });
-    if ((ev.matched_genres || []).length) lines.push("Genres you asked for: " + ev.matched_genres.join(", "));
+    var asked = ev.asked_genres || [];
+    var shared = (ev.matched_genres || []).filter(function (g) { return asked.indexOf(g) < 0; });
+    if (asked.length) lines.push("Genres you asked for: " + asked.join(", "));
+    if (shared.length) lines.push("Genres it shares with what you liked: " + shared.join(", "));
     if ((ev.matched_tags || []).length) lines.push("Matching tags: " + ev.matched_tags.join(", "));
     if (ev.mean_rating !== undefined && ev.mean_rating !== null) {
       lines.push("Rated " + Number(ev.mean_rating).toFixed(1) + " on average by " + (ev.n_ratings || 0) + " people");
