@@ -43,7 +43,7 @@ def default_corpus(settings: Settings) -> Path | None:
     """The corpus ``recbot train`` uses: the setting, ReDial train, else a dev file beside the dataset."""
     if settings.dialogue_corpus is not None:
         return settings.dialogue_corpus
-    redial = settings.redial_dir or settings.home / "data" / "redial"
+    redial = settings.redial_home
     for path in (
         redial / "train_data.jsonl",
         redial / "dev_data.jsonl",

@@ -210,6 +210,8 @@ class Runtime:
             return model
         except DialogueModelError as exc:
             corpus = default_corpus(self.settings)
+            if corpus is None and self.build_missing:
+                corpus = self._download_dialogue_corpus()
             if corpus is None:  # optional: without a corpus or a built model the chat serves without it
                 self._set("dialogue", "off", f"{exc}; no dialogue corpus found, serving without it")
                 return None
@@ -242,6 +244,25 @@ class Runtime:
             return None
         self._set("dialogue", "ok", f"built now from {corpus}, saved to {path}")
         return model
+
+    def _download_dialogue_corpus(self) -> Path | None:
+        """ReDial's training dialogues, fetched when recbot also downloads the dataset (so it is online).
+
+        With a local data folder (``RECBOT_DATA_DIR``, offline use) or another catalog nothing is fetched.
+        """
+        from bot.dialogue_training import default_corpus
+        from cf_engine.data.redial_download import RedialDownloadError, download_redial
+
+        if self.settings.data_dir is not None or self.settings.catalog_format != "movielens":
+            return None
+        target = self.settings.redial_home
+        log.info("downloading ReDial's dialogues (CC BY 4.0) into %s for the dialogue model", target)
+        try:
+            download_redial(target)
+        except RedialDownloadError as exc:
+            log.warning("ReDial not downloaded (%s): serving without the dialogue model", exc)
+            return None
+        return default_corpus(self.settings)
 
     @cached_property
     def feedback(self) -> FeedbackRecorder:

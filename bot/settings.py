@@ -201,6 +201,11 @@ class Settings(BaseSettings):
 
     # --- derived paths (never configured separately, so they cannot disagree) ---------------
     @cached_property
+    def redial_home(self) -> Path:
+        """Where ReDial's official release is (or is downloaded to): ``redial_dir``, else under ``home``."""
+        return self.redial_dir if self.redial_dir is not None else self.home / "data" / "redial"
+
+    @cached_property
     def dataset_dir(self) -> Path:
         """Folder with the dataset's files: ``data_dir`` if given, else under ``home``."""
         return self.data_dir if self.data_dir is not None else self.home / "data" / self.dataset

@@ -56,10 +56,9 @@ def train(
     """Fit a CF model on the whole dataset, save it as a new versioned artifact, then the dialogue model."""
     with user_errors():
         if download_redial:
-            from eval.redial_download import download_redial as fetch
-            from eval.redial_download import redial_dir
+            from cf_engine.data.redial_download import download_redial as fetch
 
-            for path in fetch(redial_dir(cli_settings())):
+            for path in fetch(cli_settings().redial_home):
                 typer.echo(f"downloaded {path}")
         from cf_engine.artifact import CFArtifact
         from cf_engine.data import load_dataset
