@@ -91,7 +91,9 @@ class MovieLens:
     names_of: dict[int, list[str]] = field(default_factory=dict)  # movie id -> readable names (lazy)
 
     @classmethod
-    def load(cls, folder: Path) -> MovieLens:
+    def load(cls, folder: Path, without_users: frozenset[int] = frozenset()) -> MovieLens:
+        """The files in ``folder``; ratings and tags of ``without_users`` left out (the data an agent
+        built from a held-out split serves from)."""
         genres: dict[int, set[str]] = {}
         year: dict[int, int | None] = {}
         by_name: dict[str, set[int]] = defaultdict(set)
@@ -106,11 +108,13 @@ class MovieLens:
         tags: dict[int, set[str]] = defaultdict(set)
         with open(folder / "tags.csv", newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                tags[int(row["movieId"])].add(plain(row["tag"]))
+                if int(row["userId"]) not in without_users:
+                    tags[int(row["movieId"])].add(plain(row["tag"]))
         ratings: dict[int, dict[int, float]] = defaultdict(dict)
         with open(folder / "ratings.csv", newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                ratings[int(row["movieId"])][int(row["userId"])] = float(row["rating"])
+                if int(row["userId"]) not in without_users:
+                    ratings[int(row["movieId"])][int(row["userId"])] = float(row["rating"])
         return cls(genres, year, dict(tags), dict(ratings), dict(by_name))
 
     def ids(self, name: str) -> set[int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,14 +158,18 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 def summarise(
-    shown: Sequence[Shown], ml: MovieLens, labelled: Iterable[dict[str, Any]] = ()
+    shown: Sequence[Shown],
+    ml: MovieLens,
+    labelled: Iterable[dict[str, Any]] = (),
+    by_run: Mapping[str, MovieLens] | None = None,
 ) -> dict[str, Any]:
-    """The figures of one run (see the module docstring)."""
+    """The figures of one run (see the module docstring); ``by_run``: the data a run's agent served
+    from when it is not ``ml`` (the simulation's agent is built without the simulated users)."""
     n = len(shown)
     linked = facts = false = unverified = 0
     sentences: list[str] = []
     for s in shown:
-        claims = check(s.text, _context(s), ml)
+        claims = check(s.text, _context(s), (by_run or {}).get(s.run, ml))
         linked += any(c.kind in USER_LINKED_KINDS and c.ok for c in claims)
         facts += len({(c.kind, c.args) for c in claims if c.ok})
         verdict, _ = label(claims)
@@ -201,8 +205,12 @@ def evaluate_explanations(
     ml: MovieLens,
     labelled: Sequence[dict[str, Any]] = (),
     progress: Progress | None = None,
+    sim_ml: MovieLens | None = None,
 ) -> tuple[dict[str, Any], list[Shown]]:
-    """Play the dialogues and the simulation through recording agents; figures per run and overall."""
+    """Play the dialogues and the simulation through recording agents; figures per run and overall.
+
+    ``sim_ml``: what the simulation's agent serves from (the files without the simulated users), which
+    its explanations are checked against; default ``ml``."""
     from eval.dialogue_runner import run_dialogue
 
     runs: dict[str, list[Shown]] = {}
@@ -221,6 +229,7 @@ def evaluate_explanations(
         if progress:
             progress(f"simulate: {len(rec.shown)} explanations")
     every = [s for shown in runs.values() for s in shown]
-    result: dict[str, Any] = {name: summarise(shown, ml) for name, shown in runs.items()}
-    result["all"] = summarise(every, ml, labelled)
+    by_run = {"simulate": sim_ml} if sim_ml is not None else None
+    result: dict[str, Any] = {name: summarise(shown, ml, by_run=by_run) for name, shown in runs.items()}
+    result["all"] = summarise(every, ml, labelled, by_run=by_run)
     return result, every

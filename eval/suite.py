@@ -121,10 +121,12 @@ def run_explanations(
     seed: int,
     progress: Progress | None = None,
     labelled: Path | None = None,
-) -> tuple[dict[str, Any], list[Any]]:
+) -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
     """Explanations shown in the scripted dialogues and to ``users`` simulated users (eval/explanations.py).
 
-    Returns the figures and every shown explanation (:class:`eval.explanations.Shown`).
+    Returns the figures, every shown explanation (:class:`eval.explanations.Shown`) and, per run, the
+    data its claims are checked against (:class:`eval.claim_check.MovieLens`: the simulation's agent is
+    built without the simulated users, so its counts are checked without them).
     """
     import random
 
@@ -149,6 +151,9 @@ def run_explanations(
             run_agent_episode(agent, SimulatedUser(profile, rng=random.Random(seed * 1000 + k)))  # type: ignore[arg-type]
 
     ml = MovieLens.load(settings.dataset_dir)
+    # The simulation's agent never saw the simulated users: its figures are checked against that data.
+    held = frozenset(p.user_id for p in profiles)
+    sim_ml = MovieLens.load(settings.dataset_dir, held) if profiles else None
     result, shown = evaluate_explanations(
         dialogue_agent,
         specs,
@@ -157,6 +162,7 @@ def run_explanations(
         ml,
         load_labelled(labelled or LABELLED),
         progress,
+        sim_ml=sim_ml,
     )
     result.update(
         {
@@ -164,6 +170,7 @@ def run_explanations(
             "n_dialogues": len(specs),
             "n_users": len(profiles),
             "seed": seed,
+            "simulate_checked_without_users": sorted(p.user_id for p in profiles),
         }
     )
-    return result, shown
+    return result, shown, {"dialogues": ml, "simulate": sim_ml or ml}

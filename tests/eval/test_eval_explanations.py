@@ -52,6 +52,21 @@ def test_a_known_users_own_rating_is_checked(ml: MovieLens) -> None:
     )
 
 
+def test_the_simulations_figures_are_checked_without_the_simulated_users(
+    movielens_dir: Path, ml: MovieLens
+) -> None:
+    """The simulation's agent is built without the simulated users, so "rated M by N people" is its
+    count without them: true against that data, false against the full files (and the reverse)."""
+    raters = ml.ratings[1]  # Toy Story
+    held = frozenset(sorted(raters)[:5])
+    without = MovieLens.load(movielens_dir, held)
+    assert held.isdisjoint(without.ratings[1]) and len(without.ratings[1]) == len(raters) - 5
+    kept = without.ratings[1].values()
+    text = f"Toy Story is rated {sum(kept) / len(kept):.1f} on average by {len(kept)} people."
+    assert verdict(without, text, 1, "Toy Story") == "true"
+    assert verdict(ml, text, 1, "Toy Story") == "false"
+
+
 def _turn(texts: list[tuple[int, str, str]]) -> TurnResult:
     recs = [Recommendation(i, t, None, [], text, "template", 1.0, {}) for i, t, text in texts]
     return TurnResult("s1", 1, "ok", None, recs, {"total": 1.0})

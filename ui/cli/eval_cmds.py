@@ -188,16 +188,17 @@ def explanations_cmd(
     """What shown explanations say: user-linked facts, distinct facts, repetition, LLM share, false claims."""
     import json
 
-    from eval.claim_check import MovieLens
     from eval.explanations import labelled_row
     from eval.suite import run_explanations
 
     settings = cli_settings(**({"llm_backend": llm} if llm else {}))
     with user_errors(_errors()):
-        result, shown = run_explanations(settings, path, users, seed, progress=typer.echo, labelled=labelled)
+        result, shown, data = run_explanations(
+            settings, path, users, seed, progress=typer.echo, labelled=labelled
+        )
         if sample_out is not None:
-            ml = MovieLens.load(settings.dataset_dir)
-            sample_out.write_text("".join(json.dumps(labelled_row(s, ml)) + "\n" for s in shown))
+            rows = (json.dumps(labelled_row(s, data[s.run])) + "\n" for s in shown)
+            sample_out.write_text("".join(rows))
             typer.echo(f"{len(shown)} explanations -> {sample_out}")
     _finish(
         {"explanations": result},
