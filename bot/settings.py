@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     download_base_url: str = "https://files.grouplens.org/datasets/movielens"
     download_timeout_s: float = 60.0
     # ReDial folder (<split>_data.jsonl + movies_with_mentions.csv) for `recbot eval redial/all`;
-    # None: home/data/redial, where eval/redial_download.py puts the official release.
+    # None: home/data/redial, where cf_engine/data/redial_download.py puts the official release.
     redial_dir: Path | None = None
     # Dialogue corpus of the dialogue model (`recbot train --dialogue`): ReDial JSONL or the generic
     # format of cf_engine/dialogue_corpus.py. None: ReDial train in redial_dir, else a dev file there or
