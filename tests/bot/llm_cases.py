@@ -6,6 +6,8 @@ Ids and titles are ml-latest-small's (Ronin is 2278); the figures are illustrati
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.settings import Settings
 from bot.types import Candidate, Evidence, Neighbour
 
@@ -29,6 +31,24 @@ def ronin() -> Candidate:
         ],
     )
     return Candidate(item_id=2278, title="Ronin (1998)", score=0.9, evidence=ev)
+
+
+def ronin_for_user() -> Candidate:
+    """:func:`ronin` for a known user who gave Heat 5 stars: Heat shares the heist and ensemble cast
+    tags, the request asked for crime and ruled out violent / gore; no matched tags or request words."""
+    base = ronin()
+    heat = replace(base.evidence.neighbours[0], shared_tags=["heist", "ensemble cast"], user_rating=5.0)
+    ev = replace(
+        base.evidence,
+        neighbours=[heat, *base.evidence.neighbours[1:]],
+        matched_tags=[],
+        query_terms=[],
+        asked_genres=["Crime"],
+        item_tags=["heist", "car chase"],
+        avoided_tags=["violent", "gore"],
+        from_user_history=True,
+    )
+    return replace(base, evidence=ev)
 
 
 def amelie() -> Candidate:

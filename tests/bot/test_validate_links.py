@@ -8,33 +8,7 @@ import pytest
 from bot.explain.facts import facts_from
 from bot.explain.templates import opening, plans, template_explanation
 from bot.explain.validator import validate_facts
-from bot.types import Candidate, Evidence, Neighbour
-
-
-def ronin_for_user() -> Candidate:
-    """Ronin for a known user who gave Heat 5 stars (genres as in movies.csv: Heat Action|Crime|Thriller,
-    The Godfather Crime|Drama); figures illustrative."""
-    ev = Evidence(
-        neighbours=[
-            Neighbour(
-                6, "Heat (1995)", 0.81, "cf", ["Action", "Crime", "Thriller"], ["heist", "ensemble cast"], 5.0
-            ),
-            Neighbour(858, "Godfather, The (1972)", 0.52, "embedding", ["Crime"]),
-        ],
-        matched_genres=["Crime"],
-        asked_genres=["Crime"],
-        item_tags=["heist", "car chase"],
-        avoided_tags=["violent", "gore"],
-        genres=["Action", "Crime", "Thriller"],
-        year=1998,
-        n_ratings=120,
-        mean_rating=3.88,
-        co_ratings=[
-            {"seed_item_id": 6, "seed_title": "Heat (1995)", "mean": 4.05, "n": 40, "min_rating": 4.0}
-        ],
-        from_user_history=True,
-    )
-    return Candidate(item_id=2278, title="Ronin (1998)", score=0.9, evidence=ev)
+from tests.bot.llm_cases import ronin_for_user
 
 
 def check(text: str):
