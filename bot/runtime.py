@@ -198,7 +198,7 @@ class Runtime:
 
     def dialogue_model(self, agent: Agent) -> DialogueModel | None:
         """The latest dialogue model artifact; built now from the default corpus when none exists."""
-        from bot.dialogue_training import default_corpus, dialogue_dir, train_dialogue_model
+        from bot.dialogue_training import default_corpus, dialogue_dir
         from cf_engine.dialogue_model import DialogueModel, DialogueModelError
 
         if not self.settings.dialogue_model:
@@ -228,22 +228,31 @@ class Runtime:
                     bar.n = done
                     bar.refresh()
 
-                model = train_dialogue_model(
-                    self.settings,
-                    agent.parser,
-                    agent.blender,
-                    self.features,
-                    corpus,
-                    store=self.store,
-                    progress=tick,
-                )
-            path = model.save(dialogue_dir(self.settings))
+                model, path = self.fit_dialogue_model(agent, corpus, progress=tick)
         except Exception as exc:  # noqa: BLE001 - the chat works without it
             log.warning("dialogue model not built (%s): serving without it", exc)
             self._set("dialogue", "missing", f"build failed: {exc}")
             return None
         self._set("dialogue", "ok", f"built now from {corpus}, saved to {path}")
         return model
+
+    def fit_dialogue_model(
+        self, agent: Agent, corpus: Path | None, progress: Progress | None = None
+    ) -> tuple[DialogueModel, Path]:
+        """A dialogue model from ``corpus`` and this store's sessions, read through ``agent``'s parser
+        and blender, saved as the latest artifact; (model, its path)."""
+        from bot.dialogue_training import dialogue_dir, train_dialogue_model
+
+        model = train_dialogue_model(
+            self.settings,
+            agent.parser,
+            agent.blender,
+            self.features,
+            corpus,
+            store=self.store,
+            progress=progress,
+        )
+        return model, model.save(dialogue_dir(self.settings))
 
     def _download_dialogue_corpus(self) -> Path | None:
         """ReDial's training dialogues, fetched when recbot also downloads the dataset (so it is online).
@@ -367,7 +376,7 @@ def rebuild_dialogue_model(
     settings: Settings, corpus: Path | None = None, progress: Progress | None = None
 ) -> tuple[DialogueModel, Path]:
     """Train a new dialogue model (default corpus + the store's sessions) and save it as the latest."""
-    from bot.dialogue_training import default_corpus, dialogue_dir, train_dialogue_model
+    from bot.dialogue_training import default_corpus
 
     corpus = corpus or default_corpus(settings)
     runtime = Runtime(settings.model_copy(update={"dialogue_model": False}))
@@ -378,15 +387,6 @@ def rebuild_dialogue_model(
                 "no dialogue corpus (set RECBOT_DIALOGUE_CORPUS, or `recbot train --download-redial`) "
                 "and no recorded sessions"
             )
-        model = train_dialogue_model(
-            settings,
-            agent.parser,
-            agent.blender,
-            runtime.features,
-            corpus,
-            store=runtime.store,
-            progress=progress,
-        )
-        return model, model.save(dialogue_dir(settings))
+        return runtime.fit_dialogue_model(agent, corpus, progress=progress)
     finally:
         runtime.close()

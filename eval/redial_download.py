@@ -14,17 +14,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.settings import Settings, load_settings
+from bot.settings import load_settings
 from cf_engine.data.redial_download import RedialDownloadError, download_redial
-
-
-def redial_dir(settings: Settings) -> Path:
-    return settings.redial_home
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    target = Path(args[0]) if args else redial_dir(load_settings())
+    target = Path(args[0]) if args else load_settings().redial_home
     try:
         for path in download_redial(target):
             print(f"wrote {path}")

@@ -44,10 +44,8 @@ _ONE_WORD_GENRES = tuple(k for k in GENRE_PHRASES if " " not in k)
 
 def genre_typo(word: str) -> tuple[str, ...] | None:
     """The genres of the one-word genre phrase ``word`` is a typo of, or None."""
-    if len(word) < GENRE_TYPO_MIN_LEN or word in GENRE_PHRASES or word in COMMON_WORDS:
-        return None
-    if word in ENGLISH_STOP_WORDS or not word.isalpha():
-        return None
+    if len(word) < GENRE_TYPO_MIN_LEN or word in GENRE_PHRASES or word in COMMON_WORDS or not word.isalpha():
+        return None  # COMMON_WORDS holds the stop words too
     best = process.extractOne(word, _ONE_WORD_GENRES, scorer=fuzz.ratio, score_cutoff=GENRE_TYPO_CUTOFF)
     return None if best is None else GENRE_PHRASES[best[0]]
 
