@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -30,8 +30,8 @@ from bot.explain.facts import display_title
 from bot.feedback import FeedbackRecorder
 from bot.policy import Decision, Policy
 from bot.recommend.item_features import ItemFeatures
-from bot.recommend.request import CandidateSource
-from bot.recommend.served import SAID_KEPT, request_for
+from bot.recommend.request import BlendRequest, CandidateSource
+from bot.recommend.served import SAID_KEPT, request_for, served_candidates
 from bot.recommend.sources import CFScorer
 from bot.reply_wording import liked_titles, numbered, why_text
 from bot.reply_wording import opening as reply_opening
@@ -43,14 +43,15 @@ from bot.store import SessionStore, check_session_id
 from bot.turn import TurnRecord, candidate_from, check_message, remember
 from bot.types import Candidate, CardReady, Constraints, RankedItem, RankedList, TurnEvent, TurnResult
 from bot.understand.catalog_fields import CatalogFields
-from bot.understand.moods import rerank
 from bot.understand.parser import MessageParser
 from bot.understand.titles import TitleIndex
 from cf_engine.data.catalog import Dataset
 
 log = logging.getLogger(__name__)
 
-MOOD_POOL = 4  # with moods the blend proposes 4x the shown number and bot.understand.moods re-ranks them
+# Hands an evaluator the request a turn ranked its list by (bot.recommend.served.served_scores of it
+# is the whole served ranking, the shown items first).
+RankingObserver = Callable[[BlendRequest], None]
 
 
 class Agent:
@@ -146,10 +147,16 @@ class Agent:
         message: str,
         constraints: Constraints | None = None,
         template_only: bool = False,
+        on_ranking: RankingObserver | None = None,
     ) -> TurnResult:
-        """One full turn: :meth:`turn_events`, consumed (the evaluators get the streamed page's cards)."""
+        """One full turn: :meth:`turn_events`, consumed (the evaluators get the streamed page's cards).
+
+        ``on_ranking`` is called with the request the turn's list was ranked by, when it shows one.
+        """
         result = None
-        events = self.turn_events(session_id, message, constraints=constraints, template_only=template_only)
+        events = self.turn_events(
+            session_id, message, constraints=constraints, template_only=template_only, on_ranking=on_ranking
+        )
         for event in events:
             if isinstance(event, TurnResult):
                 result = event
@@ -176,6 +183,7 @@ class Agent:
         message: str,
         constraints: Constraints | None = None,
         template_only: bool = False,
+        on_ranking: RankingObserver | None = None,
     ) -> Iterator[TurnEvent]:
         """The turn as it happens: text chunks, the :class:`RankedList`, one :class:`CardReady` per card
         as soon as its explanation is validated, then the :class:`TurnResult` (last).
@@ -192,10 +200,15 @@ class Agent:
         """
         text = self.check_message(message)
         session_row(self.store, session_id)
-        return self._turn_gen(session_id, text, constraints, template_only)
+        return self._turn_gen(session_id, text, constraints, template_only, on_ranking)
 
     def _turn_gen(
-        self, session_id: str, text: str, ui_constraints: Constraints | None, template_only: bool
+        self,
+        session_id: str,
+        text: str,
+        ui_constraints: Constraints | None,
+        template_only: bool,
+        on_ranking: RankingObserver | None = None,
     ) -> Generator[TurnEvent, None, None]:
         # The store's lock holds across threads and processes (API replicas): one turn or
         # feedback call per session at a time. Feedback sent while cards stream waits for the turn.
@@ -212,7 +225,9 @@ class Agent:
             decision = self.policy.decide(state, turn.parsed, change, known_user=known is not None)
             candidates: list[Candidate] = []
             if decision.action == "recommend":
-                candidates = turn.admit(self._candidates(state, decision, known), self.features, self.limit)
+                candidates = turn.admit(
+                    self._candidates(state, decision, known, on_ranking), self.features, self.limit
+                )
             why = self._why_candidates(session_id, decision.why_items) if decision.action == "why" else []
             t_cand = time.perf_counter()
 
@@ -304,20 +319,22 @@ class Agent:
             yield turn.say(text)
             return Explanation(text=text, source="template", path="template", reason=f"explainer_error:{exc}")
 
-    def _candidates(self, state: DialogueState, decision: Decision, known: int | None) -> list[Candidate]:
-        # The one served request (bot/recommend/served.py; the evaluators score the same one). Moods
-        # re-rank a wider list (bot.understand.moods.rerank); TurnRecord.admit keeps the best.
-        request = request_for(
-            state, popular=decision.popular, known=known, k=self.limit * (MOOD_POOL if state.moods else 1)
-        )
+    def _candidates(
+        self, state: DialogueState, decision: Decision, known: int | None, on_ranking: RankingObserver | None
+    ) -> list[Candidate]:
+        # The one served ranking (bot/recommend/served.py; the evaluators score the same request).
+        request = request_for(state, popular=decision.popular, known=known, k=self.limit)
         try:
-            candidates = list(self.blender.blend(request))
+            candidates = served_candidates(self.blender, self.catalog, request, self.limit)
         except Exception as exc:  # noqa: BLE001 - e.g. the embedding model failed: retry without the text
             if not request.text:
                 raise
             log.warning("blend failed (%s); retrying without the semantic query", exc)
-            candidates = list(self.blender.blend(replace(request, text=None)))
-        return rerank(candidates, self.catalog, state.moods, len(candidates))
+            request = replace(request, text=None)
+            candidates = served_candidates(self.blender, self.catalog, request, self.limit)
+        if on_ranking is not None:
+            on_ranking(request)
+        return candidates
 
     def _why_candidates(self, session_id: str, item_ids: list[int]) -> list[Candidate]:
         """The recorded candidates (with evidence) of the items a "why" asks about."""

@@ -15,6 +15,7 @@ from the same folder when it is there (else cross-validated inside that split to
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import time
@@ -110,8 +111,13 @@ def evaluate_redial(
     blend_samples: int = 600,
     max_samples: int | None = None,
     progress: Progress | None = None,
+    lists_out: Path | None = None,
 ) -> dict[str, Any]:
-    """Score every wanted system on ``split``; the result is the command's JSON."""
+    """Score every wanted system on ``split``; the result is the command's JSON.
+
+    ``lists_out``: also write the served replay's list at every scored point (JSON), for
+    ``recbot eval redial-api --compare`` to check the HTTP API against.
+    """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     inputs = load_inputs(settings, Path(data_dir), split)
@@ -153,7 +159,6 @@ def evaluate_redial(
                 load_served(settings),
                 inputs.conversations,
                 samples,
-                inputs.item_of,
                 inputs.titles,
                 lambda cid: fold_of(cid, folds, seed),
                 folds,
@@ -171,6 +176,9 @@ def evaluate_redial(
                 "all_context_removed": as_served["all_context_removed"],
                 "all_as_served": as_served["all"],
             }
+            lists = served_info.pop("lists")
+            if lists_out is not None:
+                write_lists(lists_out, lists, results[SERVED], settings, split)
             del keep, served
             got = results[SERVED]
             say(
@@ -182,9 +190,11 @@ def evaluate_redial(
             )
             notes[SERVED] = (
                 "the chat as served: every dialogue replayed through Agent.turn (seeker messages, template "
-                "explanations); ranking = bot.recommend.served.served_scores of request_for(state); "
-                "'all' keeps the session's movies rankable (keep_context), 'fresh' and "
-                "'all_context_removed' score exactly the served request; "
+                "explanations); each point is scored on the reply to the seeker's message before it: "
+                "bot.recommend.served.served_scores of the request that turn ranked its list by (its "
+                "shown items first), a reply without a list is a miss; 'all' keeps the session's movies "
+                "rankable (keep_context), 'fresh', 'all_context_removed' and 'all_as_served' score "
+                f"exactly the served request (n_recommendations={settings.n_recommendations}); "
                 + (
                     f"with the dialogue model (RECBOT_DIALOGUE_MODEL=true) learned from {learned}"
                     if settings.dialogue_model
@@ -295,6 +305,21 @@ def evaluate_redial(
             "total": round(time.perf_counter() - started, 1),
         },
     }
+
+
+def write_lists(
+    path: Path, lists: dict[str, list[int]], metrics: dict[str, Any], settings: Settings, split: str
+) -> None:
+    """The served replay's per-point lists, with the settings that shape them and the served row."""
+    payload = {
+        "split": split,
+        "n_recommendations": settings.n_recommendations,
+        "dialogue_model": settings.dialogue_model,
+        "served": metrics,
+        "lists": lists,
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(payload), encoding="utf-8")
 
 
 def _subsample(n: int, size: int, seed: int) -> np.ndarray:

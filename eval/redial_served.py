@@ -2,37 +2,39 @@
 
 One chat session per dialogue. The seeker's messages (``@id`` mentions replaced by ReDial's movie names)
 are sent one by one to :meth:`bot.agent.Agent.turn` (template explanations: they never change a
-ranking). Before each recommender message that names a movie, the session's stored state is turned
-into the served request (:func:`bot.recommend.served.request_for`, the function ``Agent.turn`` uses)
-and ranked by :func:`bot.recommend.served.served_scores` (the blend's list, with the dialogue model,
-then the rest of the catalog by the same formula). Two rankings per point:
+ranking), exactly as a client of the HTTP API would send them. Each recommender message that names a
+movie is scored against the reply to the seeker's message before it: the request that turn ranked
+its list by (``Agent.turn(..., on_ranking=...)``) is ranked in full by
+:func:`bot.recommend.served.served_scores`, whose first items are the very items the reply showed
+(checked at every point: ``list_mismatches`` must be 0). A point whose latest reply showed no list
+(a greeting, a question, a "why", or no seeker message yet) is a miss in every protocol, as it is
+for a person. Two rankings per point:
 
 * ``all`` protocol: ``keep_context=True`` (the documented difference: the session's own movies stay
   rankable, since ReDial's recommenders often name them again);
 * ``fresh`` / ``all_context_removed``: exactly the served request, which excludes what the user named
-  and what the bot showed.
+  and what the bot showed before.
 
 The dialogue model is never learned from the scored dialogues: with ``--split dev`` each fold's
 model is trained on the other folds' dialogues; with another split on ``dev_data.jsonl``.
-Documented differences from a live chat: the blend's list is taken 100 long (MMR over a longer pool
-than the 3 shown), and the policy's "show popular items" flag (after "surprise me" or two unanswered
-questions) is not replayed, so the session's words are always used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.dialogue_training import train_dialogue_model
-from bot.recommend.served import request_for, served_scores
+from bot.recommend.request import BlendRequest
+from bot.recommend.served import served_scores
 from bot.settings import Settings
-from bot.state import DialogueState
 from cf_engine.data.redial import Conversation, Sample, replace_mentions
-from cf_engine.dialogue_corpus import redial_examples
+from cf_engine.dialogue_corpus import redial_examples, redial_item_map
 from eval.components import ComponentUnavailable, load_runtime
+from eval.redial_api import point_key
 from eval.suite import eval_settings
 
 if TYPE_CHECKING:
@@ -60,7 +62,6 @@ def served_rows(
     runtime: Runtime,
     conversations: Sequence[Conversation],
     samples: Sequence[Sample],
-    item_of: dict[int, int],
     titles: dict[int, str],
     fold_of: Callable[[str], int],
     folds: int,
@@ -82,7 +83,15 @@ def served_rows(
         row_of.setdefault((s.conversation_id, s.message_index), []).append(r)
     keep = np.zeros((len(samples), n_items), np.float32)
     served = np.zeros((len(samples), n_items), np.float32)
-    info: dict[str, Any] = {"turns": 0, "turns_with_question_only": 0, "points": 0, "dialogue_models": []}
+    info: dict[str, Any] = {
+        "turns": 0,
+        "turns_with_question_only": 0,
+        "points": 0,
+        "points_without_list": 0,
+        "list_mismatches": 0,
+        "dialogue_models": [],
+        "lists": {},  # point key (eval.redial_api.point_key) -> the items the latest reply showed
+    }
     wanted = {s.conversation_id for s in samples}
     groups = (
         [(None, [c for c in conversations if c.conversation_id in wanted], list(train_conversations))]
@@ -111,7 +120,9 @@ def served_rows(
             blender,
             runtime.features,
             None,
-            extra=redial_examples(train, item_of),
+            # the corpus reader's own mapping (cf_engine.dialogue_corpus.read_redial), so a server
+            # trained on the same file (RECBOT_DIALOGUE_CORPUS) has this very model
+            extra=redial_examples(train, redial_item_map(train, blender.dataset.catalog)),
         )
         blender.dialogue_model = model
         info["dialogue_models"].append(
@@ -141,22 +152,31 @@ def _replay(
 ) -> None:
     names = {**titles, **conv.titles}
     sid = agent.create_session()
+    shown: list[int] = []  # the latest reply's list
+    ranked_by: BlendRequest | None = None  # the request it was ranked by; None: that reply had no list
     for index, message in enumerate(conv.messages):
         rows = row_of.get((conv.conversation_id, index))
         if rows:
-            state = DialogueState.from_json(agent.store.get_session(sid)["state"])
-            keep[rows] = served_scores(
-                agent.blender, request_for(state, popular=False, known=None, k=agent.limit, keep_context=True)
-            )
-            served[rows] = served_scores(
-                agent.blender, request_for(state, popular=False, known=None, k=agent.limit)
-            )
             info["points"] += 1
+            info["lists"][point_key(conv.conversation_id, index)] = list(shown)
+            if ranked_by is None:
+                keep[rows] = -np.inf
+                served[rows] = -np.inf
+                info["points_without_list"] += 1
+            else:
+                keep[rows] = served_scores(agent.blender, replace(ranked_by, exclude=(), keep_context=True))
+                served[rows] = served_scores(agent.blender, ranked_by)
+                head = np.argsort(-served[rows[0]], kind="stable")[: len(shown)]
+                catalog = agent.blender.dataset.catalog
+                info["list_mismatches"] += int([catalog.at(int(c)).item_id for c in head] != shown)
         if message.sender != conv.seeker:
             continue
         text = " ".join(replace_mentions(message.text, names).split())[: agent.settings.max_message_chars]
         if not text:
             continue
-        result = agent.turn(sid, text, template_only=True)
+        requests: list[BlendRequest] = []
+        result = agent.turn(sid, text, template_only=True, on_ranking=requests.append)
+        shown = [r.item_id for r in result.recommendations]
+        ranked_by = requests[-1] if requests and shown else None
         info["turns"] += 1
         info["turns_with_question_only"] += int(bool(result.question) and not result.recommendations)

@@ -79,6 +79,21 @@ def redial_table(result: dict[str, Any]) -> Table:
     return header, rows
 
 
+def redial_api_table(result: dict[str, Any]) -> Table:
+    """The HTTP replay next to the in-process lists of the same points (R@N: N = the list length)."""
+    header = ["system", "R@1", "R@10", "R@N", "fresh R@1", "fresh R@10", "fresh R@N", "n"]
+    rows = []
+    for name, m in result["systems"].items():
+        a, f = m["all"], m["fresh"]
+        n_key = max((k for k in a if k.startswith("recall@")), key=lambda k: int(k.split("@")[1]))
+        cells = [a["recall@1"], a.get("recall@10", 0.0), a[n_key], f["recall@1"], f.get("recall@10", 0.0)]
+        rows.append([f"{name} ({n_key})", *(_f(v) for v in cells), _f(f[n_key]), str(a["n"])])
+    if "agreement" in result:
+        agree = result["agreement"]
+        rows.append(["same list, API vs in process", _f(agree["same_list"]), "", "", "", "", "", ""])
+    return header, rows
+
+
 def simulation_table(result: dict[str, Any]) -> Table:
     served = result.get("served_system")
     order = sorted(result["systems"], key=lambda name: name != served)  # the served system first
@@ -139,6 +154,19 @@ def plot_redial(result: dict[str, Any], ax: Any) -> None:
     ax.legend(fontsize=8)
 
 
+def plot_redial_api(result: dict[str, Any], ax: Any) -> None:
+    names = list(result["systems"])
+    bars = [("all", "recall@1"), ("all", "recall@10"), ("fresh", "recall@1"), ("fresh", "recall@10")]
+    width = 0.8 / len(bars)
+    for j, (setting, metric) in enumerate(bars):
+        values = [result["systems"][n][setting].get(metric, 0.0) for n in names]
+        ax.bar([i + j * width for i in range(len(names))], values, width, label=f"{setting} {metric}")
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))], names)
+    ax.set_ylabel("recall")
+    ax.set_title(f"ReDial {result['split']} through the HTTP API ({result['samples']['all']} samples)")
+    ax.legend(fontsize=8)
+
+
 def plot_simulation(result: dict[str, Any], ax: Any) -> None:
     for name, m in result["systems"].items():
         ax.plot(range(1, len(m["success_by_turn"]) + 1), m["success_by_turn"], marker="o", label=name)
@@ -187,6 +215,7 @@ def plot_parse(result: dict[str, Any], ax: Any) -> None:
 PLOTS = {
     "dialogues": plot_dialogues,
     "redial": plot_redial,
+    "redial_api": plot_redial_api,
     "simulate": plot_simulation,
     "parse": plot_parse,
 }
@@ -236,6 +265,7 @@ TABLES = {
     "explanations": explanations_table,
     "dialogues": dialogue_table,
     "redial": redial_table,
+    "redial_api": redial_api_table,
     "simulate": simulation_table,
     "parse": parse_table,
 }

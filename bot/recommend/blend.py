@@ -45,7 +45,7 @@ from cf_engine.dialogue_model import DialogueExample, DialogueModel
 
 log = logging.getLogger(__name__)
 
-MMR_POOL_FACTOR = 10  # MMR re-ranks the best k * factor blended candidates
+MMR_POOL_FACTOR = 10  # MMR pick j (0-based) chooses among the (j + 1) * factor best blended candidates
 CF_CONFIDENT_AT = 30.0  # positives after which a liked item counts fully in the CF weight (validation-tuned)
 # Below this many items the semantic pool is an exact scan of the in-memory vectors, not a Chroma query.
 EXACT_SCAN_MAX_ITEMS = 50_000
@@ -351,7 +351,13 @@ class Blender:
         score = parts[0]
         vectors = self.vectors()
         top = np.argsort(-score, kind="stable")[: max(k * MMR_POOL_FACTOR, k)]
-        picks = mmr(score[top], None if vectors is None else vectors[cols[top]], k, self.settings.mmr_lambda)
+        picks = mmr(
+            score[top],
+            None if vectors is None else vectors[cols[top]],
+            k,
+            self.settings.mmr_lambda,
+            window=MMR_POOL_FACTOR,
+        )
         return s, cols, [int(i) for i in top[picks]], parts
 
     def blend(self, request: BlendRequest) -> list[Candidate]:

@@ -41,8 +41,16 @@ def top_columns(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
     return cols[np.argsort(-sub, kind="stable")]
 
 
-def mmr(relevance: np.ndarray, vectors: np.ndarray | None, k: int, lam: float) -> list[int]:
-    """Maximal marginal relevance: positions into ``relevance`` picked greedily (relevance vs novelty)."""
+def mmr(
+    relevance: np.ndarray, vectors: np.ndarray | None, k: int, lam: float, window: int | None = None
+) -> list[int]:
+    """Maximal marginal relevance: positions into ``relevance`` picked greedily (relevance vs novelty).
+
+    ``window``: ``relevance`` is sorted best first and pick ``j`` (0-based) chooses among the first
+    ``(j + 1) * window`` positions only. What pick ``j`` can choose then depends on ``j`` alone, not
+    on ``k``, so the first ``n`` picks of a longer list are the ``n``-list itself: the chat's ranking
+    is one list, whatever number of items it shows (and what the evaluators score).
+    """
     n = len(relevance)
     if vectors is None or lam >= 1.0 or n <= 1:
         return list(np.argsort(-relevance, kind="stable")[:k])
@@ -50,9 +58,13 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray | None, k: int, lam: float) -
     picked: list[int] = []
     max_sim = np.full(n, -np.inf)
     free = np.ones(n, dtype=bool)
-    for _ in range(min(k, n)):
+    positions = np.arange(n)
+    for j in range(min(k, n)):
         penalty = np.where(np.isfinite(max_sim), max_sim, 0.0)
-        gain = np.where(free, lam * relevance - (1.0 - lam) * penalty, -np.inf)
+        eligible = free if window is None else free & (positions < (j + 1) * window)
+        if not eligible.any():
+            eligible = free
+        gain = np.where(eligible, lam * relevance - (1.0 - lam) * penalty, -np.inf)
         best = int(np.argmax(gain))
         picked.append(best)
         free[best] = False

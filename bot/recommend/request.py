@@ -38,6 +38,8 @@ class BlendRequest:
     user_id: int | None = None
     k: int = 3
     dialogue: DialogueContext | None = None  # for the dialogue model (cf_engine/dialogue_model.py)
+    # Moods in effect (bot.understand.moods): bot.recommend.served re-ranks the blend's list by them.
+    moods: tuple[str, ...] = ()
     # Evaluation only (ReDial's "all" protocol): liked / disliked items stay rankable.
     keep_context: bool = False
 

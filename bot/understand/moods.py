@@ -364,19 +364,25 @@ RANK_WEIGHT = 1.5  # the blend's order is worth this much against one mood point
 def rerank(
     candidates: Sequence[Candidate], catalog: Catalog, labels: Sequence[str], k: int
 ) -> list[Candidate]:
-    """The ``k`` best candidates by blend order plus mood fit; the mood's opposite only as a last resort.
+    """The ``k`` best candidates by blend order plus mood fit (:func:`rerank_ids` of their ids)."""
+    by_id = {c.item_id: c for c in candidates}
+    return [by_id[i] for i in rerank_ids([c.item_id for c in candidates], catalog, labels, k)]
 
-    ``candidates`` come best first from the blend (asked for more than ``k``). An item matching an
+
+def rerank_ids(item_ids: Sequence[int], catalog: Catalog, labels: Sequence[str], k: int) -> list[int]:
+    """The ``k`` best items by blend order plus mood fit; the mood's opposite only as a last resort.
+
+    ``item_ids`` come best first from the blend (asked for more than ``k``). An item matching an
     avoided genre combination ("less violent": Action+Thriller) is dropped while ``k`` others remain.
     """
-    if not labels or not candidates:
-        return list(candidates)[:k]
-    n = len(candidates)
+    if not labels or not item_ids:
+        return list(item_ids)[:k]
+    n = len(item_ids)
     scored = []
-    for rank, cand in enumerate(candidates):
-        item = catalog.get(cand.item_id)
+    for rank, item_id in enumerate(item_ids):
+        item = catalog.get(item_id)
         combo = any(c <= set(item.genres) for label in labels for c in MOODS[label].avoid_combos)
-        scored.append((combo, -(RANK_WEIGHT * (1 - rank / n) + mood_score(item, labels)), rank, cand))
+        scored.append((combo, -(RANK_WEIGHT * (1 - rank / n) + mood_score(item, labels)), rank, item_id))
     scored.sort(key=lambda row: (row[0], row[1], row[2]))
     return [row[3] for row in scored[:k]]
 

@@ -357,3 +357,38 @@ def test_liked_only_requests_use_the_learned_fusion_and_respect_constraints(
             col = dataset.catalog.index_of(cand.item_id)
             assert cand.item_id not in liked
             assert satisfies(dataset.catalog.at(col), blender.features.stats[col], constraints)
+
+
+def test_mmr_window_makes_every_list_a_prefix_of_a_longer_one() -> None:
+    """Pick j chooses among the first (j + 1) * window positions: the 3-list is the 20-list's head."""
+    rng = np.random.default_rng(0)
+    differed = 0
+    for _ in range(30):
+        relevance = np.sort(rng.random(200))[::-1]
+        vectors = rng.normal(size=(200, 8))
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        long = mmr(relevance, vectors, 20, 0.6, window=10)
+        for k in (1, 3, 7):
+            assert mmr(relevance, vectors, k, 0.6, window=10) == long[:k]
+        assert all(p < (j + 1) * 10 for j, p in enumerate(long))
+        # the old rule (k picks among the best k * 10) gave another head for some of these
+        differed += mmr(relevance[:30], vectors[:30], 3, 0.6) != mmr(relevance, vectors, 20, 0.6)[:3]
+    assert differed > 0
+
+
+@pytest.mark.parametrize("moods", [(), ("lighter",), ("less violent", "less scary")])
+def test_served_ranking_does_not_depend_on_how_many_are_shown(
+    blender: Blender, dataset: Dataset, moods: tuple[str, ...]
+) -> None:
+    """What a turn shows for n = 3 is the head of its n = 20 list and of the ranking the evals score."""
+    from bot.recommend.served import served_candidates, served_scores
+
+    rng = random.Random(7)
+    for _ in range(12):
+        request = dataclasses.replace(_random_request(rng, dataset, Constraints()), moods=moods)
+        three = [c.item_id for c in served_candidates(blender, dataset.catalog, request, 3)]
+        twenty = [c.item_id for c in served_candidates(blender, dataset.catalog, request, 20)]
+        assert three == twenty[: len(three)]
+        scores = served_scores(blender, request)
+        head = np.argsort(-scores, kind="stable")[: len(twenty)]
+        assert [int(dataset.catalog.at(int(c)).item_id) for c in head] == twenty

@@ -76,6 +76,10 @@ def redial_cmd(
     ] = "served,popularity,cf,semantic,mention_prior",
     blend_samples: Annotated[int, typer.Option(help="Subsample size for the Blender (slow per call).")] = 600,
     max_samples: Annotated[int | None, typer.Option(help="Score a random subset of samples.")] = None,
+    lists_out: Annotated[
+        Path | None,
+        typer.Option(help="Write the served replay's list at every point (`eval redial-api --compare`)."),
+    ] = None,
 ) -> None:
     """Replay ReDial dialogues; the served chat first, then popularity, CF, semantic and eval-only systems."""
     from eval.redial_eval import ALL_SYSTEMS, evaluate_redial
@@ -96,12 +100,45 @@ def redial_cmd(
             blend_samples=blend_samples,
             max_samples=max_samples,
             progress=typer.echo,
+            lists_out=lists_out,
         )
     _finish(
         {"redial": result},
         json_out,
         f"recbot ReDial replay ({split})",
         f"recbot eval redial --data {data} --split {split}",
+    )
+
+
+@eval_app.command("redial-api")
+def redial_api_cmd(
+    url: Annotated[str, typer.Option("--url", help="A running recbot server, e.g. http://127.0.0.1:8000")],
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder with <split>_data.jsonl and movies_with_mentions.csv")
+    ],
+    split: Annotated[str, typer.Option("--split", help="dev, test, ...")] = "test",
+    compare: Annotated[
+        Path | None,
+        typer.Option(help="The in-process lists of the same split (`recbot eval redial --lists-out`)."),
+    ] = None,
+    api_key: Annotated[str | None, typer.Option(help="The server's site key, when it requires one.")] = None,
+    json_out: JsonOut = Path("eval-redial-api.json"),
+) -> None:
+    """Replay ReDial's seeker messages through a server's HTTP API and score the lists it shows."""
+    from eval.redial_api import ApiReplayError
+    from eval.redial_api_run import evaluate_redial_api
+
+    settings = cli_settings(llm_backend="template")
+    with user_errors((*_errors(), ApiReplayError)):
+        result = evaluate_redial_api(
+            settings, data, split, url, compare=compare, api_key=api_key, progress=typer.echo
+        )
+    _finish(
+        {"redial_api": result},
+        json_out,
+        f"recbot ReDial replay through the HTTP API ({split})",
+        f"recbot eval redial-api --url {url} --data {data} --split {split}"
+        + (f" --compare {compare}" if compare else ""),
     )
 
 
