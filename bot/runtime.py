@@ -199,6 +199,7 @@ class Runtime:
     def dialogue_model(self, agent: Agent) -> DialogueModel | None:
         """The latest dialogue model artifact; built now from the default corpus when none exists."""
         from bot.dialogue_training import default_corpus, dialogue_dir
+        from cf_engine.dialogue_corpus import built_from, corpus_path
         from cf_engine.dialogue_model import DialogueModel, DialogueModelError
 
         if not self.settings.dialogue_model:
@@ -206,8 +207,18 @@ class Runtime:
             return None
         try:
             model = DialogueModel.load_latest(dialogue_dir(self.settings), self.dataset.catalog)
-            self._set("dialogue", "ok", f"{model.summary.get('examples', '?')} examples from {model.path}")
-            return model
+            corpus = default_corpus(self.settings)
+            # Learned again at start when the configured corpus (RECBOT_DIALOGUE_CORPUS) is another
+            # file, or the corpus it learned from has changed; a model trained on a corpus given to
+            # `recbot train --dialogue-corpus FILE` is kept while no setting names another.
+            stale = corpus is not None and (
+                (self.settings.dialogue_corpus is not None and not built_from(model.summary, corpus))
+                or (corpus_path(model.summary) == str(corpus) and not built_from(model.summary, corpus))
+            )
+            if not stale or not self.build_missing:
+                self._set("dialogue", "ok", f"{model.summary.get('examples', '?')} examples from {model.path}")
+                return model
+            log.info("dialogue corpus %s is not what %s learned from: learning it now", corpus, model.path)
         except DialogueModelError as exc:
             corpus = default_corpus(self.settings)
             if corpus is None and self.build_missing:

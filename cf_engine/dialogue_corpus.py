@@ -18,6 +18,7 @@ Two formats:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -160,7 +161,39 @@ def read_corpus(
             first = fh.readline()
         fmt = "redial" if '"conversationId"' in first else "generic"
     if fmt == "redial":
-        return read_redial(path, catalog)
-    if fmt == "generic":
-        return read_generic(path, catalog)
-    raise CorpusError(f"unknown corpus format {fmt!r} (redial, generic or auto)")
+        examples, summary = read_redial(path, catalog)
+    elif fmt == "generic":
+        examples, summary = read_generic(path, catalog)
+    else:
+        raise CorpusError(f"unknown corpus format {fmt!r} (redial, generic or auto)")
+    return examples, {**summary, "sha256": corpus_sha256(path)}
+
+
+def corpus_sha256(path: Path) -> str:
+    """The corpus file's SHA-256: a model records it, and a changed corpus is learned again."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _recorded(summary: dict[str, object]) -> dict[str, object]:
+    sources = summary.get("sources")
+    recorded = sources.get("corpus") if isinstance(sources, dict) else None
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def corpus_path(summary: dict[str, object]) -> str | None:
+    """The corpus file a model's ``summary`` says it learned from (None: no corpus)."""
+    path = _recorded(summary).get("path")
+    return str(path) if path is not None else None
+
+
+def built_from(summary: dict[str, object], path: Path) -> bool:
+    """Whether a model's ``summary`` says it learned from the corpus at ``path`` as it is now."""
+    recorded = _recorded(summary)
+    if recorded.get("path") != str(path):
+        return False
+    sha = recorded.get("sha256")
+    return sha is None or sha == corpus_sha256(path)

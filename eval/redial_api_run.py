@@ -49,7 +49,10 @@ def evaluate_redial_api(
         "samples": {"all": len(inputs.samples), "fresh": sum(s.fresh for s in inputs.samples)},
         "mapping": inputs.mapping_how,
         "dropped_dialogues_in_training": inputs.dropped_in_training,
-        "server_health": {k: v.get("status") for k, v in health.items() if isinstance(v, dict)},
+        "server_health": {
+            "status": health.get("status"),
+            **{k: v.get("status") for k, v in (health.get("components") or {}).items()},
+        },
         "replay": counts,
         "protocol": (
             "one new session per dialogue; the seeker's messages sent in order; each (recommender "

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from bot.recommend.blend import Blender
 from bot.recommend.fusion import FEATURES, FUSION_FORMAT, FusionModel, candidate_features
@@ -144,13 +145,17 @@ def fit_fusion(blender: Blender) -> FusionModel | None:
 
 # --- cache ------------------------------------------------------------------------------------
 def cache_key(blender: Blender) -> str:
-    """What the fusion depends on: format, features, seed, CF engine and params, the item vectors."""
+    """What the fusion depends on: format, features, seed, CF engine and params, the item vectors, and
+    the interactions its sessions are drawn from (the same CF folder read with other ratings, e.g.
+    a held-out split, must not get this data's fusion)."""
     h = hashlib.sha256()
     vectors = blender.vectors()
     h.update(repr((FUSION_FORMAT, FEATURES, blender.settings.seed, blender.settings.candidate_pool)).encode())
     if blender.cf is not None:
         h.update(repr((blender.cf.engine_name, sorted(blender.cf.params.items()))).encode())
     h.update(np.ascontiguousarray(blender.dataset.catalog.item_ids).tobytes())
+    frame = blender.dataset.interactions[["user_id", "item_id", "rating"]]
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     if vectors is not None:
         h.update(np.ascontiguousarray(vectors).tobytes())
     return h.hexdigest()[:16]

@@ -56,6 +56,7 @@ from bot.understand.vocabulary import (
     RE_OFF_TOPIC,
     RE_RATING_NUM,
     RE_RATING_VAGUE,
+    RE_REACTION,
     RE_REF,
     RE_RESET,
     RE_SURPRISE,
@@ -477,7 +478,7 @@ class MessageParser:
             return "greeting"
         if RE_THANKS.search(text):
             return "thanks"
-        if set(norms) & MOVIE_WORDS:
+        if set(norms) & MOVIE_WORDS or RE_REACTION.search(text):
             return "recommend"
         content = [w for w in norms if w not in FILLER]
         return "off_topic" if content or len(norms) > 2 else "recommend"

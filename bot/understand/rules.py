@@ -157,7 +157,13 @@ def negated(norms: list[str], lo: int, hi: int, window: int = 4, floor: int = 0)
 
 
 def reference_action(lower: str) -> str | None:
-    if re.search(r"\b(seen|watched|saw)\b", lower):
+    # "I have not seen that yet", "haven't watched it": not seen (the rest of the message decides)
+    not_seen = re.search(
+        r"\b(not|never|haven'?t|hasn'?t|havent|didn'?t|didnt|not yet)\s+(yet\s+|even\s+|ever\s+)?"
+        r"(seen|watched|saw)\b",
+        lower,
+    )
+    if re.search(r"\b(seen|watched|saw)\b", lower) and not not_seen:
         return "seen"
     if re.search(r"\bwhy\b", lower):
         return "why"

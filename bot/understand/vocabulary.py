@@ -212,7 +212,18 @@ RE_MORE = re.compile(
     r"^\s*(more|(show|give) me more|more please|next|others?|other (ones|options|suggestions|"
     r"movies|films)|something else|anything else|different ones|what else|keep going)\b"
     r"|\b(show|give|got|have) (me )?(some )?more\b|\bmore like (that|this|it|those|these|them|"
-    r"the)\b|\b(other|more|different) (options|ones|suggestions|picks)\b",
+    r"the)\b|\b(other|more|different) (options|ones|suggestions|picks)\b"
+    # "how about one more for my list?", "know of any others?", "any other ones?", "another one?"
+    r"|\b(one|a few) more\b|\bany others?\b|\bany other (ones|movies|films|suggestions|recommendations)\b"
+    r"|\b(know|got) (of )?any\b|\banother (one|movie|film|suggestion|recommendation|pick|idea)\b",
+    re.I,
+)
+# A reaction to movies already named ("I enjoyed them both", "I love that", "sounds good"): part of
+# the movie conversation, not off-topic, even when it names nothing new.
+RE_REACTION = re.compile(
+    r"\b(enjoy(ed|s)?|lov(e|ed|es)|lik(e|ed|es)|favou?rite|classics?|"
+    r"(great|good|nice) (one|ones|movie|film|choice|pick|suggestions?)|"
+    r"sounds? (good|great|interesting|fun|amazing)|check (it|that|them|those|these) out|heard of)\b",
     re.I,
 )
 RE_SURPRISE = re.compile(

@@ -170,6 +170,15 @@ def test_fusion_is_cached_next_to_the_cf_artifact(
     other = _vectors(N_ITEMS)[::-1].copy()
     assert build_blender(dataset, CFArtifact.load(path), None, settings, vectors=other).fusion() is None
     assert len(fits) == 1
+    # The same CF folder over other interactions (a held-out split: some users' ratings removed):
+    # another key, so the fusion fitted on the full data is never reused for it.
+    frame = dataset.interactions
+    split = Dataset(dataset.name, dataset.catalog, frame[frame["user_id"] % 7 != 0].reset_index(drop=True))
+    assert build_blender(split, CFArtifact.load(path), None, settings, vectors=vectors).fusion() is None
+    assert len(fits) == 2
+    assert fusion_fit.cache_key(build_blender(dataset, cf, None, settings, vectors=vectors)) != (
+        fusion_fit.cache_key(build_blender(split, cf, None, settings, vectors=vectors))
+    )
 
 
 def test_a_failed_fit_degrades_to_the_fixed_mix(

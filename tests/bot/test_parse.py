@@ -150,6 +150,18 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("something like Jaws but not as scary", {"likes": [("Jaws", 1975)], "moods": ["less scary"]}),
     ("Hi, I love comedy movies like Zoolander, can you recommend more?", {"likes": [("Zoolander", 2001)]}),
     ("I want to have a movie night with friends", {"mentions": 0}),
+    # ReDial seekers' follow-ups: reactions and requests for more are not off-topic, and "not seen" is
+    # not "seen"
+    ("I enjoyed them both", {"intent": "recommend"}),
+    ("I love that", {"intent": "recommend"}),
+    ("Oh that sounds good too!", {"intent": "recommend"}),
+    ("How about one more for my list?", {"intent": "more"}),
+    ("Know of any others?", {"intent": "more"}),
+    ("Know any?", {"intent": "more"}),
+    ("another one please", {"intent": "more"}),
+    ("I have not seen that yet but will check it out", {"refs": []}),
+    ("haven't watched it", {"refs": []}),
+    ("What about yours?", {"intent": "off_topic"}),
 ]
 
 

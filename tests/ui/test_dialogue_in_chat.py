@@ -69,3 +69,33 @@ def test_a_topic_is_served_before_what_conversations_name_most(dialogue_runtime:
     final = turn(dialogue_runtime, "something with dinosaurs in it")
     titles = [r["title"] for r in final.recs]
     assert any("Jurassic" in t or "Land Before Time" in t or "Dinosaur" in t for t in titles), titles
+
+
+def test_a_changed_corpus_is_learned_again_at_start(
+    dialogue_runtime: Any, movielens_dir: Path, tmp_path: Path
+) -> None:
+    """RECBOT_DIALOGUE_CORPUS naming another file, or the file changing, rebuilds at the next start;
+    the same file unchanged loads the saved model."""
+    from bot.runtime import Runtime
+
+    lines = (movielens_dir.parent / "redial" / "dev_data.jsonl").read_text(encoding="utf-8").splitlines()
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(lines[:30]) + "\n", encoding="utf-8")
+    settings = dialogue_runtime.settings.model_copy(update={"dialogue_corpus": small})
+
+    def start() -> tuple[str, dict[str, Any]]:
+        runtime = Runtime.from_settings(settings)
+        try:
+            runtime.agent  # noqa: B018 - loads (or builds) the dialogue model
+            model = runtime.agent.blender.dialogue_model
+            return runtime.health()["dialogue"]["detail"], model.summary["sources"]["corpus"]
+        finally:
+            runtime.close()
+
+    detail, corpus = start()
+    assert detail.startswith(f"built now from {small}") and corpus["dialogues"] == 30
+    detail, _ = start()
+    assert "examples from" in detail  # loaded, not learned again
+    small.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8")
+    detail, corpus = start()
+    assert detail.startswith(f"built now from {small}") and corpus["dialogues"] == 40
