@@ -216,7 +216,8 @@ class Runtime:
                 or (corpus_path(model.summary) == str(corpus) and not built_from(model.summary, corpus))
             )
             if not stale or not self.build_missing:
-                self._set("dialogue", "ok", f"{model.summary.get('examples', '?')} examples from {model.path}")
+                examples = model.summary.get("examples", "?")
+                self._set("dialogue", "ok", f"{examples} examples from {model.path}")
                 return model
             log.info("dialogue corpus %s is not what %s learned from: learning it now", corpus, model.path)
         except DialogueModelError as exc:

@@ -73,11 +73,13 @@ def served_order(item_ids: Sequence[int], catalog: Catalog, moods: Sequence[str]
 def served_candidates(
     source: CandidateSource, catalog: Catalog, request: BlendRequest, n: int
 ) -> list[Candidate]:
-    """The first ``n`` of the served ranking of ``request``, with their evidence (what a turn shows)."""
+    """The served ranking of ``request`` with evidence, at least ``n`` long when the catalog allows:
+    a turn shows its first ``n`` (:meth:`bot.turn.TurnRecord.admit` drops anything a faulty source
+    proposed that must not be shown, and cuts)."""
     depth = max(n, MOOD_LIST) if request.moods else n
     found = source.blend(replace(request, k=depth))
     by_id = {c.item_id: c for c in found}
-    return [by_id[i] for i in served_order(list(by_id), catalog, request.moods)[:n]]
+    return [by_id[i] for i in served_order(list(by_id), catalog, request.moods)]
 
 
 def served_scores(blender: Blender, request: BlendRequest, top: int = 100) -> np.ndarray:
