@@ -167,13 +167,18 @@ def parse(text: str, title: str) -> list[Claim]:
     patterns: list[tuple[str, str]] = [
         ("gave", rf"\b[Yy]ou gave {S} {_NUM} stars?\b"),
         ("fans", rf"\b[Tt]he (\d+) (?:people|person) who liked {S} rated (?:it|{t}) {_NUM} on average"),
+        (
+            "fans_gave",
+            rf"\b[Tt]he (\d+) (?:people|person) who liked {S} gave (?:it|{t}) an average of {_NUM}",
+        ),
         ("shares", rf"\bshares? (?P<what>the .+?) with {S}(?=, which you liked|\.|$)"),
         ("because", rf"\b[Bb]ecause you liked {S}, try {t}: it has (?P<what>the .+?) too\b"),
         ("enjoyed", rf"\b[Ii]f you enjoyed {S}, {t} is worth a try"),
         ("close", rf"\bis close to {S}, which you liked"),
-        ("rating", rf"\b[Rr]ated {_NUM} on average by (\d+) (?:people|person)"),
+        ("rating", rf"\b[Rr]ated {_NUM}(?: on average)? by (\d+) (?:people|person)"),
         ("asked", r"\b[Yy]ou asked for (?P<what>[^:]+):"),
         ("no_tag", r"\bhas no (?P<what>.+?) tag, as you asked"),
+        ("no_tag", r"\b(?:isn't|is not) tagged (?P<what>.+?), as you asked"),
         ("matches", rf"{t} matches (?P<what>.+?) from your request"),
         ("described", r"\bis (?:a|an) (?P<g>[\w\-' ]+?) film(?: tagged (?P<tg>.+?))?(?=, rated|\.|$| from)"),
         ("tagged_only", r"\bis tagged (?P<tg>.+?)(?=, rated|\.|$)"),
@@ -183,7 +188,7 @@ def parse(text: str, title: str) -> list[Claim]:
         for m in re.finditer(pattern, s):
             if kind == "gave":
                 claims += [Claim("liked", (m.group("s"),)), Claim("gave", (m.group("s"), m.group(2)))]
-            elif kind == "fans":
+            elif kind in ("fans", "fans_gave"):
                 claims.append(Claim("fans", (m.group("s"), m.group(1), m.group(3))))
             elif kind in ("shares", "because"):
                 claims.append(Claim("liked", (m.group("s"),)))
@@ -199,11 +204,13 @@ def parse(text: str, title: str) -> list[Claim]:
             elif kind == "rating":
                 claims.append(Claim("rating", (m.group(1), m.group(2))))
             elif kind == "asked":
-                claims += [Claim("asked", (_genre(g),)) for g in _split_list(m.group("what"))]
+                asked = [re.sub(r" (?:films|movies)$", "", g) for g in _split_list(m.group("what"))]
+                claims += [Claim("asked", (_genre(g),)) for g in asked]
             elif kind == "no_tag":
                 claims += [Claim("no_tag", (tag,)) for tag in _split_list(m.group("what"))]
             elif kind == "matches":
-                claims += [Claim("matches", (w,)) for w in _split_list(m.group("what"))]
+                quoted = re.findall(r'"([^"]+)"', m.group("what"))  # 'matches "high school"'
+                claims += [Claim("matches", (w,)) for w in quoted or _split_list(m.group("what"))]
             elif kind == "described":
                 claims += [Claim("genre", (_genre(g),)) for g in _split_list(m.group("g"))]
                 if m.group("tg"):
@@ -326,13 +333,23 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
             c.ok = not any(tag in t for t in ml.tags.get(item, set()))
             c.why = "no tag contains it"
         elif c.kind == "matches":
-            word = fold(c.args[0])
-            c.ok = word in said
-            c.why = "a word of the request" if c.ok else "not in the request"
+            said_it = _in_a_message(fold(c.args[0]), ctx.messages)
+            c.ok = said_it if " " in c.args[0].strip() else fold(c.args[0]) in said
+            c.why = "words of the request" if c.ok else "not in the request"
         elif c.kind == "year":
             c.ok = ml.year.get(item) == int(c.args[0])
             c.why = f"year {ml.year.get(item)}"
     return claims
+
+
+def _in_a_message(phrase: str, messages: Iterable[str]) -> bool:
+    """The words of ``phrase``, next to each other and in this order, in one of the ``messages``."""
+    wanted = re.findall(r"[a-z0-9']+", phrase)
+    for message in messages:
+        heard = re.findall(r"[a-z0-9']+", fold(message))
+        if any(heard[i : i + len(wanted)] == wanted for i in range(len(heard))):
+            return True
+    return False
 
 
 def _names_of(ml: MovieLens, item: int) -> list[str]:

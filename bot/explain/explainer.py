@@ -17,7 +17,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, words
+from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, request_phrases, words
 from bot.explain.llm.base import ChatModel, LLMError, stream_text, supports_choices, supports_grammar
 from bot.explain.prompts import explanation_messages
 from bot.explain.sentences import explanation_choices, explanation_grammar
@@ -77,12 +77,14 @@ class Explanation:
 
 def said_facts(facts: Facts, said: Sequence[str]) -> Facts:
     """``facts`` whose request words and asked-for genres are ones the user said ("funny" asks for
-    comedy; "something sad" does not ask for drama). Unchanged when ``said`` is empty."""
+    comedy; "something sad" does not ask for drama), request words next to each other in a message
+    joined into the user's phrase. Unchanged when ``said`` is empty."""
     if not said:
         return facts
     heard = {w for message in said for w in words(message)}
     heard |= {w[:-1] for w in heard if w.endswith("s")} | {w + "s" for w in heard}
     terms = tuple(t for t in facts.query_terms if set(words(t)) <= heard)
+    terms = request_phrases(terms, said)  # "high school", not "high and school"
     asked = tuple(
         g
         for g in facts.asked_genres

@@ -85,11 +85,12 @@ def genre_phrase(facts: Facts, n: int = 2) -> str | None:
 
 
 def rating_phrase(facts: Facts) -> str | None:
-    """ "rated 3.9 on average by 120 people"."""
+    """ "rated 3.9 on average by 120 people" ("rated 4.0 by 1 person": one rating is no average)."""
     if facts.mean_text is None or facts.n_ratings <= 0:
         return None
-    people = "person" if facts.n_ratings == 1 else "people"
-    return f"rated {facts.mean_text} on average by {facts.n_ratings} {people}"
+    if facts.n_ratings == 1:
+        return f"rated {facts.mean_text} by 1 person"
+    return f"rated {facts.mean_text} on average by {facts.n_ratings} people"
 
 
 def co_rating_phrase(facts: Facts, seed: str | None = None) -> str | None:
@@ -101,12 +102,34 @@ def co_rating_phrase(facts: Facts, seed: str | None = None) -> str | None:
     return f"the {co.n} {who} who liked {co.seed_title} rated it {format_rating(co.mean)} on average"
 
 
+def _not_genres(tags: Sequence[str], genres: Sequence[str]) -> list[str]:
+    """``tags`` less those that repeat a genre named beside them ("a crime film tagged crime") or
+    a longer tag ("tagged disney and disney animated feature")."""
+    named = {g.lower() for g in genres}
+    kept = [t for t in tags if t.lower() not in named]
+    return [
+        t for t in kept if not any(t != o and re.search(rf"(?<!\w){re.escape(t)}(?!\w)", o) for o in kept)
+    ]
+
+
 def tag_phrase(facts: Facts) -> str | None:
-    return f"tagged {join(facts.tags[:2])}" if facts.tags else None
+    tags = _not_genres(facts.tags, facts.genres)[:2]
+    return f"tagged {join(tags)}" if tags else None
 
 
 def query_phrase(facts: Facts) -> str | None:
-    return f"it matches {join(facts.query_terms[:3])} from your request" if facts.query_terms else None
+    """'it matches "high school" from your request': the user's own words, quoted as they wrote them."""
+    if not facts.query_terms:
+        return None
+    quoted = ['"' + t + '"' for t in facts.query_terms[:3]]
+    return f"it matches {join(quoted)} from your request"
+
+
+def avoided_phrase(facts: Facts) -> str | None:
+    """ "it isn't tagged violent or gore": tags the request ruled out, none of which the item carries."""
+    if not facts.avoided_tags:
+        return None
+    return f"it isn't tagged {join(list(facts.avoided_tags), 'or')}"
 
 
 def shared_phrase(link: SeedLink) -> str | None:
@@ -115,8 +138,9 @@ def shared_phrase(link: SeedLink) -> str | None:
     if link.shared_genres:
         g = list(link.shared_genres[:2])
         parts.append(f"the {join(g)} {'genre' if len(g) == 1 else 'genres'}")
-    if link.shared_tags:
-        t = list(link.shared_tags[:2])
+    tags = _not_genres(link.shared_tags, link.shared_genres[:2])  # not "the sci-fi genre and the sci-fi tag"
+    if tags:
+        t = tags[:2]
         parts.append(f"the {join(t)} {'tag' if len(t) == 1 else 'tags'}")
     return " and ".join(parts) or None
 
@@ -150,14 +174,19 @@ def _best_link(facts: Facts) -> SeedLink | None:
 
 
 def _fans_rated(co: CoRating, title: str) -> str:
-    """ "the 40 people who liked Heat rated Ronin 4.1 on average"."""
+    """ "the 40 people who liked Heat rated Ronin 4.1 on average"; "... gave Deadpool 2 an average
+    of 4.3" where the title ends in a number (not "rated Deadpool 2 4.3")."""
     who = "people" if co.n != 1 else "person"
+    if re.search(r"\d$", title):
+        return (
+            f"the {co.n} {who} who liked {co.seed_title} gave {title} an average of {format_rating(co.mean)}"
+        )
     return f"the {co.n} {who} who liked {co.seed_title} rated {title} {format_rating(co.mean)} on average"
 
 
 def _named(title: str) -> bool:
     """Whether ``title`` can be told apart in a sentence (not a plain word like "Up", not a number)."""
-    return fold(title).lower() not in CONNECTIVES and not re.fullmatch(r"[\d.,\s]+", title)
+    return fold(title).lower() not in CONNECTIVES and not re.fullmatch(r"[\d.,\s]+", fold(title))
 
 
 def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
@@ -166,9 +195,8 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
     # "the 40 people who liked Heat rated <item> 4.1": only where the item's title is told apart
     co = co_rating_phrase(facts, s) if _named(t) else None
     co_cites = {"co_rating"} if co else set()
-    shared_cites = {
-        k for k, v in (("shared_genres", link.shared_genres), ("shared_tags", link.shared_tags)) if v
-    }
+    shared_tags = _not_genres(link.shared_tags, link.shared_genres[:2])
+    shared_cites = {k for k, v in (("shared_genres", link.shared_genres), ("shared_tags", shared_tags)) if v}
     g, r, tags = genre_phrase(facts), rating_phrase(facts), tag_phrase(facts)
     about = f"it is {g}" + (f" {tags}" if tags else "") if g else (f"it is {tags}" if tags else None)
     about_cites = ({"genre"} if g else set()) | ({"tags"} if tags else set())
@@ -205,9 +233,8 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
     if co:
         c = facts.co_rating(s)
         assert c is not None
-        first = _fans_rated(c, t)
         second, cites = (f"it shares {shared} with {s}", shared_cites) if shared else (about, about_cites)
-        plans.append(Plan(_text(first, second), frozenset({"co_rating", *cites})))
+        plans.append(Plan(_text(_fans_rated(c, t), second), frozenset({"co_rating", *cites})))
         plans.append(Plan(_text(f"if you enjoyed {s}, {t} is worth a try: {co}"), frozenset({"co_rating"})))
     return plans
 
@@ -219,7 +246,8 @@ def _item_plans(facts: Facts) -> list[Plan]:
     described = f"{g} {tags}" if g and tags else (g or tags)
     cites = ({"genre"} if g else set()) | ({"tags"} if tags else set())
     if facts.asked_genres and g:
-        asked = join(list(facts.asked_genres[:2]))
+        # "you asked for children's films", not "... for children's"
+        asked = join([g + " films" if g.endswith("'s") else g for g in facts.asked_genres[:2]])
         extra, extra_cites = (f"it is {r}", {"rating"}) if r else (None, set())
         plans.append(
             Plan(
@@ -237,9 +265,11 @@ def _item_plans(facts: Facts) -> list[Plan]:
         second, second_cites = (
             (f"it is {described}", cites) if described else (r and f"it is {r}", {"rating"})
         )
+        avoided = avoided_phrase(facts)
+        assert avoided is not None
         plans.append(
             Plan(
-                _text(f"{t} has no {join(list(facts.avoided_tags), 'or')} tag, as you asked", second),
+                _text(f"{t} {avoided.removeprefix('it ')}, as you asked", second),
                 frozenset({"avoided", *(second_cites if second else set())}),
             )
         )

@@ -74,7 +74,7 @@ _RATING_COUNT = re.compile(
     re.IGNORECASE,
 )
 _LIKED_SUBJECT = re.compile(
-    r"§(\d+)§\s*,?\s+(?:(?:which|that|who)\s+)?(?:is|was|has|are|were|came|matches|shares|stars)\b"
+    r"§(\d+)§\s*,?\s+(?:(?:which|that|who)\s+)?(?:is|was|has|are|were|came|matches|shares|stars|isn't)\b"
 )
 
 
@@ -115,7 +115,7 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
         return ValidationResult(False, ["empty"])
     masked, roles, forms = _mask_titles(text, facts)
     _check_form(text, masked, limits, problems)
-    _check_quotes(masked, problems)
+    _check_quotes(masked, facts, forms, problems)
     _check_numbers(masked, facts, problems, roles, forms)
     _check_shared(masked, roles, problems)
     _check_links(masked, facts, roles, forms, problems)
@@ -170,9 +170,15 @@ def _check_form(raw: str, masked: str, limits: Limits, problems: list[str]) -> N
         problems.append("form:repetition")
 
 
-def _check_quotes(masked: str, problems: list[str]) -> None:
+def _check_quotes(masked: str, facts: Facts, forms: list[str], problems: list[str]) -> None:
+    """Quoted text must be a known title, or words of the request as the user wrote them
+    ('matches "high school" from your request')."""
+    request = {" ".join(words(t)) for t in facts.query_terms}
     for quoted in re.findall(r"[\"“”]([^\"“”]*)[\"“”]", masked):
-        if not _PLACEHOLDER.fullmatch(quoted.strip(" .,")):
+        if _PLACEHOLDER.fullmatch(quoted.strip(" .,")):
+            continue
+        spelled = _PLACEHOLDER.sub(lambda m: forms[int(m.group(1))], quoted)  # a title word in the phrase
+        if " ".join(words(spelled)) not in request or not spelled.strip():
             problems.append(f"title:quoted {quoted!r}")
 
 
@@ -313,8 +319,8 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
     text = _PLACEHOLDER.sub(". ", masked)
     # "who rated X 3 stars or more" defines whom a figure counts (checked with the numbers).
     text = re.sub(r"\b\d(?:\.\d)?\s+stars?\s+or\s+(?:more|higher|above)\b", " ", text, flags=re.IGNORECASE)
-    # "has no violent tag": checked in _check_links
-    text = _NO_TAG.sub(" ", text)
+    # "has no violent tag", "isn't tagged violent": checked in _check_links
+    text = _NOT_TAGGED.sub(" ", _NO_TAG.sub(" ", text))
     # "the ensemble cast tag": tag words (checked in _check_tags), like those after "tagged"
     text = _THE_TAG.sub(lambda m: f"the tags {m.group(1)} tag", text)
     # "you gave Heat 5 stars": the user's own rating (checked with the numbers)
@@ -342,6 +348,7 @@ def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]
     tag_words |= {w for link in facts.links for tag in link.shared_tags for w in words(tag)}
     noun_ends = set()  # "the heist tag": the tag is named before the noun
     noun_ends |= {m.end() for m in _NO_TAG.finditer(masked)}  # checked in _check_links
+    negated = [m.span() for m in _NOT_TAGGED.finditer(masked)]  # "isn't tagged gore": there too
     for match in _THE_TAG.finditer(masked):
         noun_ends.add(match.end())
         for token in words(match.group(1)):
@@ -352,6 +359,8 @@ def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]
     plain_titles |= {w for term in facts.query_terms for w in words(term)}
     for match in re.finditer(r"\btag(?:ged|s)?\s+(?:with\s+|as\s+)?(\S+)", masked, re.IGNORECASE):
         if match.start() + len(match.group(0).split(None, 1)[0]) in noun_ends:
+            continue
+        if any(a <= match.start() < b for a, b in negated):
             continue
         word = re.match(r"\w+", match.group(0))
         if word and word.group().lower() in plain_titles:  # "TAG", a title that is a plain word, unmasked
@@ -390,6 +399,12 @@ _SHARES = re.compile(r"\bshares?\s+(.+?)\s+with\s+§(\d+)§", re.IGNORECASE)
 _ASKED = re.compile(r"\basked\s+for\s+([^:;,.§]+)", re.IGNORECASE)
 # "Ronin has no violent or gore tag": tags the item is said not to carry (the request ruled them out).
 _NO_TAG = re.compile(r"\bhas\s+no\s+([^§:;,.]+?)\s+tags?\b", re.IGNORECASE)
+# "Ronin isn't tagged violent or gore, as you asked": the same claim, as a reader says it.
+_NOT_TAGGED = re.compile(
+    r"\b(?:isn't|isn’t|is\s+not)\s+tagged\s+(?:with\s+|as\s+)?([^§:;,.]+?)"
+    r"(?=\s+as\s+you\s+asked\b|\s+(?:and|but)\s+(?:is|it|has|was)\b|\s*[§:;,.!?]|\s*$)",
+    re.IGNORECASE,
+)
 _THE_TAG = re.compile(r"\bthe\s+((?:(?!\bthe\s|\bgenres?\b)[^§:;,.])+?)\s+tags?\b", re.IGNORECASE)
 
 
@@ -428,7 +443,7 @@ def _check_links(masked: str, facts: Facts, roles: list[str], forms: list[str], 
             rest = _PLACEHOLDER.sub(" ", sentence[because.end() :])
             _named_ok(rest, genres, tags, problems, tagged_only=True)
         avoided = {w for t in facts.avoided_tags for w in words(t)}
-        for match in _NO_TAG.finditer(sentence):
+        for match in [*_NO_TAG.finditer(sentence), *_NOT_TAGGED.finditer(sentence)]:
             for token in words(match.group(1)):
                 if token not in avoided and token not in {"or", "and"}:
                     problems.append(f"claim:no_tag {token}")

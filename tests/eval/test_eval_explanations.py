@@ -52,6 +52,29 @@ def test_a_known_users_own_rating_is_checked(ml: MovieLens) -> None:
     )
 
 
+LOVED = "I loved Toy Story"
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "expected"),
+    [
+        ("Toy Story 2 isn't tagged gore or gory, as you asked.", "no gore", "true"),
+        ("Toy Story 2 isn't tagged pixar, as you asked.", "no pixar", "false"),  # it is
+        ('Toy Story 2 matches "toy story" from your request.', "more like toy story", "true"),
+        ('Toy Story 2 matches "story toy" from your request.', "more like toy story", "false"),
+        ('Toy Story 2 matches "toy story" from your request.', "a story about a toy", "false"),
+        ("The 62 people who liked Toy Story gave Toy Story 2 an average of 4.1.", LOVED, "true"),
+        ("The 62 people who liked Toy Story gave Toy Story 2 an average of 3.9.", LOVED, "false"),
+        ("You asked for children's films: Toy Story 2 is an animation film.", "for my kids", "true"),
+        ("You asked for children's films: Toy Story 2 is an animation film.", "a good thriller", "false"),
+        ("Toy Story 2 is rated 3.9 by 1 person.", "", "false"),  # 97 people rated it
+    ],
+)  # fmt: skip
+def test_the_new_wordings_are_parsed_and_checked(ml: MovieLens, text: str, said: str, expected: str) -> None:
+    """The wording of issue 15's follow-up, read by the checker's own patterns and counted in the files."""
+    assert verdict(ml, text, 3114, "Toy Story 2", messages=[said]) == expected
+
+
 def test_the_simulations_figures_are_checked_without_the_simulated_users(
     movielens_dir: Path, ml: MovieLens
 ) -> None:
