@@ -171,7 +171,12 @@ def parse(text: str, title: str) -> list[Claim]:
             "fans_gave",
             rf"\b[Tt]he (\d+) (?:people|person) who liked {S} gave (?:it|{t}) an average of {_NUM}",
         ),
+        (
+            "fans_by",
+            rf"\b{t} was rated {_NUM} on average by the (\d+) (?:people|person) who liked {S}(?=\.|$)",
+        ),
         ("shares", rf"\bshares? (?P<what>the .+?) with {S}(?=, which you liked|\.|$)"),
+        ("like", rf"^[Ll]ike {S}, {t} has (?P<what>the .+?)(?=\.|$)"),
         ("because", rf"\b[Bb]ecause you liked {S}, try {t}: it has (?P<what>the .+?) too\b"),
         ("enjoyed", rf"\b[Ii]f you enjoyed {S}, {t} is worth a try"),
         ("close", rf"\bis close to {S}, which you liked"),
@@ -190,7 +195,9 @@ def parse(text: str, title: str) -> list[Claim]:
                 claims += [Claim("liked", (m.group("s"),)), Claim("gave", (m.group("s"), m.group(2)))]
             elif kind in ("fans", "fans_gave"):
                 claims.append(Claim("fans", (m.group("s"), m.group(1), m.group(3))))
-            elif kind in ("shares", "because"):
+            elif kind == "fans_by":
+                claims.append(Claim("fans", (m.group("s"), m.group(2), m.group(1))))
+            elif kind in ("shares", "because", "like"):
                 claims.append(Claim("liked", (m.group("s"),)))
                 what = m.group("what")
                 g = re.search(r"the (.+?) genres?\b", what)

@@ -52,6 +52,9 @@ class ExplainContext:
     seed: int = 0  # varies the template wording between replies (e.g. the turn number)
     # How this reply's earlier explanations open (templates.opening): the next one opens otherwise.
     used_openings: tuple[str, ...] = ()
+    # How the session's earlier replies' explanations opened (newest last): avoided where the best
+    # plans allow, so that turn after turn does not start "If you enjoyed X, ...".
+    recent_openings: tuple[str, ...] = ()
     # The user's own recent messages: "from your request" / "you asked for" may only name their words
     # (the request text the blend searched with also holds words the system added). Empty: unchecked.
     said: tuple[str, ...] = ()
@@ -237,7 +240,7 @@ class Explainer:
             # Sentences past the validator's length limits (very long titles) would be rejected
             # after the LLM call: leave them out of the choice (a plain length check, not the whole
             # validator: ~0.3 ms a sentence times a few hundred sentences is too slow here).
-            choices = explanation_choices(facts, context.used_openings)
+            choices = explanation_choices(facts, context.used_openings, context.recent_openings)
             fitting = [
                 c
                 for c in choices
@@ -245,7 +248,7 @@ class Explainer:
             ]
             kwargs["choices"] = fitting or choices
         elif self.constraint == "grammar":
-            kwargs["grammar"] = explanation_grammar(facts, context.used_openings)
+            kwargs["grammar"] = explanation_grammar(facts, context.used_openings, context.recent_openings)
         messages = explanation_messages(facts, brief=self.constraint == "choices")
         yield from stream_text(self.llm, messages, timeout_s=self.timeout_s, **kwargs)
 
@@ -265,7 +268,9 @@ class Explainer:
         raw: str | None = None,
         problems: list[str] | None = None,
     ) -> Explanation:
-        text = template_explanation(facts, candidate.item_id, context.seed, context.used_openings)
+        text = template_explanation(
+            facts, candidate.item_id, context.seed, context.used_openings, context.recent_openings
+        )
         check = validate_facts(text, facts, limits=self.limits)
         if not check.ok:  # a bug in the templates, never user-visible: fall to the barest sentence
             log.error("template failed validation for item %s: %s", candidate.item_id, check.problems)

@@ -5,8 +5,11 @@ fact it cites. What ties the item to this person comes first: their own rating o
 ("You gave Heat 5 stars"), the genres and tags the item shares with a liked title, how the people
 who liked that title rated it, what the request asked for; then the item's own tags and overall
 rating; a bare genre only when nothing else is known. The template explanation is the most
-specific plan whose opening this reply has not used yet; with finite-choice decoding the LLM
-chooses among the most specific plans instead (:mod:`bot.explain.sentences`).
+specific plan whose opening this reply has not used yet (and, of those, the least used by the
+session's recent replies); with finite-choice decoding the LLM chooses among the same plans
+instead (:mod:`bot.explain.sentences`). The same facts come in several wordings that open
+differently ("Ronin shares ...", "Try Ronin: ...", "Like Heat, ...", "The 40 people who liked
+Heat ...", "Ronin was rated ...") so that a session's replies need not all start alike.
 
 Every word used here is an evidence word or in :data:`bot.explain.connectives.CONNECTIVES`, and
 ``tests/bot/test_explain_templates.py`` checks that every plan passes the validator for random evidence.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -184,6 +188,14 @@ def _fans_rated(co: CoRating, title: str) -> str:
     return f"the {co.n} {who} who liked {co.seed_title} rated {title} {format_rating(co.mean)} on average"
 
 
+def _rated_by_fans(co: CoRating, title: str) -> str:
+    """ "Ronin was rated 4.1 on average by the 40 people who liked Heat"."""
+    who = "people" if co.n != 1 else "person"
+    return (
+        f"{title} was rated {format_rating(co.mean)} on average by the {co.n} {who} who liked {co.seed_title}"
+    )
+
+
 def _named(title: str) -> bool:
     """Whether ``title`` can be told apart in a sentence (not a plain word like "Up", not a number)."""
     return fold(title).lower() not in CONNECTIVES and not re.fullmatch(r"[\d.,\s]+", fold(title))
@@ -230,11 +242,25 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
                 frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
             )
         )
+        # the same facts, opened otherwise: a session's replies need not all start alike
+        plans.append(
+            Plan(
+                _text(f"try {t}: it shares {shared} with {s}, which you liked", second),
+                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
+            )
+        )
+        plans.append(
+            Plan(
+                _text(f"like {s}, {t} has {shared}", second),
+                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
+            )
+        )
     if co:
         c = facts.co_rating(s)
         assert c is not None
         second, cites = (f"it shares {shared} with {s}", shared_cites) if shared else (about, about_cites)
         plans.append(Plan(_text(_fans_rated(c, t), second), frozenset({"co_rating", *cites})))
+        plans.append(Plan(_text(_rated_by_fans(c, t), second), frozenset({"co_rating", *cites})))
         plans.append(Plan(_text(f"if you enjoyed {s}, {t} is worth a try: {co}"), frozenset({"co_rating"})))
     return plans
 
@@ -332,8 +358,16 @@ def opening(text: str, facts: Facts) -> str:
     return " ".join(w if w not in ("t", "s", "n") else w.upper() for w in words(masked)[:2])
 
 
-def top_plans(facts: Facts, used_openings: Sequence[str] = ()) -> list[Plan]:
-    """The most specific plans whose openings this reply has not used (all the best when every one is)."""
+def top_plans(
+    facts: Facts, used_openings: Sequence[str] = (), recent_openings: Sequence[str] = ()
+) -> list[Plan]:
+    """The most specific plans whose openings this reply has not used (all the best when every one is),
+    and of those the ones whose openings the session's recent replies used least.
+
+    ``used_openings``: this reply's earlier explanations (never repeated while another plan of the
+    tier is left); ``recent_openings``: the session's earlier replies (avoided where the tier allows:
+    specific before varied, so a less specific plan is never taken only to open otherwise).
+    """
     every = plans(facts)
     best = every[0].specificity
     fresh = [p for p in every if opening(p.text, facts) not in used_openings]
@@ -341,14 +375,27 @@ def top_plans(facts: Facts, used_openings: Sequence[str] = ()) -> list[Plan]:
         tier = [p for p in fresh if p.user_linked and p.specificity >= USER_TIER * best]
     else:
         tier = [p for p in fresh if p.specificity >= TOP_TIER * best]
-    return tier or fresh[:1] or every[:1]
+    tier = tier or fresh[:1] or every[:1]
+    if recent_openings:
+        # the newer half counts twice: what the last reply opened with is avoided first
+        uses = Counter(recent_openings) + Counter(recent_openings[len(recent_openings) // 2 :])
+        least = min(uses[opening(p.text, facts)] for p in tier)
+        tier = [p for p in tier if uses[opening(p.text, facts)] == least]
+    return tier
 
 
-def template_explanation(facts: Facts, item_id: int, seed: int = 0, used_openings: Sequence[str] = ()) -> str:
+def template_explanation(
+    facts: Facts,
+    item_id: int,
+    seed: int = 0,
+    used_openings: Sequence[str] = (),
+    recent_openings: Sequence[str] = (),
+) -> str:
     """The template explanation: one of the most specific plans with a fresh opening.
 
-    ``seed`` (the turn number) rotates among equally specific plans, so a session does not repeat
-    itself; ``used_openings`` are the openings of this reply's earlier explanations.
+    ``seed`` (the turn number) rotates among equally specific plans; ``used_openings`` are the
+    openings of this reply's earlier explanations, ``recent_openings`` those of the session's
+    earlier replies (see :func:`top_plans`).
     """
-    tier = top_plans(facts, used_openings)
+    tier = top_plans(facts, used_openings, recent_openings)
     return tier[zlib.crc32(f"{item_id}:{seed}".encode()) % len(tier)].text
