@@ -226,6 +226,34 @@ def parse(text: str, title: str) -> list[Claim]:
                 claims.append(Claim("tags", (m.group("tg"),)))
             elif kind == "year":
                 claims.append(Claim("year", (m.group(1),)))
+    return claims + _comparisons(text, title)
+
+
+def _comparisons(text: str, title: str) -> list[Claim]:
+    """What a comparison with another title says they share: "Ronin is a thriller film like The
+    Godfather" / "..., similar to Finding Nemo" (the sentence's genres and tags are the other
+    title's too), "Ronin and Heat share the crime genre"."""
+    claims: list[Claim] = []
+    for sent in re.split(r"(?<=[.!?])\s+", text):
+        other = re.search(
+            r"(?<!you )(?<!who )(?<!that )\b(?:[Ss]imilar to|[Jj]ust like|[Ll]ike) (?P<s>[^,.;:]+)", sent
+        )
+        pair = re.search(r"^(?P<a>.+?) and (?P<b>.+?) (?:both )?share the (?P<what>[^.]+)", sent)
+        if other and not re.match(r"[Ll]ike \S", sent):  # "Like Heat, Ronin has ...": parsed above
+            seed = other.group("s").strip()
+            claims.append(Claim("liked", (seed,)))
+            described = re.search(r"\bis (?:a|an) (?P<g>[\w\-' ]+?) (?:film|movie)", sent)
+            for genre in _split_list(described.group("g")) if described else []:
+                claims.append(Claim("shared_genre", (seed, _genre(genre))))
+            tagged = re.search(r"\btagged (?P<tg>[^,.;:]+?)(?=,| like| similar|\.|$)", sent)
+            if tagged:
+                claims.append(Claim("shared_tags", (seed, tagged.group("tg"))))
+        if pair and fold(title) in {fold(pair.group("a")), fold(pair.group("b"))}:
+            seed = pair.group("b") if fold(pair.group("a")) == fold(title) else pair.group("a")
+            claims.append(Claim("liked", (seed,)))
+            g = re.search(r"(.+?) genres?\b", pair.group("what"))
+            for genre in _split_list(g.group(1)) if g else []:
+                claims.append(Claim("shared_genre", (seed, _genre(genre))))
     return claims
 
 

@@ -396,6 +396,12 @@ _BECAUSE = re.compile(
     re.IGNORECASE,
 )
 _SHARES = re.compile(r"\bshares?\s+(.+?)\s+with\s+§(\d+)§", re.IGNORECASE)
+_SHARE_PAIR = re.compile(r"§(\d+)§\s+and\s+§(\d+)§\s+(?:both\s+)?share\s+(.+?)(?=[.;:!?]|$)", re.IGNORECASE)
+# "like X" / "similar to X" comparing the item with X (not "you like X", "people who like X")
+_LIKE_TITLE = re.compile(
+    r"(?<!\byou\s)(?<!\bwho\s)(?<!\bwe\s)(?<!\bi\s)(?<!\bthat\s)\b(?:similar\s+to|just\s+like|like)\s+§(\d+)§",
+    re.IGNORECASE,
+)
 _ASKED = re.compile(r"\basked\s+for\s+([^:;,.§]+)", re.IGNORECASE)
 # "Ronin has no violent or gore tag": tags the item is said not to carry (the request ruled them out).
 _NO_TAG = re.compile(r"\bhas\s+no\s+([^§:;,.]+?)\s+tags?\b", re.IGNORECASE)
@@ -442,6 +448,23 @@ def _check_links(masked: str, facts: Facts, roles: list[str], forms: list[str], 
             tags = tuple(t for lk in links if lk for t in lk.shared_tags)
             rest = _PLACEHOLDER.sub(" ", sentence[because.end() :])
             _named_ok(rest, genres, tags, problems, tagged_only=True)
+        # "Ronin is a thriller film like The Godfather" / "..., similar to Finding Nemo": the genres
+        # and tags of the sentence read as The Godfather's too, so they must be shared with it
+        for match in _LIKE_TITLE.finditer(sentence):
+            k = int(match.group(1))
+            link = facts.link(forms[k]) if roles[k] == "liked" else None
+            genres = asked | {g.lower() for g in (link.shared_genres if link else ())}
+            tags = link.shared_tags if link else ()
+            _named_ok(_PLACEHOLDER.sub(" ", sentence), genres, tags, problems, tagged_only=True)
+        # "Ronin and Heat share the crime genre": as "Ronin shares the crime genre with Heat"
+        for match in _SHARE_PAIR.finditer(sentence):
+            pair = {roles[int(match.group(1))], roles[int(match.group(2))]}
+            liked = [int(k) for k in match.group(1, 2) if roles[int(k)] == "liked"]
+            link = facts.link(forms[liked[0]]) if pair == {"item", "liked"} else None
+            if link is None:
+                problems.append("claim:shared")
+                continue
+            _named_ok(match.group(3), {g.lower() for g in link.shared_genres}, link.shared_tags, problems)
         avoided = {w for t in facts.avoided_tags for w in words(t)}
         for match in [*_NO_TAG.finditer(sentence), *_NOT_TAGGED.finditer(sentence)]:
             for token in words(match.group(1)):

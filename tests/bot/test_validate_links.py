@@ -25,6 +25,10 @@ def check(text: str):
         "You asked for crime: Ronin is a crime and action film tagged heist and car chase.",
         "Ronin has no violent or gore tag, as you asked.",
         "Ronin shares the crime genre and the ensemble cast tag with Heat, which you liked.",
+        # comparisons: what the sentence names is shared with the title it compares to
+        "Ronin is a crime film like The Godfather.",
+        "Ronin and Heat share the crime genre and the heist tag.",
+        "Ronin is a crime and action film tagged heist, similar to Heat.",
     ],
 )
 def test_true_links_pass(text: str) -> None:
@@ -47,6 +51,13 @@ def test_true_links_pass(text: str) -> None:
         ("You asked for action: Ronin is an action film.", "claim:asked action"),
         ("Ronin has the gangster tag and came out in 1998.", "claim:tag 'gangster'"),
         ("Ronin has no heist tag, as you asked.", "claim:no_tag heist"),
+        # free text from the packaged models' own habits ("..., similar to Finding Nemo")
+        ("Ronin and The Godfather share the thriller genre.", "claim:unshared_genre thriller"),
+        ("The Godfather and Ronin share the heist tag.", "claim:unshared_tag heist"),
+        ("Ronin is a thriller film like The Godfather.", "claim:unshared_genre thriller"),
+        ("Similar to The Godfather, Ronin is an action film.", "claim:unshared_genre action"),
+        ("Ronin is a crime film tagged car chase, similar to Heat.", "claim:unshared_tag car"),
+        ("Ronin and Ronin share the crime genre.", "claim:shared"),
     ],
 )
 def test_false_links_fail(text: str, problem: str) -> None:

@@ -73,6 +73,10 @@ LOVED = "I loved Toy Story"
         ("You asked for children's films: Toy Story 2 is an animation film.", "for my kids", "true"),
         ("You asked for children's films: Toy Story 2 is an animation film.", "a good thriller", "false"),
         ("Toy Story 2 is rated 3.9 by 1 person.", "", "false"),  # 97 people rated it
+        ("Toy Story 2 is an animation film, similar to Toy Story.", LOVED, "true"),
+        ("Toy Story 2 is an animation film like Jumanji.", "I loved Jumanji", "false"),  # Jumanji is not
+        ("Toy Story 2 and Toy Story share the comedy genre.", LOVED, "true"),
+        ("Jumanji and Toy Story 2 share the comedy genre.", "I loved Jumanji", "false"),
     ],
 )  # fmt: skip
 def test_the_new_wordings_are_parsed_and_checked(ml: MovieLens, text: str, said: str, expected: str) -> None:
