@@ -230,31 +230,15 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
             )
     if shared:
         second = co or (r and f"it is {r}")
-        plans.append(
-            Plan(
-                _text(f"{t} shares {shared} with {s}, which you liked", second),
-                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
-            )
-        )
-        plans.append(
-            Plan(
-                _text(f"because you liked {s}, try {t}: it has {shared} too", second),
-                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
-            )
-        )
-        # the same facts, opened otherwise: a session's replies need not all start alike
-        plans.append(
-            Plan(
-                _text(f"try {t}: it shares {shared} with {s}, which you liked", second),
-                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
-            )
-        )
-        plans.append(
-            Plan(
-                _text(f"like {s}, {t} has {shared}", second),
-                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
-            )
-        )
+        cites = frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))})
+        # the same facts, opened in several ways: a session's replies need not all start alike
+        for first in (
+            f"{t} shares {shared} with {s}, which you liked",
+            f"because you liked {s}, try {t}: it has {shared} too",
+            f"try {t}: it shares {shared} with {s}, which you liked",
+            f"like {s}, {t} has {shared}",
+        ):
+            plans.append(Plan(_text(first, second), cites))
     if co:
         c = facts.co_rating(s)
         assert c is not None
