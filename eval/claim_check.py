@@ -143,7 +143,7 @@ class Context:
 
 
 USER_LINKED_KINDS = frozenset(
-    {"liked", "gave", "fans", "shared_genre", "shared_tag", "asked", "no_tag", "matches"}
+    {"liked", "gave", "fans", "shared_genre", "shared_tags", "shared_tag_word", "asked", "no_tag", "matches"}
 )
 
 _NUM = r"(\d+(?:\.\d+)?)"
@@ -219,7 +219,7 @@ def parse(text: str, title: str) -> list[Claim]:
                 quoted = re.findall(r'"([^"]+)"', m.group("what"))  # 'matches "high school"'
                 claims += [Claim("matches", (w,)) for w in quoted or _split_list(m.group("what"))]
             elif kind == "described":
-                claims += [Claim("genre", (_genre(g),)) for g in _split_list(m.group("g"))]
+                claims += _described(m.group("g"))
                 if m.group("tg"):
                     claims.append(Claim("tags", (m.group("tg"),)))
             elif kind == "tagged_only":
@@ -234,17 +234,24 @@ def _comparisons(text: str, title: str) -> list[Claim]:
     Godfather" / "..., similar to Finding Nemo" (the sentence's genres and tags are the other
     title's too), "Ronin and Heat share the crime genre"."""
     claims: list[Claim] = []
-    for sent in re.split(r"(?<=[.!?])\s+", text):
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    # "X is similar to Y and is tagged robots": the second clause is about X alone
+    for sent in [c for s in sentences for c in re.split(r" (?:and|but) (?=(?:is|it|it's|has|was)\b)|; ", s)]:
         other = re.search(
-            r"(?<!you )(?<!who )(?<!that )\b(?:[Ss]imilar to|[Jj]ust like|[Ll]ike) (?P<s>[^,.;:]+)", sent
+            r"(?<!you )(?<!who )(?<!that )\b(?:[Ss]imilar to|[Jj]ust like|[Ll]ike) "
+            r"(?P<s>[^,;]+?)(?=,\s|\.\s|\.$|;|$)",
+            sent,
         )
         pair = re.search(r"^(?P<a>.+?) and (?P<b>.+?) (?:both )?share the (?P<what>[^.]+)", sent)
         if other and not re.match(r"[Ll]ike \S", sent):  # "Like Heat, Ronin has ...": parsed above
             seed = other.group("s").strip()
             claims.append(Claim("liked", (seed,)))
             described = re.search(r"\bis (?:a|an) (?P<g>[\w\-' ]+?) (?:film|movie)", sent)
-            for genre in _split_list(described.group("g")) if described else []:
-                claims.append(Claim("shared_genre", (seed, _genre(genre))))
+            for said in _described(described.group("g")) if described else []:
+                if said.kind == "genre":  # "a crime film like Heat": Heat is a crime film too
+                    claims.append(Claim("shared_genre", (seed, said.args[0])))
+                elif said.kind == "tag_word":  # "a prison film like Goodfellas": so is Goodfellas
+                    claims.append(Claim("shared_tag_word", (seed, said.args[0])))
             tagged = re.search(r"\btagged (?P<tg>[^,.;:]+?)(?=,| like| similar|\.|$)", sent)
             if tagged:
                 claims.append(Claim("shared_tags", (seed, tagged.group("tg"))))
@@ -254,6 +261,32 @@ def _comparisons(text: str, title: str) -> list[Claim]:
             g = re.search(r"(.+?) genres?\b", pair.group("what"))
             for genre in _split_list(g.group(1)) if g else []:
                 claims.append(Claim("shared_genre", (seed, _genre(genre))))
+    return claims
+
+
+GENRES = frozenset(
+    """Action Adventure Animation Children Comedy Crime Documentary Drama Fantasy Film-Noir Horror
+    IMAX Musical Mystery Romance Sci-Fi Thriller War Western""".split()
+)
+GENRE_ADJECTIVES = {"animated": "Animation", "romantic": "Romance", "comedic": "Comedy", "scary": "Horror"}
+
+
+def _described(phrase: str) -> list[Claim]:
+    """ "crime and drama" -> two genre claims; "crime thriller" -> the same; "1992 disney animated"
+    -> year 1992, a tag with the word disney, the Animation genre."""
+    claims: list[Claim] = []
+    for part in _split_list(phrase):
+        if _genre(part) in GENRES:
+            claims.append(Claim("genre", (_genre(part),)))
+            continue
+        for word in part.split():
+            genre = GENRE_ADJECTIVES.get(word.lower()) or _genre(word)
+            if genre in GENRES:
+                claims.append(Claim("genre", (genre,)))
+            elif re.fullmatch(r"\d{4}", word):
+                claims.append(Claim("year", (word,)))
+            else:
+                claims.append(Claim("tag_word", (plain(word),)))
     return claims
 
 
@@ -307,7 +340,7 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
     liked_ids = set(ctx.liked_ids)
     item = ctx.item_id
     for c in claims:
-        if c.kind in ("liked", "gave", "fans", "shared_genre", "shared_tags"):
+        if c.kind in ("liked", "gave", "fans", "shared_genre", "shared_tags", "shared_tag_word"):
             ids = ml.ids(c.args[0])
             if not ids:
                 c.ok, c.why = None, f"unknown title {c.args[0]!r}"
@@ -353,6 +386,15 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
         elif c.kind == "shared_genre":
             c.ok = c.args[1] in ml.genres.get(item, set()) and any(c.args[1] in ml.genres[i] for i in ids)
             c.why = "both in movies.csv"
+        elif c.kind == "tag_word":
+            c.ok = any(c.args[0] in t.split() for t in ml.tags.get(item, set()))
+            c.why = "a word of one of its tags"
+        elif c.kind == "shared_tag_word":
+            word = c.args[1]
+            c.ok = any(word in t.split() for t in ml.tags.get(item, set())) and any(
+                any(word in t.split() for t in ml.tags.get(i, set())) for i in ids
+            )
+            c.why = "a word of a tag of both"
         elif c.kind == "shared_tags":
             both = [ml.tags.get(item, set()) & ml.tags.get(i, set()) for i in ids]
             c.ok = any(_partition(c.args[1], tags) for tags in both)

@@ -448,14 +448,18 @@ def _check_links(masked: str, facts: Facts, roles: list[str], forms: list[str], 
             tags = tuple(t for lk in links if lk for t in lk.shared_tags)
             rest = _PLACEHOLDER.sub(" ", sentence[because.end() :])
             _named_ok(rest, genres, tags, problems, tagged_only=True)
-        # "Ronin is a thriller film like The Godfather" / "..., similar to Finding Nemo": the genres
-        # and tags of the sentence read as The Godfather's too, so they must be shared with it
-        for match in _LIKE_TITLE.finditer(sentence):
-            k = int(match.group(1))
-            link = facts.link(forms[k]) if roles[k] == "liked" else None
-            genres = asked | {g.lower() for g in (link.shared_genres if link else ())}
-            tags = link.shared_tags if link else ()
-            _named_ok(_PLACEHOLDER.sub(" ", sentence), genres, tags, problems, tagged_only=True)
+        # "Ronin is a thriller film like The Godfather" / "a martial arts film, similar to Pulp
+        # Fiction": whatever the sentence says the item is reads as the other title's too, so every
+        # genre and tag word in it must be one they share (what was asked for is not enough here)
+        # (a clause of its own, "... and is tagged robots", is not part of the comparison)
+        for clause in re.split(r"\s+(?:and|but)\s+(?=(?:is|it|it's|has|was)\b)|;\s*", sentence):
+            for match in _LIKE_TITLE.finditer(clause):
+                k = int(match.group(1))
+                link = facts.link(forms[k]) if roles[k] == "liked" else None
+                genres = {g.lower() for g in (link.shared_genres if link else ())}
+                tags = link.shared_tags if link else ()
+                described = _NUMBER.sub(" ", _PLACEHOLDER.sub(" ", clause))  # figures are checked apart
+                _named_ok(described, genres, tags, problems)
         # "Ronin and Heat share the crime genre": as "Ronin shares the crime genre with Heat"
         for match in _SHARE_PAIR.finditer(sentence):
             pair = {roles[int(match.group(1))], roles[int(match.group(2))]}

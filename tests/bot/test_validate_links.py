@@ -3,6 +3,8 @@ own rating must be so (checked by the validator on the free-text paths too)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.explain.facts import facts_from
@@ -58,6 +60,7 @@ def test_true_links_pass(text: str) -> None:
         ("Similar to The Godfather, Ronin is an action film.", "claim:unshared_genre action"),
         ("Ronin is a crime film tagged car chase, similar to Heat.", "claim:unshared_tag car"),
         ("Ronin and Ronin share the crime genre.", "claim:shared"),
+        ("Ronin is a car chase film, similar to Heat.", "claim:unshared car"),  # its tag, not Heat's
     ],
 )
 def test_false_links_fail(text: str, problem: str) -> None:
@@ -85,3 +88,12 @@ def test_explanations_of_one_reply_open_differently() -> None:
         text = template_explanation(facts, 2278, 0, used)
         assert opening(text, facts) not in used
         used.append(opening(text, facts))
+
+
+def test_a_comparison_needs_what_is_shared_not_what_was_asked() -> None:
+    """ "Because you liked X, Ronin is an action film" may name what the request asked for; "Ronin is
+    an action film, similar to X" says X is one too, so only what they share will do."""
+    facts = replace(facts_from(ronin_for_user()), asked_genres=("crime", "action"))
+    assert validate_facts("Because you liked The Godfather, Ronin is an action film.", facts).ok
+    result = validate_facts("Ronin is an action film, similar to The Godfather.", facts)
+    assert not result.ok and "claim:unshared_genre action" in result.problems

@@ -84,6 +84,23 @@ def test_the_new_wordings_are_parsed_and_checked(ml: MovieLens, text: str, said:
     assert verdict(ml, text, 3114, "Toy Story 2", messages=[said]) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "item_id", "title", "expected"),
+    [
+        ("Aladdin is a 1992 Disney animated film.", 588, "Aladdin", "true"),  # year, tag word, genre
+        ("Aladdin is a 1994 Disney animated film.", 588, "Aladdin", "false"),
+        ("The Usual Suspects is a crime thriller film, similar to Pulp Fiction.", 50, "-", "true"),
+        ("Kill Bill: Vol. 1 is a martial arts film, similar to Pulp Fiction.", 6874, "-", "false"),
+    ],
+)  # fmt: skip
+def test_free_text_descriptions_are_read_word_by_word(
+    ml: MovieLens, text: str, item_id: int, title: str, expected: str
+) -> None:
+    """What the packaged models write on the free-text path: a genre phrase may hold a year, tag words
+    and genre adjectives, and a comparison says the other title shares them."""
+    assert verdict(ml, text, item_id, title, messages=["I loved Pulp Fiction"]) == expected
+
+
 def test_the_simulations_figures_are_checked_without_the_simulated_users(
     movielens_dir: Path, ml: MovieLens
 ) -> None:
