@@ -143,7 +143,18 @@ class Context:
 
 
 USER_LINKED_KINDS = frozenset(
-    {"liked", "gave", "fans", "shared_genre", "shared_tags", "shared_tag_word", "asked", "no_tag", "matches"}
+    {
+        "liked",
+        "gave",
+        "fans",
+        "shared_genre",
+        "shared_tags",
+        "shared_tag_word",
+        "asked",
+        "asked_any",
+        "no_tag",
+        "matches",
+    }
 )
 
 _NUM = r"(\d+(?:\.\d+)?)"
@@ -173,7 +184,7 @@ def parse(text: str, title: str) -> list[Claim]:
         ),
         (
             "fans_by",
-            rf"\b{t} was rated {_NUM} on average by the (\d+) (?:people|person) who liked {S}(?=\.|$)",
+            rf"\b{t} was rated {_NUM} on average by the (\d+) (?:people|person) who liked {S}(?=\.|$|, and )",
         ),
         ("shares", rf"\bshares? (?P<what>the .+?) with {S}(?=, which you liked|\.|$)"),
         ("like", rf"^[Ll]ike {S}, {t} has (?P<what>the .+?)(?=\.|$)"),
@@ -182,6 +193,7 @@ def parse(text: str, title: str) -> list[Claim]:
         ("close", rf"\bis close to {S}, which you liked"),
         ("rating", rf"\b[Rr]ated {_NUM}(?: on average)? by (\d+) (?:people|person)"),
         ("asked", r"\b[Yy]ou asked for (?P<what>[^:]+):"),
+        ("for_request", rf"^For your request, {t} is (?:a|an) (?P<g>[\w\-' ]+?) film"),
         ("no_tag", r"\bhas no (?P<what>.+?) tag, as you asked"),
         ("no_tag", r"\b(?:isn't|is not) tagged (?P<what>.+?), as you asked"),
         ("matches", rf"{t} matches (?P<what>.+?) from your request"),
@@ -213,6 +225,9 @@ def parse(text: str, title: str) -> list[Claim]:
             elif kind == "asked":
                 asked = [re.sub(r" (?:films|movies)$", "", g) for g in _split_list(m.group("what"))]
                 claims += [Claim("asked", (_genre(g),)) for g in asked]
+            elif kind == "for_request":  # one of the genres it names is one the request asked for
+                genres = [c.args[0] for c in _described(m.group("g")) if c.kind == "genre"]
+                claims.append(Claim("asked_any", tuple(genres)))
             elif kind == "no_tag":
                 claims += [Claim("no_tag", (tag,)) for tag in _split_list(m.group("what"))]
             elif kind == "matches":
@@ -405,6 +420,13 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
             asked = any(w in said + " " for w in ASK_WORDS.get(genre, (genre.lower(),)))
             c.ok = in_item and asked
             c.why = "genre of the item, word of the request" if c.ok else "not a genre of it, or not asked"
+        elif c.kind == "asked_any":
+            c.ok = any(
+                g in ml.genres.get(item, set())
+                and any(w in said + " " for w in ASK_WORDS.get(g, (g.lower(),)))
+                for g in c.args
+            )
+            c.why = "one of its genres is a word of the request" if c.ok else "none of them asked"
         elif c.kind == "no_tag":
             tag = fold(c.args[0])
             c.ok = not any(tag in t for t in ml.tags.get(item, set()))

@@ -244,7 +244,10 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
         assert c is not None
         second, cites = (f"it shares {shared} with {s}", shared_cites) if shared else (about, about_cites)
         plans.append(Plan(_text(_fans_rated(c, t), second), frozenset({"co_rating", *cites})))
-        plans.append(Plan(_text(_rated_by_fans(c, t), second), frozenset({"co_rating", *cites})))
+        # one sentence here: the second sentences of these plans ("It shares ... with Heat.") would
+        # repeat across a session's replies
+        joined = f"{_rated_by_fans(c, t)}, and {second}" if second else _rated_by_fans(c, t)
+        plans.append(Plan(_text(joined), frozenset({"co_rating", *cites})))
         plans.append(Plan(_text(f"if you enjoyed {s}, {t} is worth a try: {co}"), frozenset({"co_rating"})))
     return plans
 

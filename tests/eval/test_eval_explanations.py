@@ -66,6 +66,10 @@ LOVED = "I loved Toy Story"
         ('Toy Story 2 matches "toy story" from your request.', "a story about a toy", "false"),
         ("Toy Story 2 was rated 4.1 on average by the 62 people who liked Toy Story.", LOVED, "true"),
         ("Toy Story 2 was rated 3.9 on average by the 77 people who liked Toy Story.", LOVED, "false"),
+        ("Toy Story 2 was rated 4.1 on average by the 62 people who liked Toy Story, and it shares the "
+         "animation genre with Toy Story.", LOVED, "true"),
+        ("For your request, Toy Story 2 is an animation and comedy film.", "something funny", "true"),
+        ("For your request, Toy Story 2 is an animation and comedy film.", "a tense thriller", "false"),
         ("The 62 people who liked Toy Story gave Toy Story 2 an average of 4.1.", LOVED, "true"),
         ("The 62 people who liked Toy Story gave Toy Story 2 an average of 3.9.", LOVED, "false"),
         ("Like Toy Story, Toy Story 2 has the animation and comedy genres.", LOVED, "true"),
