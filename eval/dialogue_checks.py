@@ -25,6 +25,7 @@ class CheckContext:
     """What the runner knows besides the turn: feedback given so far."""
 
     rejected_ids: set[int] = field(default_factory=set)  # seen / not interested / thumbs down
+    said: list[str] = field(default_factory=list)  # the user's messages so far, as the agent keeps them
 
 
 Check = Callable[[TurnResult, Any, CheckContext], tuple[bool, str]]
@@ -120,12 +121,20 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
     return Evidence(**fields)
 
 
-def check_grounded(result: TurnResult, expected: bool, _: CheckContext) -> tuple[bool, str]:
-    from bot.explain.validator import validate
+def check_grounded(result: TurnResult, expected: bool, ctx: CheckContext) -> tuple[bool, str]:
+    """Each explanation passes the validator against its evidence, read with the user's messages as
+    the explainer read them ('matches "high school"' quotes words adjacent in what they said)."""
+    from bot.explain.explainer import said_facts
+    from bot.explain.facts import facts_from
+    from bot.explain.validator import validate_facts
+    from bot.types import Candidate
 
     bad = []
     for r in _shown(result):
-        verdict = validate(r.explanation, evidence_from_dict(r.evidence), title=r.title)
+        candidate = Candidate(
+            item_id=r.item_id, title=r.title, score=0.0, evidence=evidence_from_dict(r.evidence)
+        )
+        verdict = validate_facts(r.explanation, said_facts(facts_from(candidate), ctx.said))
         if not verdict.ok:
             bad.append(f"{r.title}: {verdict.reason}")
     return (not bad) == expected, "; ".join(bad) if bad else "every explanation validates"
