@@ -124,17 +124,11 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
 def check_grounded(result: TurnResult, expected: bool, ctx: CheckContext) -> tuple[bool, str]:
     """Each explanation passes the validator against its evidence, read with the user's messages as
     the explainer read them ('matches "high school"' quotes words adjacent in what they said)."""
-    from bot.explain.explainer import said_facts
-    from bot.explain.facts import facts_from
-    from bot.explain.validator import validate_facts
-    from bot.types import Candidate
+    from bot.explain.explainer import validate_shown
 
     bad = []
     for r in _shown(result):
-        candidate = Candidate(
-            item_id=r.item_id, title=r.title, score=0.0, evidence=evidence_from_dict(r.evidence)
-        )
-        verdict = validate_facts(r.explanation, said_facts(facts_from(candidate), ctx.said))
+        verdict = validate_shown(r.explanation, evidence_from_dict(r.evidence), r.title, ctx.said)
         if not verdict.ok:
             bad.append(f"{r.title}: {verdict.reason}")
     return (not bad) == expected, "; ".join(bad) if bad else "every explanation validates"

@@ -24,7 +24,7 @@ from bot.explain.sentences import explanation_choices, explanation_grammar
 from bot.explain.templates import opening, template_explanation
 from bot.explain.validator import GENRE_WORDS, Limits, ValidationResult, validate_facts
 from bot.settings import Settings
-from bot.types import Candidate, Constraints
+from bot.types import Candidate, Constraints, Evidence
 
 log = logging.getLogger("recbot.explain")
 
@@ -94,6 +94,13 @@ def said_facts(facts: Facts, said: Sequence[str]) -> Facts:
         if set(words(g)) <= heard or any(w in heard for w, genre in GENRE_WORDS.items() if genre == g)
     )
     return replace(facts, query_terms=terms, asked_genres=asked)
+
+
+def validate_shown(text: str, evidence: Evidence, title: str, said: Sequence[str] = ()) -> ValidationResult:
+    """The check the explainer made, redone from a recorded card: ``text`` against ``evidence`` read
+    with the user's messages ``said`` ('matches "high school"' is checkable only against them)."""
+    facts = facts_from(Candidate(item_id=0, title=title, score=0.0, evidence=evidence))
+    return validate_facts(text, said_facts(facts, said))
 
 
 def clean_llm_text(text: str) -> str:
