@@ -17,7 +17,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, request_phrases, words
+from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, fold, request_phrases, words
 from bot.explain.llm.base import ChatModel, LLMError, stream_text, supports_choices, supports_grammar
 from bot.explain.prompts import explanation_messages
 from bot.explain.sentences import explanation_choices, explanation_grammar
@@ -183,6 +183,7 @@ class Explainer:
             yield result.text
             return result
         shown, raw, buffer = "", "", ""
+        titles = [form for form, _ in facts.all_title_forms()]
         failed: ValidationResult | None = None
         reason: str | None = None
         generation = self._generate(facts, context)
@@ -190,14 +191,14 @@ class Explainer:
             for chunk in generation:
                 raw += chunk
                 buffer += chunk
-                sentence, buffer = _split_sentence(buffer)
+                sentence, buffer = _split_sentence(buffer, titles)
                 while sentence and failed is None:
                     failed = self._accept(shown, sentence, facts)
                     if failed is None:
                         piece = (" " if shown else "") + clean_llm_text(sentence)
                         shown += piece
                         yield piece
-                        sentence, buffer = _split_sentence(buffer)
+                        sentence, buffer = _split_sentence(buffer, titles)
                 if failed is not None:
                     break  # stop generating: what was shown stays valid, the rest is dropped
             if failed is None and buffer.strip():
@@ -301,12 +302,21 @@ class Explainer:
         return explanation
 
 
-def _split_sentence(buffer: str) -> tuple[str, str]:
-    """Split off the first complete sentence ("... ." followed by a space and a capital)."""
-    match = re.search(r"[.!?](?=\s+[A-Z])", buffer)
-    if not match:
-        return "", buffer
-    return buffer[: match.end()].strip(), buffer[match.end() :].lstrip()
+def _split_sentence(buffer: str, titles: Sequence[str] = ()) -> tuple[str, str]:
+    """Split off the first complete sentence ("... ." followed by a space and a capital); a full
+    stop inside one of ``titles`` ("The Talented Mr. Ripley", "Kill Bill: Vol. 1") ends none."""
+    folded = fold(buffer)  # title forms are folded; positions hold while folding keeps the length
+    text = folded if len(folded) == len(buffer) else buffer
+    inside = [
+        (m.start(), m.end())
+        for t in titles
+        if re.search(r"[.!?]\s", t + " ")
+        for m in re.finditer(re.escape(t), text, re.IGNORECASE)
+    ]
+    for match in re.finditer(r"[.!?](?=\s+[A-Z])", buffer):
+        if not any(a <= match.start() < b - 1 for a, b in inside):
+            return buffer[: match.end()].strip(), buffer[match.end() :].lstrip()
+    return "", buffer
 
 
 def _ms(start: float) -> float:
