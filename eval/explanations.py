@@ -110,7 +110,7 @@ class RecordingAgent:
     def _reasons(self, session_id: str, turn_id: int) -> dict[int, str | None]:
         """item id -> why its explanation is a template, as the agent recorded the turn."""
         turns = self._agent.session(session_id).get("turns", [])
-        row = next((t for t in turns if t.get("turn_id") == turn_id), {})
+        row: dict[str, Any] = next((t for t in turns if t.get("turn_id") == turn_id), {})
         return {int(e["item_id"]): e.get("reason") for e in row.get("explanations") or []}
 
     def _new(self, user_id: int | None) -> dict[str, Any]:
@@ -215,7 +215,8 @@ def session_figures(shown: Sequence[Shown]) -> dict[str, Any]:
 
 def llm_texts(shown: Sequence[Shown]) -> dict[str, Any]:
     """How the LLM's texts fared: accepted by the validator (shown), rejected, or no text at all."""
-    rejected = [s.reason.removeprefix("invalid:") for s in shown if (s.reason or "").startswith("invalid:")]
+    reasons = [s.reason or "" for s in shown]
+    rejected = [r.removeprefix("invalid:") for r in reasons if r.startswith("invalid:")]
     return {
         "accepted": sum(s.source == "llm" for s in shown),
         "rejected": len(rejected),

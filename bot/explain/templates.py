@@ -230,7 +230,7 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
             )
     if shared:
         second = co or (r and f"it is {r}")
-        cites = frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))})
+        linked = frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))})
         # the same facts, opened in several ways: a session's replies need not all start alike
         for first in (
             f"{t} shares {shared} with {s}, which you liked",
@@ -238,7 +238,7 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
             f"try {t}: it shares {shared} with {s}, which you liked",
             f"like {s}, {t} has {shared}",
         ):
-            plans.append(Plan(_text(first, second), cites))
+            plans.append(Plan(_text(first, second), linked))
     if co:
         c = facts.co_rating(s)
         assert c is not None
