@@ -242,6 +242,7 @@ def facts_from(candidate: Candidate) -> Facts:
         # A seed titled with a plain word ("A", "Up") cannot be told from the word, so its figures
         # could not be bound to it: not stated.
         and fold(c.seed_title).lower() not in _plain_words()
+        and not re.fullmatch(r"[\d.,\s]+", fold(c.seed_title))  # "3": it would read as a figure
     )
     # A shared tag spelled like a title would be masked as that title: not stated.
     titled = {f.lower() for f in title_forms(candidate.title)} | {f.lower() for fs in liked_forms for f in fs}

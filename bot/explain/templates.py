@@ -213,7 +213,8 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
     about = f"it is {g}" + (f" {tags}" if tags else "") if g else (f"it is {tags}" if tags else None)
     about_cites = ({"genre"} if g else set()) | ({"tags"} if tags else set())
     plans: list[Plan] = []
-    if link.user_rating is not None:
+    # "you gave Heat 3 stars": only where the item's title is told apart (a title "3" would be read there)
+    if link.user_rating is not None and _named(t):
         gave = f"you gave {s} {stars(link.user_rating)} stars"
         if co:
             c = facts.co_rating(s)

@@ -137,7 +137,10 @@ def _mask_titles(text: str, facts: Facts) -> tuple[str, list[str], list[str]]:
         # A title that is also a connective ("It", "Up") is left as the plain word.
         if form.lower() in CONNECTIVES:
             continue
-        pattern = re.compile(r"(?<![\w§])(?<!\d[.,])" + re.escape(form) + r"(?![\w§]|[.,]\d)", re.IGNORECASE)
+        # not inside a word or a contraction ("isn't" holds no title "T"), nor a figure ("3.5")
+        pattern = re.compile(
+            r"(?<![\w§])(?<!\w['’])(?<!\d[.,])" + re.escape(form) + r"(?![\w§]|[.,]\d)", re.IGNORECASE
+        )
         if pattern.search(text):
             text = pattern.sub(f"§{len(roles)}§", text)
             roles.append(role)
