@@ -238,6 +238,7 @@ class Agent:
                 constraints=state.constraints,
                 seed=state.turn_count,
                 said=tuple(state.said),
+                recent_openings=tuple(state.openings),
             )
             turn.question = decision.question
             # Nothing later in the turn changes the state, so it is final now: record the turn (and

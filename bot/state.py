@@ -30,6 +30,7 @@ from bot.understand.vocabulary import CRITIQUES
 
 RECENT_YEARS = 8  # "recent" with nothing shown yet: the catalog's last eight years
 OLD_YEAR = 1989  # "older" with nothing shown yet: before 1990
+RECENT_OPENINGS = 6  # explanation openings remembered: two replies of three cards
 # Words that make a genre request add to the earlier ones instead of replacing them.
 _ADDS_GENRES = re.compile(r"^\s*(and|plus)\b|\b(also|too|as well|more|add|plus|additionally)\b", re.I)
 _GENRE_CRITIQUES = tuple(phrase for phrase, effect in CRITIQUES.items() if effect.get("in"))
@@ -64,6 +65,9 @@ class DialogueState:
     moods: list[str] = field(default_factory=list)
     unsupported: list[dict[str, Any]] = field(default_factory=list)
     said: list[str] = field(default_factory=list)  # the user's last messages (the dialogue model reads them)
+    # How the last replies' explanations opened (bot.explain.templates.opening), newest last: the
+    # next reply opens otherwise where it can. States stored before this field read it as empty.
+    openings: list[str] = field(default_factory=list)
 
     # --- derived views -------------------------------------------------------------------------
     def all_liked(self) -> list[int]:

@@ -21,7 +21,7 @@ from bot.logs import current_request_id, new_request_id
 from bot.policy import Decision
 from bot.recommend.constraints import satisfies
 from bot.recommend.item_features import ItemFeatures
-from bot.state import DialogueState
+from bot.state import RECENT_OPENINGS, DialogueState
 from bot.store import Store
 from bot.types import Candidate, Evidence, Neighbour, Recommendation, TurnResult
 from bot.understand.parser import ParsedMessage, clean_text
@@ -121,8 +121,16 @@ class TurnRecord:
         return self.turn_id
 
     def finish(self, store: Store) -> None:
-        """Fill in what the recorded turn said: reply, question, cards, explanations, latencies."""
+        """Fill in what the recorded turn said: reply, question, cards, explanations, latencies.
+
+        The session also remembers how this turn's explanations opened (``DialogueState.openings``),
+        so that the next reply opens otherwise; known only now, so the state is written again.
+        """
         store.update_turn(self.turn_id, **self._reply_columns())
+        if self.explanations:
+            opened = [e.opening for e in self.explanations if e.opening]
+            self.state.openings = [*self.state.openings, *opened][-RECENT_OPENINGS:]
+            store.save_state(self.session_id, self.state.to_json())
 
     def _reply_columns(self) -> dict[str, Any]:
         return {

@@ -4,9 +4,10 @@ Used to label explanation samples (``eval/data/explanations_labelled_issue15.jso
 ``recbot eval explanations``. It shares no code with the validator (bot/explain/validator.py) nor
 with the evidence that explanations are written from (bot/recommend/evidence.py): it reads
 movies.csv, ratings.csv and tags.csv with the csv module, parses each sentence with its own
-patterns into claims ("X is a crime film", "the 40 people who liked Heat rated X 4.1 on average",
-"you gave Heat 5 stars", "X shares the heist tag with Heat", ...), and checks every claim by
-counting rows. A claim it cannot parse or place is reported as ``unverified`` for a human to read.
+patterns (:mod:`eval.claim_parse`) into claims ("X is a crime film", "the 40 people who liked Heat
+rated X 4.1 on average", "you gave Heat 5 stars", "X shares the heist tag with Heat", ...), and
+checks every claim by counting rows. A claim it cannot parse or place is reported as
+``unverified`` for a human to read.
 """
 
 from __future__ import annotations
@@ -14,20 +15,14 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eval.claim_parse import Claim, fold, parse, plain
+
 LIKED = 4.0  # "liked" / "people who liked": 4 stars or more
-GENRE_NAMES = {
-    "children's": "Children",
-    "sci-fi": "Sci-Fi",
-    "film-noir": "Film-Noir",
-    "imax": "IMAX",
-}
-# words by which a request asks for a genre (for "you asked for horror")
 ASK_WORDS = {
     "Comedy": ("comed", "funn", "laugh", "humor", "humour", "lighter", "feel-good", "fun "),
     "Horror": ("horror", "scary", "scare", "frighten"),
@@ -50,10 +45,6 @@ ASK_WORDS = {
 }
 
 
-def fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
-
-
 def readable(title: str) -> str:
     """movies.csv title -> the name people write: "Matrix, The (1999)" -> "the matrix"."""
     body = re.sub(r"\s*\(\d{4}[^)]*\)\s*$", "", title).strip()
@@ -72,11 +63,6 @@ def names(title: str) -> set[str]:
     if aka:
         out |= {readable(aka.group("main")), readable(aka.group("aka"))}
     return out
-
-
-def plain(text: str) -> str:
-    """Lower case, accents and punctuation gone: "Samuel L. Jackson" -> "samuel l jackson"."""
-    return " ".join(re.findall(r"[a-z0-9']+", fold(text)))
 
 
 @dataclass
@@ -122,14 +108,6 @@ class MovieLens:
 
 
 @dataclass
-class Claim:
-    kind: str  # genre, tag, rating, fans, gave, liked, shared_genre, shared_tag, asked, no_tag, matches, year
-    args: tuple[str, ...]
-    ok: bool | None = None  # None: could not be checked
-    why: str = ""
-
-
-@dataclass
 class Context:
     """What the explanation was shown in: its item, the user's messages so far, a known user's id."""
 
@@ -143,76 +121,19 @@ class Context:
 
 
 USER_LINKED_KINDS = frozenset(
-    {"liked", "gave", "fans", "shared_genre", "shared_tag", "asked", "no_tag", "matches"}
+    {
+        "liked",
+        "gave",
+        "fans",
+        "shared_genre",
+        "shared_tags",
+        "shared_tag_word",
+        "asked",
+        "asked_any",
+        "no_tag",
+        "matches",
+    }
 )
-
-_NUM = r"(\d+(?:\.\d+)?)"
-
-
-def _genre(word: str) -> str:
-    return GENRE_NAMES.get(word.lower(), word.capitalize())
-
-
-def _split_list(text: str) -> list[str]:
-    """ "a, b and c" -> [a, b, c]; "a or b" -> [a, b]."""
-    return [p.strip() for p in re.split(r",\s*|\s+and\s+|\s+or\s+", text) if p.strip()]
-
-
-def parse(text: str, title: str) -> list[Claim]:
-    """The claims of ``text`` about the item ``title`` (its readable name) and the titles it names."""
-    t = re.escape(title)
-    claims: list[Claim] = []
-    s = text
-    S = r"(?P<s>.+?)"
-    patterns: list[tuple[str, str]] = [
-        ("gave", rf"\b[Yy]ou gave {S} {_NUM} stars?\b"),
-        ("fans", rf"\b[Tt]he (\d+) (?:people|person) who liked {S} rated (?:it|{t}) {_NUM} on average"),
-        ("shares", rf"\bshares? (?P<what>the .+?) with {S}(?=, which you liked|\.|$)"),
-        ("because", rf"\b[Bb]ecause you liked {S}, try {t}: it has (?P<what>the .+?) too\b"),
-        ("enjoyed", rf"\b[Ii]f you enjoyed {S}, {t} is worth a try"),
-        ("close", rf"\bis close to {S}, which you liked"),
-        ("rating", rf"\b[Rr]ated {_NUM} on average by (\d+) (?:people|person)"),
-        ("asked", r"\b[Yy]ou asked for (?P<what>[^:]+):"),
-        ("no_tag", r"\bhas no (?P<what>.+?) tag, as you asked"),
-        ("matches", rf"{t} matches (?P<what>.+?) from your request"),
-        ("described", r"\bis (?:a|an) (?P<g>[\w\-' ]+?) film(?: tagged (?P<tg>.+?))?(?=, rated|\.|$| from)"),
-        ("tagged_only", r"\bis tagged (?P<tg>.+?)(?=, rated|\.|$)"),
-        ("year", r"\bfrom (\d{4})\b"),
-    ]
-    for kind, pattern in patterns:
-        for m in re.finditer(pattern, s):
-            if kind == "gave":
-                claims += [Claim("liked", (m.group("s"),)), Claim("gave", (m.group("s"), m.group(2)))]
-            elif kind == "fans":
-                claims.append(Claim("fans", (m.group("s"), m.group(1), m.group(3))))
-            elif kind in ("shares", "because"):
-                claims.append(Claim("liked", (m.group("s"),)))
-                what = m.group("what")
-                g = re.search(r"the (.+?) genres?\b", what)
-                tg = re.search(r"(?:^|and )the ((?:(?!genre).)+?) tags?$", what)
-                for genre in _split_list(g.group(1)) if g else []:
-                    claims.append(Claim("shared_genre", (m.group("s"), _genre(genre))))
-                if tg:
-                    claims.append(Claim("shared_tags", (m.group("s"), tg.group(1))))
-            elif kind in ("enjoyed", "close"):
-                claims.append(Claim("liked", (m.group("s"),)))
-            elif kind == "rating":
-                claims.append(Claim("rating", (m.group(1), m.group(2))))
-            elif kind == "asked":
-                claims += [Claim("asked", (_genre(g),)) for g in _split_list(m.group("what"))]
-            elif kind == "no_tag":
-                claims += [Claim("no_tag", (tag,)) for tag in _split_list(m.group("what"))]
-            elif kind == "matches":
-                claims += [Claim("matches", (w,)) for w in _split_list(m.group("what"))]
-            elif kind == "described":
-                claims += [Claim("genre", (_genre(g),)) for g in _split_list(m.group("g"))]
-                if m.group("tg"):
-                    claims.append(Claim("tags", (m.group("tg"),)))
-            elif kind == "tagged_only":
-                claims.append(Claim("tags", (m.group("tg"),)))
-            elif kind == "year":
-                claims.append(Claim("year", (m.group(1),)))
-    return claims
 
 
 def _round1(x: float) -> str:
@@ -265,7 +186,7 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
     liked_ids = set(ctx.liked_ids)
     item = ctx.item_id
     for c in claims:
-        if c.kind in ("liked", "gave", "fans", "shared_genre", "shared_tags"):
+        if c.kind in ("liked", "gave", "fans", "shared_genre", "shared_tags", "shared_tag_word"):
             ids = ml.ids(c.args[0])
             if not ids:
                 c.ok, c.why = None, f"unknown title {c.args[0]!r}"
@@ -311,6 +232,15 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
         elif c.kind == "shared_genre":
             c.ok = c.args[1] in ml.genres.get(item, set()) and any(c.args[1] in ml.genres[i] for i in ids)
             c.why = "both in movies.csv"
+        elif c.kind == "tag_word":
+            c.ok = any(c.args[0] in t.split() for t in ml.tags.get(item, set()))
+            c.why = "a word of one of its tags"
+        elif c.kind == "shared_tag_word":
+            word = c.args[1]
+            c.ok = any(word in t.split() for t in ml.tags.get(item, set())) and any(
+                any(word in t.split() for t in ml.tags.get(i, set())) for i in ids
+            )
+            c.why = "a word of a tag of both"
         elif c.kind == "shared_tags":
             both = [ml.tags.get(item, set()) & ml.tags.get(i, set()) for i in ids]
             c.ok = any(_partition(c.args[1], tags) for tags in both)
@@ -321,18 +251,35 @@ def check(text: str, ctx: Context, ml: MovieLens) -> list[Claim]:
             asked = any(w in said + " " for w in ASK_WORDS.get(genre, (genre.lower(),)))
             c.ok = in_item and asked
             c.why = "genre of the item, word of the request" if c.ok else "not a genre of it, or not asked"
+        elif c.kind == "asked_any":
+            c.ok = any(
+                g in ml.genres.get(item, set())
+                and any(w in said + " " for w in ASK_WORDS.get(g, (g.lower(),)))
+                for g in c.args
+            )
+            c.why = "one of its genres is a word of the request" if c.ok else "none of them asked"
         elif c.kind == "no_tag":
             tag = fold(c.args[0])
             c.ok = not any(tag in t for t in ml.tags.get(item, set()))
             c.why = "no tag contains it"
         elif c.kind == "matches":
-            word = fold(c.args[0])
-            c.ok = word in said
-            c.why = "a word of the request" if c.ok else "not in the request"
+            said_it = _in_a_message(fold(c.args[0]), ctx.messages)
+            c.ok = said_it if " " in c.args[0].strip() else fold(c.args[0]) in said
+            c.why = "words of the request" if c.ok else "not in the request"
         elif c.kind == "year":
             c.ok = ml.year.get(item) == int(c.args[0])
             c.why = f"year {ml.year.get(item)}"
     return claims
+
+
+def _in_a_message(phrase: str, messages: Iterable[str]) -> bool:
+    """The words of ``phrase``, next to each other and in this order, in one of the ``messages``."""
+    wanted = re.findall(r"[a-z0-9']+", phrase)
+    for message in messages:
+        heard = re.findall(r"[a-z0-9']+", fold(message))
+        if any(heard[i : i + len(wanted)] == wanted for i in range(len(heard))):
+            return True
+    return False
 
 
 def _names_of(ml: MovieLens, item: int) -> list[str]:

@@ -25,6 +25,7 @@ class CheckContext:
     """What the runner knows besides the turn: feedback given so far."""
 
     rejected_ids: set[int] = field(default_factory=set)  # seen / not interested / thumbs down
+    said: list[str] = field(default_factory=list)  # the user's messages so far, as the agent keeps them
 
 
 Check = Callable[[TurnResult, Any, CheckContext], tuple[bool, str]]
@@ -120,12 +121,14 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
     return Evidence(**fields)
 
 
-def check_grounded(result: TurnResult, expected: bool, _: CheckContext) -> tuple[bool, str]:
-    from bot.explain.validator import validate
+def check_grounded(result: TurnResult, expected: bool, ctx: CheckContext) -> tuple[bool, str]:
+    """Each explanation passes the validator against its evidence, read with the user's messages as
+    the explainer read them ('matches "high school"' quotes words adjacent in what they said)."""
+    from bot.explain.explainer import validate_shown
 
     bad = []
     for r in _shown(result):
-        verdict = validate(r.explanation, evidence_from_dict(r.evidence), title=r.title)
+        verdict = validate_shown(r.explanation, evidence_from_dict(r.evidence), r.title, ctx.said)
         if not verdict.ok:
             bad.append(f"{r.title}: {verdict.reason}")
     return (not bad) == expected, "; ".join(bad) if bad else "every explanation validates"

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.chat_agent import ChatAgent
+from bot.recommend.served import SAID_KEPT
 from bot.types import TurnResult
 from cf_engine.data.catalog import Dataset
 from eval.dialogue_checks import CHECKS, CheckContext
@@ -99,6 +100,7 @@ def run_dialogue(agent: ChatAgent, spec: DialogueSpec) -> DialogueOutcome:
             say_index += 1
             started = time.perf_counter()
             last = agent.turn(session, step.say)
+            ctx.said = [*ctx.said, step.say][-SAID_KEPT:]
             outcome.latencies_ms.append((time.perf_counter() - started) * 1000)
             outcome.transcript.append(
                 {

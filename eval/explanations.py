@@ -8,7 +8,14 @@ files by :mod:`eval.claim_check` (independent of the validator), and the run rep
   linked to, their own rating, a co-rating of their liked title, what they asked for);
 * ``mean_facts``: mean number of distinct checked claims per explanation;
 * ``unique_sentences``: distinct sentences / sentences shown;
-* ``llm_share``: share written by the LLM (the rest are templates);
+* ``session_unique_sentences`` / ``session_repeated_openings``: per scripted dialogue or simulated
+  session, distinct sentences / sentences, and the share of its explanations whose opening (first
+  three words, the item's own title read as one word T and numbers as N, so "Alien is a" and
+  "Psycho is a" open alike) repeats an earlier explanation's in the same session; the mean over
+  sessions (``sessions``);
+* ``llm_share``: share written by the LLM (the rest are templates); ``llm_texts``: how many LLM texts
+  the validator accepted (shown), rejected (``invalid:...``, a template shown instead, with the
+  first problems by kind) and how many LLM calls failed (``llm_error:...``: deadline, crash);
 * ``false_claims``: share of explanations with a false claim in this run, and on the labelled sample.
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +53,7 @@ class Shown:
     liked_ids: list[int]
     earlier_ids: list[int]
     evidence: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # why a template was shown (invalid:word:girl, llm_error:timeout, no_llm)
 
 
 class RecordingAgent:
@@ -73,6 +82,7 @@ class RecordingAgent:
 
     def turn(self, session_id: str, message: str, **kwargs: Any) -> TurnResult:
         result = self._agent.turn(session_id, message, **kwargs)
+        reasons = self._reasons(session_id, result.turn_id) if result.recommendations else {}
         info = self._sessions.setdefault(session_id, self._new(None))
         info["messages"].append(message)
         info["turn"] += 1
@@ -91,10 +101,17 @@ class RecordingAgent:
                     list(info["liked"]),
                     list(info["shown"]),
                     evidence_summary(rec.evidence),
+                    reasons.get(rec.item_id),
                 )
             )
         info["shown"].extend(r.item_id for r in result.recommendations)
         return result
+
+    def _reasons(self, session_id: str, turn_id: int) -> dict[int, str | None]:
+        """item id -> why its explanation is a template, as the agent recorded the turn."""
+        turns = self._agent.session(session_id).get("turns", [])
+        row: dict[str, Any] = next((t for t in turns if t.get("turn_id") == turn_id), {})
+        return {int(e["item_id"]): e.get("reason") for e in row.get("explanations") or []}
 
     def _new(self, user_id: int | None) -> dict[str, Any]:
         return {"messages": [], "user_id": user_id, "liked": [], "shown": [], "turn": 0, "name": self.name}
@@ -140,6 +157,7 @@ def labelled_row(shown: Shown, ml: MovieLens) -> dict[str, Any]:
         "item_id": shown.item_id,
         "title": shown.title,
         "source": shown.source,
+        "template_reason": shown.reason,
         "text": shown.text,
         "evidence": shown.evidence,
         "claims": [{"kind": c.kind, "args": list(c.args), "ok": c.ok} for c in claims],
@@ -157,6 +175,63 @@ def _context(shown: Shown) -> Context:
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
+def sentences(text: str) -> list[str]:
+    return [p.strip() for p in _SENTENCE.split(text) if p.strip()]
+
+
+def opening(text: str, title: str) -> str:
+    """The first three words of ``text``, the item's own title as T and numbers as N."""
+    if title:
+        text = re.sub(r"(?<!\w)" + re.escape(title) + r"(?!\w)", " T ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\d+(?:[.,]\d+)*", " N ", text)
+    return " ".join(re.findall(r"[\w']+", text.lower())[:3])
+
+
+def session_figures(shown: Sequence[Shown]) -> dict[str, Any]:
+    """Per session (dialogue or simulated user): unique-sentence ratio and repeated-opening share;
+    their means over sessions."""
+    by_session: dict[tuple[str, str], list[Shown]] = defaultdict(list)
+    for s in shown:
+        by_session[(s.run, s.session)].append(s)
+    unique: list[float] = []
+    repeated: list[float] = []
+    for items in by_session.values():
+        said = [p for s in items for p in sentences(s.text)]
+        if said:
+            unique.append(len(set(said)) / len(said))
+        seen: set[str] = set()
+        again = 0
+        for s in items:
+            o = opening(s.text, s.title)
+            again += o in seen
+            seen.add(o)
+        repeated.append(again / len(items))
+    return {
+        "sessions": len(by_session),
+        "session_unique_sentences": round(sum(unique) / len(unique), 4) if unique else None,
+        "session_repeated_openings": round(sum(repeated) / len(repeated), 4) if repeated else None,
+    }
+
+
+def llm_texts(shown: Sequence[Shown]) -> dict[str, Any]:
+    """How the LLM's texts fared: accepted by the validator (shown), rejected, or no text at all."""
+    reasons = [s.reason or "" for s in shown]
+    rejected = [r.removeprefix("invalid:") for r in reasons if r.startswith("invalid:")]
+    return {
+        "accepted": sum(s.source == "llm" for s in shown),
+        "rejected": len(rejected),
+        "failed": sum((s.reason or "").startswith(("llm_error", "explainer_error")) for s in shown),
+        "not_asked": sum(s.source == "template" and s.reason in (None, "no_llm") for s in shown),
+        # the first problem of each rejected text, by kind ("word", "number", "claim:liked_definition")
+        "rejected_by": dict(Counter(_problem_kind(r) for r in rejected).most_common(8)),
+    }
+
+
+def _problem_kind(problem: str) -> str:
+    kind, _, rest = problem.partition(":")
+    return f"{kind}:{rest.split()[0]}" if kind == "claim" and rest else kind
+
+
 def summarise(
     shown: Sequence[Shown],
     ml: MovieLens,
@@ -167,7 +242,7 @@ def summarise(
     from when it is not ``ml`` (the simulation's agent is built without the simulated users)."""
     n = len(shown)
     linked = facts = false = unverified = 0
-    sentences: list[str] = []
+    said: list[str] = []
     for s in shown:
         claims = check(s.text, _context(s), (by_run or {}).get(s.run, ml))
         linked += any(c.kind in USER_LINKED_KINDS and c.ok for c in claims)
@@ -175,15 +250,17 @@ def summarise(
         verdict, _ = label(claims)
         false += verdict == "false"
         unverified += verdict == "unverified"
-        sentences += [p.strip() for p in _SENTENCE.split(s.text) if p.strip()]
+        said += sentences(s.text)
     rows = list(labelled)
     sample_false = sum(r["label"] == "false" for r in rows)
     return {
         "explanations": n,
         "user_linked": round(linked / n, 4) if n else None,
         "mean_facts": round(facts / n, 3) if n else None,
-        "unique_sentences": round(len(set(sentences)) / len(sentences), 4) if sentences else None,
+        "unique_sentences": round(len(set(said)) / len(said), 4) if said else None,
+        **session_figures(shown),
         "llm_share": round(sum(s.source == "llm" for s in shown) / n, 4) if n else None,
+        "llm_texts": llm_texts(shown),
         "false_claims_run": round(false / n, 4) if n else None,
         "unverified_run": round(unverified / n, 4) if n else None,
         "labelled_sample": len(rows),

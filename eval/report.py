@@ -223,10 +223,16 @@ EXPLANATION_FIGURES = (
     ("user_linked", "cites a user-linked fact"),
     ("mean_facts", "distinct facts (mean)"),
     ("unique_sentences", "unique sentences"),
+    ("session_unique_sentences", "unique sentences within a session (mean)"),
+    ("session_repeated_openings", "opening repeats an earlier one in the session (mean)"),
     ("llm_share", "written by the LLM"),
     ("false_claims_run", "false claim (this run)"),
     ("unverified_run", "claim not checkable"),
 )
+
+
+def _counts(texts: dict[str, Any]) -> str:
+    return f"{texts['accepted']} / {texts['rejected']} / {texts['failed']}" if texts else ""
 
 
 def explanations_table(result: dict[str, Any]) -> Table:
@@ -234,6 +240,9 @@ def explanations_table(result: dict[str, Any]) -> Table:
     header = ["figure", *runs]
     rows = [[label, *(_f(result[r][key]) for r in runs)] for key, label in EXPLANATION_FIGURES]
     rows.insert(0, ["explanations", *(str(result[r]["explanations"]) for r in runs)])
+    rows.insert(1, ["sessions", *(str(result[r].get("sessions", "")) for r in runs)])
+    texts = [result[r].get("llm_texts") or {} for r in runs]
+    rows.append(["LLM texts accepted / rejected / failed", *(_counts(t) for t in texts)])
     every = result.get("all", {})
     rows.append(
         [

@@ -167,6 +167,8 @@ def run_explanations(
     result.update(
         {
             "llm_backend": settings.llm_backend,
+            # off: free text, validated afterwards (finite-choice decoding or GBNF when on)
+            "llm_grammar": settings.llm_grammar,
             "n_dialogues": len(specs),
             "n_users": len(profiles),
             "seed": seed,

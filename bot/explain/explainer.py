@@ -17,14 +17,14 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, words
+from bot.explain.facts import INJECTION_WORDS, Facts, facts_from, fold, request_phrases, words
 from bot.explain.llm.base import ChatModel, LLMError, stream_text, supports_choices, supports_grammar
 from bot.explain.prompts import explanation_messages
 from bot.explain.sentences import explanation_choices, explanation_grammar
 from bot.explain.templates import opening, template_explanation
 from bot.explain.validator import GENRE_WORDS, Limits, ValidationResult, validate_facts
 from bot.settings import Settings
-from bot.types import Candidate, Constraints
+from bot.types import Candidate, Constraints, Evidence
 
 log = logging.getLogger("recbot.explain")
 
@@ -52,6 +52,9 @@ class ExplainContext:
     seed: int = 0  # varies the template wording between replies (e.g. the turn number)
     # How this reply's earlier explanations open (templates.opening): the next one opens otherwise.
     used_openings: tuple[str, ...] = ()
+    # How the session's earlier replies' explanations opened (newest last): avoided where the best
+    # plans allow, so that turn after turn does not start "If you enjoyed X, ...".
+    recent_openings: tuple[str, ...] = ()
     # The user's own recent messages: "from your request" / "you asked for" may only name their words
     # (the request text the blend searched with also holds words the system added). Empty: unchecked.
     said: tuple[str, ...] = ()
@@ -77,18 +80,27 @@ class Explanation:
 
 def said_facts(facts: Facts, said: Sequence[str]) -> Facts:
     """``facts`` whose request words and asked-for genres are ones the user said ("funny" asks for
-    comedy; "something sad" does not ask for drama). Unchanged when ``said`` is empty."""
+    comedy; "something sad" does not ask for drama), request words next to each other in a message
+    joined into the user's phrase. Unchanged when ``said`` is empty."""
     if not said:
         return facts
     heard = {w for message in said for w in words(message)}
     heard |= {w[:-1] for w in heard if w.endswith("s")} | {w + "s" for w in heard}
     terms = tuple(t for t in facts.query_terms if set(words(t)) <= heard)
+    terms = request_phrases(terms, said)  # "high school", not "high and school"
     asked = tuple(
         g
         for g in facts.asked_genres
         if set(words(g)) <= heard or any(w in heard for w, genre in GENRE_WORDS.items() if genre == g)
     )
     return replace(facts, query_terms=terms, asked_genres=asked)
+
+
+def validate_shown(text: str, evidence: Evidence, title: str, said: Sequence[str] = ()) -> ValidationResult:
+    """The check the explainer made, redone from a recorded card: ``text`` against ``evidence`` read
+    with the user's messages ``said`` ('matches "high school"' is checkable only against them)."""
+    facts = facts_from(Candidate(item_id=0, title=title, score=0.0, evidence=evidence))
+    return validate_facts(text, said_facts(facts, said))
 
 
 def clean_llm_text(text: str) -> str:
@@ -171,6 +183,7 @@ class Explainer:
             yield result.text
             return result
         shown, raw, buffer = "", "", ""
+        titles = [form for form, _ in facts.all_title_forms()]
         failed: ValidationResult | None = None
         reason: str | None = None
         generation = self._generate(facts, context)
@@ -178,14 +191,14 @@ class Explainer:
             for chunk in generation:
                 raw += chunk
                 buffer += chunk
-                sentence, buffer = _split_sentence(buffer)
+                sentence, buffer = _split_sentence(buffer, titles)
                 while sentence and failed is None:
                     failed = self._accept(shown, sentence, facts)
                     if failed is None:
                         piece = (" " if shown else "") + clean_llm_text(sentence)
                         shown += piece
                         yield piece
-                        sentence, buffer = _split_sentence(buffer)
+                        sentence, buffer = _split_sentence(buffer, titles)
                 if failed is not None:
                     break  # stop generating: what was shown stays valid, the rest is dropped
             if failed is None and buffer.strip():
@@ -235,7 +248,7 @@ class Explainer:
             # Sentences past the validator's length limits (very long titles) would be rejected
             # after the LLM call: leave them out of the choice (a plain length check, not the whole
             # validator: ~0.3 ms a sentence times a few hundred sentences is too slow here).
-            choices = explanation_choices(facts, context.used_openings)
+            choices = explanation_choices(facts, context.used_openings, context.recent_openings)
             fitting = [
                 c
                 for c in choices
@@ -243,7 +256,7 @@ class Explainer:
             ]
             kwargs["choices"] = fitting or choices
         elif self.constraint == "grammar":
-            kwargs["grammar"] = explanation_grammar(facts, context.used_openings)
+            kwargs["grammar"] = explanation_grammar(facts, context.used_openings, context.recent_openings)
         messages = explanation_messages(facts, brief=self.constraint == "choices")
         yield from stream_text(self.llm, messages, timeout_s=self.timeout_s, **kwargs)
 
@@ -263,7 +276,9 @@ class Explainer:
         raw: str | None = None,
         problems: list[str] | None = None,
     ) -> Explanation:
-        text = template_explanation(facts, candidate.item_id, context.seed, context.used_openings)
+        text = template_explanation(
+            facts, candidate.item_id, context.seed, context.used_openings, context.recent_openings
+        )
         check = validate_facts(text, facts, limits=self.limits)
         if not check.ok:  # a bug in the templates, never user-visible: fall to the barest sentence
             log.error("template failed validation for item %s: %s", candidate.item_id, check.problems)
@@ -287,12 +302,21 @@ class Explainer:
         return explanation
 
 
-def _split_sentence(buffer: str) -> tuple[str, str]:
-    """Split off the first complete sentence ("... ." followed by a space and a capital)."""
-    match = re.search(r"[.!?](?=\s+[A-Z])", buffer)
-    if not match:
-        return "", buffer
-    return buffer[: match.end()].strip(), buffer[match.end() :].lstrip()
+def _split_sentence(buffer: str, titles: Sequence[str] = ()) -> tuple[str, str]:
+    """Split off the first complete sentence ("... ." followed by a space and a capital); a full
+    stop inside one of ``titles`` ("The Talented Mr. Ripley", "Kill Bill: Vol. 1") ends none."""
+    folded = fold(buffer)  # title forms are folded; positions hold while folding keeps the length
+    text = folded if len(folded) == len(buffer) else buffer
+    inside = [
+        (m.start(), m.end())
+        for t in titles
+        if re.search(r"[.!?]\s", t + " ")
+        for m in re.finditer(re.escape(t), text, re.IGNORECASE)
+    ]
+    for match in re.finditer(r"[.!?](?=\s+[A-Z])", buffer):
+        if not any(a <= match.start() < b - 1 for a, b in inside):
+            return buffer[: match.end()].strip(), buffer[match.end() :].lstrip()
+    return "", buffer
 
 
 def _ms(start: float) -> float:

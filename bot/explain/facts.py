@@ -29,9 +29,12 @@ _YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _TRAILING_ARTICLE = re.compile(r"^(?P<body>.+), (?P<article>The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El)$")
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
+# A tag holding one of these words would read as the noun of its phrase ("the genre tag"): not stated.
+_NOUN_WORDS = frozenset({"tag", "tags", "tagged", "genre", "genres"})
 MAX_QUERY_TERMS = 6
 MAX_TAGS = 4
 MAX_NEIGHBOURS = 2
+MAX_PHRASE_WORDS = 3  # request words joined into one phrase ("high school")
 LIKED_RATING = 4.0  # "liked" in an explanation means rated 4 stars or more
 
 
@@ -239,6 +242,7 @@ def facts_from(candidate: Candidate) -> Facts:
         # A seed titled with a plain word ("A", "Up") cannot be told from the word, so its figures
         # could not be bound to it: not stated.
         and fold(c.seed_title).lower() not in _plain_words()
+        and not re.fullmatch(r"[\d.,\s]+", fold(c.seed_title))  # "3": it would read as a figure
     )
     # A shared tag spelled like a title would be masked as that title: not stated.
     titled = {f.lower() for f in title_forms(candidate.title)} | {f.lower() for fs in liked_forms for f in fs}
@@ -252,7 +256,7 @@ def facts_from(candidate: Candidate) -> Facts:
         )
         # a liked title that is a plain word ("Up") cannot be told from the word: nothing is bound to it
         # nor to one that is a number ("9"): it would read as a figure
-        if fold(lk.title).lower() not in _plain_words() and not re.fullmatch(r"[\d.,\s]+", lk.title)
+        if fold(lk.title).lower() not in _plain_words() and not re.fullmatch(r"[\d.,\s]+", fold(lk.title))
         else SeedLink(lk.title)
         for lk in links
     )
@@ -267,7 +271,7 @@ def facts_from(candidate: Candidate) -> Facts:
         tags=tuple(
             t
             for t in _unique(clean_phrase(t) for t in [*ev.matched_tags, *ev.item_tags] if _plain_tag(t))
-            if not {"tag", "tags", "tagged"} & set(words(t))  # "tagged a tag and b" cannot be read back
+            if not _NOUN_WORDS & set(words(t))  # "tagged a tag and b" cannot be read back
         )[:MAX_TAGS],
         query_terms=_unique(clean_phrase(t, 2) for t in ev.query_terms)[:MAX_QUERY_TERMS],
         year=ev.year if ev.year is not None else title_year,
@@ -280,16 +284,50 @@ def facts_from(candidate: Candidate) -> Facts:
             t
             for t in _unique(clean_phrase(t) for t in ev.avoided_tags if _plain_tag(t))
             if not _holds_title(t, titled)
+            # "isn't tagged X" means no tag of the item contains X (evidence that says otherwise is wrong)
+            and not any(
+                t.lower() in clean_phrase(own, 8).lower() for own in [*ev.matched_tags, *ev.item_tags]
+            )
         )[:2],
         asked_genres=_unique(g for g in (display_genre(g) for g in ev.asked_genres) if g in genres),
     )
 
 
+def request_phrases(terms: Iterable[str], said: Iterable[str]) -> tuple[str, ...]:
+    """``terms`` (request words the item matched) with words that stand next to each other in one
+    of the user's messages joined into the phrase the user wrote: "high", "school" -> "high school"
+    for "a high school comedy". At most :data:`MAX_PHRASE_WORDS` words a phrase; each word once."""
+    terms = list(terms)
+    single = {t.lower() for t in terms if len(words(t)) == 1}
+    runs = [run for m in said for run in _runs(words(m), single)]
+    out: list[str] = []
+    used: set[str] = set()
+    for term in terms:
+        key = term.lower()
+        if key in used:
+            continue
+        phrase = max((r for r in runs if key in r and not used & set(r)), key=len, default=[key])
+        used.update(phrase)
+        out.append(term if len(phrase) == 1 else " ".join(phrase))
+    return tuple(out)
+
+
+def _runs(message: list[str], allowed: set[str]) -> list[list[str]]:
+    """Runs of 2 to MAX_PHRASE_WORDS distinct ``allowed`` words that are adjacent in ``message``."""
+    found = []
+    for i in range(len(message)):
+        for j in range(i + 2, min(i + MAX_PHRASE_WORDS, len(message)) + 1):
+            run = message[i:j]
+            if set(run) <= allowed and len(set(run)) == len(run):
+                found.append(run)
+    return found
+
+
 def _holds_title(phrase: str, forms: set[str]) -> bool:
     """Whether ``phrase`` contains one of the title ``forms`` as whole words (it would be masked),
-    or the word "tag" itself (it would read as the noun): such a tag is not named before "tag"."""
+    or the word "tag" or "genre" itself (it would read as the noun): such a tag is not named before "tag"."""
     text = fold(phrase).lower()
-    if {"tag", "tags", "tagged"} & set(words(text)):
+    if _NOUN_WORDS & set(words(text)):
         return True
     return any(re.search(r"(?<!\w)" + re.escape(f) + r"(?!\w)", text) for f in forms if f)
 

@@ -5,8 +5,11 @@ fact it cites. What ties the item to this person comes first: their own rating o
 ("You gave Heat 5 stars"), the genres and tags the item shares with a liked title, how the people
 who liked that title rated it, what the request asked for; then the item's own tags and overall
 rating; a bare genre only when nothing else is known. The template explanation is the most
-specific plan whose opening this reply has not used yet; with finite-choice decoding the LLM
-chooses among the most specific plans instead (:mod:`bot.explain.sentences`).
+specific plan whose opening this reply has not used yet (and, of those, the least used by the
+session's recent replies); with finite-choice decoding the LLM chooses among the same plans
+instead (:mod:`bot.explain.sentences`). The same facts come in several wordings that open
+differently ("Ronin shares ...", "Try Ronin: ...", "Like Heat, ...", "The 40 people who liked
+Heat ...", "Ronin was rated ...") so that a session's replies need not all start alike.
 
 Every word used here is an evidence word or in :data:`bot.explain.connectives.CONNECTIVES`, and
 ``tests/bot/test_explain_templates.py`` checks that every plan passes the validator for random evidence.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,11 +89,12 @@ def genre_phrase(facts: Facts, n: int = 2) -> str | None:
 
 
 def rating_phrase(facts: Facts) -> str | None:
-    """ "rated 3.9 on average by 120 people"."""
+    """ "rated 3.9 on average by 120 people" ("rated 4.0 by 1 person": one rating is no average)."""
     if facts.mean_text is None or facts.n_ratings <= 0:
         return None
-    people = "person" if facts.n_ratings == 1 else "people"
-    return f"rated {facts.mean_text} on average by {facts.n_ratings} {people}"
+    if facts.n_ratings == 1:
+        return f"rated {facts.mean_text} by 1 person"
+    return f"rated {facts.mean_text} on average by {facts.n_ratings} people"
 
 
 def co_rating_phrase(facts: Facts, seed: str | None = None) -> str | None:
@@ -101,12 +106,34 @@ def co_rating_phrase(facts: Facts, seed: str | None = None) -> str | None:
     return f"the {co.n} {who} who liked {co.seed_title} rated it {format_rating(co.mean)} on average"
 
 
+def _not_genres(tags: Sequence[str], genres: Sequence[str]) -> list[str]:
+    """``tags`` less those that repeat a genre named beside them ("a crime film tagged crime") or
+    a longer tag ("tagged disney and disney animated feature")."""
+    named = {g.lower() for g in genres}
+    kept = [t for t in tags if t.lower() not in named]
+    return [
+        t for t in kept if not any(t != o and re.search(rf"(?<!\w){re.escape(t)}(?!\w)", o) for o in kept)
+    ]
+
+
 def tag_phrase(facts: Facts) -> str | None:
-    return f"tagged {join(facts.tags[:2])}" if facts.tags else None
+    tags = _not_genres(facts.tags, facts.genres)[:2]
+    return f"tagged {join(tags)}" if tags else None
 
 
 def query_phrase(facts: Facts) -> str | None:
-    return f"it matches {join(facts.query_terms[:3])} from your request" if facts.query_terms else None
+    """'it matches "high school" from your request': the user's own words, quoted as they wrote them."""
+    if not facts.query_terms:
+        return None
+    quoted = ['"' + t + '"' for t in facts.query_terms[:3]]
+    return f"it matches {join(quoted)} from your request"
+
+
+def avoided_phrase(facts: Facts) -> str | None:
+    """ "it isn't tagged violent or gore": tags the request ruled out, none of which the item carries."""
+    if not facts.avoided_tags:
+        return None
+    return f"it isn't tagged {join(list(facts.avoided_tags), 'or')}"
 
 
 def shared_phrase(link: SeedLink) -> str | None:
@@ -115,8 +142,9 @@ def shared_phrase(link: SeedLink) -> str | None:
     if link.shared_genres:
         g = list(link.shared_genres[:2])
         parts.append(f"the {join(g)} {'genre' if len(g) == 1 else 'genres'}")
-    if link.shared_tags:
-        t = list(link.shared_tags[:2])
+    tags = _not_genres(link.shared_tags, link.shared_genres[:2])  # not "the sci-fi genre and the sci-fi tag"
+    if tags:
+        t = tags[:2]
         parts.append(f"the {join(t)} {'tag' if len(t) == 1 else 'tags'}")
     return " and ".join(parts) or None
 
@@ -150,14 +178,27 @@ def _best_link(facts: Facts) -> SeedLink | None:
 
 
 def _fans_rated(co: CoRating, title: str) -> str:
-    """ "the 40 people who liked Heat rated Ronin 4.1 on average"."""
+    """ "the 40 people who liked Heat rated Ronin 4.1 on average"; "... gave Deadpool 2 an average
+    of 4.3" where the title ends in a number (not "rated Deadpool 2 4.3")."""
     who = "people" if co.n != 1 else "person"
+    if re.search(r"\d$", title):
+        return (
+            f"the {co.n} {who} who liked {co.seed_title} gave {title} an average of {format_rating(co.mean)}"
+        )
     return f"the {co.n} {who} who liked {co.seed_title} rated {title} {format_rating(co.mean)} on average"
+
+
+def _rated_by_fans(co: CoRating, title: str) -> str:
+    """ "Ronin was rated 4.1 on average by the 40 people who liked Heat"."""
+    who = "people" if co.n != 1 else "person"
+    return (
+        f"{title} was rated {format_rating(co.mean)} on average by the {co.n} {who} who liked {co.seed_title}"
+    )
 
 
 def _named(title: str) -> bool:
     """Whether ``title`` can be told apart in a sentence (not a plain word like "Up", not a number)."""
-    return fold(title).lower() not in CONNECTIVES and not re.fullmatch(r"[\d.,\s]+", title)
+    return fold(title).lower() not in CONNECTIVES and not re.fullmatch(r"[\d.,\s]+", fold(title))
 
 
 def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
@@ -166,14 +207,14 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
     # "the 40 people who liked Heat rated <item> 4.1": only where the item's title is told apart
     co = co_rating_phrase(facts, s) if _named(t) else None
     co_cites = {"co_rating"} if co else set()
-    shared_cites = {
-        k for k, v in (("shared_genres", link.shared_genres), ("shared_tags", link.shared_tags)) if v
-    }
+    shared_tags = _not_genres(link.shared_tags, link.shared_genres[:2])
+    shared_cites = {k for k, v in (("shared_genres", link.shared_genres), ("shared_tags", shared_tags)) if v}
     g, r, tags = genre_phrase(facts), rating_phrase(facts), tag_phrase(facts)
     about = f"it is {g}" + (f" {tags}" if tags else "") if g else (f"it is {tags}" if tags else None)
     about_cites = ({"genre"} if g else set()) | ({"tags"} if tags else set())
     plans: list[Plan] = []
-    if link.user_rating is not None:
+    # "you gave Heat 3 stars": only where the item's title is told apart (a title "3" would be read there)
+    if link.user_rating is not None and _named(t):
         gave = f"you gave {s} {stars(link.user_rating)} stars"
         if co:
             c = facts.co_rating(s)
@@ -190,24 +231,24 @@ def _link_plans(facts: Facts, link: SeedLink) -> list[Plan]:
             )
     if shared:
         second = co or (r and f"it is {r}")
-        plans.append(
-            Plan(
-                _text(f"{t} shares {shared} with {s}, which you liked", second),
-                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
-            )
-        )
-        plans.append(
-            Plan(
-                _text(f"because you liked {s}, try {t}: it has {shared} too", second),
-                frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))}),
-            )
-        )
+        linked = frozenset({*shared_cites, *(co_cites if co else ({"rating"} if r else set()))})
+        # the same facts, opened in several ways: a session's replies need not all start alike
+        for first in (
+            f"{t} shares {shared} with {s}, which you liked",
+            f"because you liked {s}, try {t}: it has {shared} too",
+            f"try {t}: it shares {shared} with {s}, which you liked",
+            f"like {s}, {t} has {shared}",
+        ):
+            plans.append(Plan(_text(first, second), linked))
     if co:
         c = facts.co_rating(s)
         assert c is not None
-        first = _fans_rated(c, t)
         second, cites = (f"it shares {shared} with {s}", shared_cites) if shared else (about, about_cites)
-        plans.append(Plan(_text(first, second), frozenset({"co_rating", *cites})))
+        plans.append(Plan(_text(_fans_rated(c, t), second), frozenset({"co_rating", *cites})))
+        # one sentence here: the second sentences of these plans ("It shares ... with Heat.") would
+        # repeat across a session's replies
+        joined = f"{_rated_by_fans(c, t)}, and {second}" if second else _rated_by_fans(c, t)
+        plans.append(Plan(_text(joined), frozenset({"co_rating", *cites})))
         plans.append(Plan(_text(f"if you enjoyed {s}, {t} is worth a try: {co}"), frozenset({"co_rating"})))
     return plans
 
@@ -219,7 +260,8 @@ def _item_plans(facts: Facts) -> list[Plan]:
     described = f"{g} {tags}" if g and tags else (g or tags)
     cites = ({"genre"} if g else set()) | ({"tags"} if tags else set())
     if facts.asked_genres and g:
-        asked = join(list(facts.asked_genres[:2]))
+        # "you asked for children's films", not "... for children's"
+        asked = join([g + " films" if g.endswith("'s") else g for g in facts.asked_genres[:2]])
         extra, extra_cites = (f"it is {r}", {"rating"}) if r else (None, set())
         plans.append(
             Plan(
@@ -237,9 +279,11 @@ def _item_plans(facts: Facts) -> list[Plan]:
         second, second_cites = (
             (f"it is {described}", cites) if described else (r and f"it is {r}", {"rating"})
         )
+        avoided = avoided_phrase(facts)
+        assert avoided is not None
         plans.append(
             Plan(
-                _text(f"{t} has no {join(list(facts.avoided_tags), 'or')} tag, as you asked", second),
+                _text(f"{t} {avoided.removeprefix('it ')}, as you asked", second),
                 frozenset({"avoided", *(second_cites if second else set())}),
             )
         )
@@ -302,8 +346,16 @@ def opening(text: str, facts: Facts) -> str:
     return " ".join(w if w not in ("t", "s", "n") else w.upper() for w in words(masked)[:2])
 
 
-def top_plans(facts: Facts, used_openings: Sequence[str] = ()) -> list[Plan]:
-    """The most specific plans whose openings this reply has not used (all the best when every one is)."""
+def top_plans(
+    facts: Facts, used_openings: Sequence[str] = (), recent_openings: Sequence[str] = ()
+) -> list[Plan]:
+    """The most specific plans whose openings this reply has not used (all the best when every one is),
+    and of those the ones whose openings the session's recent replies used least.
+
+    ``used_openings``: this reply's earlier explanations (never repeated while another plan of the
+    tier is left); ``recent_openings``: the session's earlier replies (avoided where the tier allows:
+    specific before varied, so a less specific plan is never taken only to open otherwise).
+    """
     every = plans(facts)
     best = every[0].specificity
     fresh = [p for p in every if opening(p.text, facts) not in used_openings]
@@ -311,14 +363,27 @@ def top_plans(facts: Facts, used_openings: Sequence[str] = ()) -> list[Plan]:
         tier = [p for p in fresh if p.user_linked and p.specificity >= USER_TIER * best]
     else:
         tier = [p for p in fresh if p.specificity >= TOP_TIER * best]
-    return tier or fresh[:1] or every[:1]
+    tier = tier or fresh[:1] or every[:1]
+    if recent_openings:
+        # the newer half counts twice: what the last reply opened with is avoided first
+        uses = Counter(recent_openings) + Counter(recent_openings[len(recent_openings) // 2 :])
+        least = min(uses[opening(p.text, facts)] for p in tier)
+        tier = [p for p in tier if uses[opening(p.text, facts)] == least]
+    return tier
 
 
-def template_explanation(facts: Facts, item_id: int, seed: int = 0, used_openings: Sequence[str] = ()) -> str:
+def template_explanation(
+    facts: Facts,
+    item_id: int,
+    seed: int = 0,
+    used_openings: Sequence[str] = (),
+    recent_openings: Sequence[str] = (),
+) -> str:
     """The template explanation: one of the most specific plans with a fresh opening.
 
-    ``seed`` (the turn number) rotates among equally specific plans, so a session does not repeat
-    itself; ``used_openings`` are the openings of this reply's earlier explanations.
+    ``seed`` (the turn number) rotates among equally specific plans; ``used_openings`` are the
+    openings of this reply's earlier explanations, ``recent_openings`` those of the session's
+    earlier replies (see :func:`top_plans`).
     """
-    tier = top_plans(facts, used_openings)
+    tier = top_plans(facts, used_openings, recent_openings)
     return tier[zlib.crc32(f"{item_id}:{seed}".encode()) % len(tier)].text

@@ -74,7 +74,7 @@ _RATING_COUNT = re.compile(
     re.IGNORECASE,
 )
 _LIKED_SUBJECT = re.compile(
-    r"§(\d+)§\s*,?\s+(?:(?:which|that|who)\s+)?(?:is|was|has|are|were|came|matches|shares|stars)\b"
+    r"§(\d+)§\s*,?\s+(?:(?:which|that|who)\s+)?(?:is|was|has|are|were|came|matches|shares|stars|isn't)\b"
 )
 
 
@@ -115,7 +115,7 @@ def validate_facts(text: str, facts: Facts, *, limits: Limits = Limits()) -> Val
         return ValidationResult(False, ["empty"])
     masked, roles, forms = _mask_titles(text, facts)
     _check_form(text, masked, limits, problems)
-    _check_quotes(masked, problems)
+    _check_quotes(masked, facts, forms, problems)
     _check_numbers(masked, facts, problems, roles, forms)
     _check_shared(masked, roles, problems)
     _check_links(masked, facts, roles, forms, problems)
@@ -137,7 +137,10 @@ def _mask_titles(text: str, facts: Facts) -> tuple[str, list[str], list[str]]:
         # A title that is also a connective ("It", "Up") is left as the plain word.
         if form.lower() in CONNECTIVES:
             continue
-        pattern = re.compile(r"(?<![\w§])(?<!\d[.,])" + re.escape(form) + r"(?![\w§]|[.,]\d)", re.IGNORECASE)
+        # not inside a word or a contraction ("isn't" holds no title "T"), nor a figure ("3.5")
+        pattern = re.compile(
+            r"(?<![\w§])(?<!\w['’])(?<!\d[.,])" + re.escape(form) + r"(?![\w§]|[.,]\d)", re.IGNORECASE
+        )
         if pattern.search(text):
             text = pattern.sub(f"§{len(roles)}§", text)
             roles.append(role)
@@ -170,9 +173,15 @@ def _check_form(raw: str, masked: str, limits: Limits, problems: list[str]) -> N
         problems.append("form:repetition")
 
 
-def _check_quotes(masked: str, problems: list[str]) -> None:
+def _check_quotes(masked: str, facts: Facts, forms: list[str], problems: list[str]) -> None:
+    """Quoted text must be a known title, or words of the request as the user wrote them
+    ('matches "high school" from your request')."""
+    request = {" ".join(words(t)) for t in facts.query_terms}
     for quoted in re.findall(r"[\"“”]([^\"“”]*)[\"“”]", masked):
-        if not _PLACEHOLDER.fullmatch(quoted.strip(" .,")):
+        if _PLACEHOLDER.fullmatch(quoted.strip(" .,")):
+            continue
+        spelled = _PLACEHOLDER.sub(lambda m: forms[int(m.group(1))], quoted)  # a title word in the phrase
+        if " ".join(words(spelled)) not in request or not spelled.strip():
             problems.append(f"title:quoted {quoted!r}")
 
 
@@ -313,8 +322,8 @@ def _check_words(masked: str, facts: Facts, problems: list[str]) -> None:
     text = _PLACEHOLDER.sub(". ", masked)
     # "who rated X 3 stars or more" defines whom a figure counts (checked with the numbers).
     text = re.sub(r"\b\d(?:\.\d)?\s+stars?\s+or\s+(?:more|higher|above)\b", " ", text, flags=re.IGNORECASE)
-    # "has no violent tag": checked in _check_links
-    text = _NO_TAG.sub(" ", text)
+    # "has no violent tag", "isn't tagged violent": checked in _check_links
+    text = _NOT_TAGGED.sub(" ", _NO_TAG.sub(" ", text))
     # "the ensemble cast tag": tag words (checked in _check_tags), like those after "tagged"
     text = _THE_TAG.sub(lambda m: f"the tags {m.group(1)} tag", text)
     # "you gave Heat 5 stars": the user's own rating (checked with the numbers)
@@ -342,6 +351,7 @@ def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]
     tag_words |= {w for link in facts.links for tag in link.shared_tags for w in words(tag)}
     noun_ends = set()  # "the heist tag": the tag is named before the noun
     noun_ends |= {m.end() for m in _NO_TAG.finditer(masked)}  # checked in _check_links
+    negated = [m.span() for m in _NOT_TAGGED.finditer(masked)]  # "isn't tagged gore": there too
     for match in _THE_TAG.finditer(masked):
         noun_ends.add(match.end())
         for token in words(match.group(1)):
@@ -352,6 +362,8 @@ def _check_tags(masked: str, facts: Facts, problems: list[str], forms: list[str]
     plain_titles |= {w for term in facts.query_terms for w in words(term)}
     for match in re.finditer(r"\btag(?:ged|s)?\s+(?:with\s+|as\s+)?(\S+)", masked, re.IGNORECASE):
         if match.start() + len(match.group(0).split(None, 1)[0]) in noun_ends:
+            continue
+        if any(a <= match.start() < b for a, b in negated):
             continue
         word = re.match(r"\w+", match.group(0))
         if word and word.group().lower() in plain_titles:  # "TAG", a title that is a plain word, unmasked
@@ -387,9 +399,21 @@ _BECAUSE = re.compile(
     re.IGNORECASE,
 )
 _SHARES = re.compile(r"\bshares?\s+(.+?)\s+with\s+§(\d+)§", re.IGNORECASE)
+_SHARE_PAIR = re.compile(r"§(\d+)§\s+and\s+§(\d+)§\s+(?:both\s+)?share\s+(.+?)(?=[.;:!?]|$)", re.IGNORECASE)
+# "like X" / "similar to X" comparing the item with X (not "you like X", "people who like X")
+_LIKE_TITLE = re.compile(
+    r"(?<!\byou\s)(?<!\bwho\s)(?<!\bwe\s)(?<!\bi\s)(?<!\bthat\s)\b(?:similar\s+to|just\s+like|like)\s+§(\d+)§",
+    re.IGNORECASE,
+)
 _ASKED = re.compile(r"\basked\s+for\s+([^:;,.§]+)", re.IGNORECASE)
 # "Ronin has no violent or gore tag": tags the item is said not to carry (the request ruled them out).
 _NO_TAG = re.compile(r"\bhas\s+no\s+([^§:;,.]+?)\s+tags?\b", re.IGNORECASE)
+# "Ronin isn't tagged violent or gore, as you asked": the same claim, as a reader says it.
+_NOT_TAGGED = re.compile(
+    r"\b(?:isn't|isn’t|is\s+not)\s+tagged\s+(?:with\s+|as\s+)?([^§:;,.]+?)"
+    r"(?=\s+as\s+you\s+asked\b|\s+(?:and|but)\s+(?:is|it|has|was)\b|\s*[§:;,.!?]|\s*$)",
+    re.IGNORECASE,
+)
 _THE_TAG = re.compile(r"\bthe\s+((?:(?!\bthe\s|\bgenres?\b)[^§:;,.])+?)\s+tags?\b", re.IGNORECASE)
 
 
@@ -427,8 +451,29 @@ def _check_links(masked: str, facts: Facts, roles: list[str], forms: list[str], 
             tags = tuple(t for lk in links if lk for t in lk.shared_tags)
             rest = _PLACEHOLDER.sub(" ", sentence[because.end() :])
             _named_ok(rest, genres, tags, problems, tagged_only=True)
+        # "Ronin is a thriller film like The Godfather" / "a martial arts film, similar to Pulp
+        # Fiction": whatever the sentence says the item is reads as the other title's too, so every
+        # genre and tag word in it must be one they share (what was asked for is not enough here)
+        # (a clause of its own, "... and is tagged robots", is not part of the comparison)
+        for clause in re.split(r"\s+(?:and|but)\s+(?=(?:is|it|it's|has|was)\b)|;\s*", sentence):
+            for match in _LIKE_TITLE.finditer(clause):
+                k = int(match.group(1))
+                link = facts.link(forms[k]) if roles[k] == "liked" else None
+                genres = {g.lower() for g in (link.shared_genres if link else ())}
+                tags = link.shared_tags if link else ()
+                described = _NUMBER.sub(" ", _PLACEHOLDER.sub(" ", clause))  # figures are checked apart
+                _named_ok(described, genres, tags, problems)
+        # "Ronin and Heat share the crime genre": as "Ronin shares the crime genre with Heat"
+        for match in _SHARE_PAIR.finditer(sentence):
+            pair = {roles[int(match.group(1))], roles[int(match.group(2))]}
+            liked = [int(k) for k in match.group(1, 2) if roles[int(k)] == "liked"]
+            link = facts.link(forms[liked[0]]) if pair == {"item", "liked"} else None
+            if link is None:
+                problems.append("claim:shared")
+                continue
+            _named_ok(match.group(3), {g.lower() for g in link.shared_genres}, link.shared_tags, problems)
         avoided = {w for t in facts.avoided_tags for w in words(t)}
-        for match in _NO_TAG.finditer(sentence):
+        for match in [*_NO_TAG.finditer(sentence), *_NOT_TAGGED.finditer(sentence)]:
             for token in words(match.group(1)):
                 if token not in avoided and token not in {"or", "and"}:
                     problems.append(f"claim:no_tag {token}")

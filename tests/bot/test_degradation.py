@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from bot.explain.validator import validate
+from bot.explain.explainer import validate_shown
 from bot.recommend.fusion_fit import build_blender
 from bot.recommend.request import BlendRequest
 from bot.runtime import Runtime
@@ -67,11 +67,13 @@ def _evidence(data: dict[str, Any]) -> Evidence:
 def assert_truthful(agent: Any, result: TurnResult) -> list[dict[str, Any]]:
     """Recommendations exist and every explanation validates against its recorded evidence."""
     assert result.recommendations, result.reply
-    turn = agent.session(result.session_id)["turns"][-1]
+    session = agent.session(result.session_id)
+    turn = session["turns"][-1]
+    said = session["state"]["said"]  # what the explainer read the request words with
     recorded = {c["item_id"]: c for c in turn["candidates"]}
     for rec in result.recommendations:
         cand = recorded[rec.item_id]
-        check = validate(rec.explanation, _evidence(cand["evidence"]), title=cand["title"])
+        check = validate_shown(rec.explanation, _evidence(cand["evidence"]), cand["title"], said)
         assert check.ok, (rec.explanation, check.problems)
     return list(turn["explanations"])
 

@@ -146,3 +146,16 @@ def test_prompt_holds_the_facts(settings: Settings) -> None:
 def test_llm_error_carries_its_kind() -> None:
     error = LLMError("boom", "timeout", "x")
     assert (error.kind, error.backend, str(error)) == ("timeout", "x", "boom")
+
+
+def test_a_full_stop_inside_a_title_ends_no_sentence(settings: Settings) -> None:
+    """ "The Talented Mr. Ripley ...": the stream is not cut after "Mr." (3 words, rejected as too
+    short, a template shown instead of a valid sentence)."""
+    from bot.types import Candidate, Evidence
+
+    ev = Evidence(genres=["Drama", "Thriller"], n_ratings=90, mean_rating=3.7)
+    ripley = Candidate(item_id=2890, title="Talented Mr. Ripley, The (1999)", score=1.0, evidence=ev)
+    text = "The Talented Mr. Ripley is a drama and thriller film rated 3.7 on average by 90 people."
+    explainer, _ = make(settings, text)
+    chunks, result = drain(explainer.explain_stream(ripley))
+    assert (result.source, result.text, chunks) == ("llm", text, [text]), result.reason

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from bot.agent import Agent
-from bot.explain.explainer import Explainer
+from bot.explain.explainer import Explainer, validate_shown
 from bot.explain.llm.fake import FakeChatModel
-from bot.explain.validator import validate
 from bot.runtime import Runtime
 from bot.types import Evidence, Neighbour, TurnResult
 from tests.bot.reliability_support import copy_of_small_home, small_settings
@@ -194,9 +193,10 @@ def test_injection_never_changes_the_claims(
 
     # Every explanation passes the validator against the evidence the turn recorded for it.
     recorded = {c["item_id"]: c for c in agent.session(sid)["turns"][-1]["candidates"]}
+    said = agent.session(sid)["state"]["said"]  # what the explainer read the request words with
     for rec in result.recommendations:
         cand = recorded[rec.item_id]
-        check = validate(rec.explanation, _evidence(cand["evidence"]), title=cand["title"])
+        check = validate_shown(rec.explanation, _evidence(cand["evidence"]), cand["title"], said)
         assert check.ok, (rec.explanation, check.problems)
         assert rec.item_id in agent.catalog  # only catalog items are recommended
 

@@ -12,7 +12,7 @@ from bot.explain.facts import facts_from
 from bot.explain.llm import load_llm, stream_text, supports_choices
 from bot.explain.llm.choices import Choice, TokenTrie, decode_choice, pick
 from bot.explain.prompts import explanation_messages
-from bot.explain.sentences import explanation_choices, explanation_grammar
+from bot.explain.sentences import explanation_choices, explanation_grammar, gbnf_literal
 from bot.explain.templates import opening, plans, top_plans
 from bot.explain.validator import validate_facts
 from bot.settings import Settings
@@ -119,7 +119,7 @@ def test_choices_all_validate_and_the_grammar_admits_them() -> None:
         for text in choices:
             problems = validate_facts(text, facts).problems
             assert all(p.startswith("length:too_long") for p in problems), (text, problems)
-            assert f'"{text}"' in grammar
+            assert gbnf_literal(text) in grammar  # quotes inside ("matches \"heist\"") escaped
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from agent_support import item_id, movielens, parser
 
 from bot.state import DialogueState, apply_message
@@ -23,6 +25,16 @@ def test_json_round_trip() -> None:
     )
     again = DialogueState.from_json(state.to_json())
     assert again == state
+
+
+def test_a_state_stored_before_openings_were_kept_still_loads() -> None:
+    """States written before ``openings`` existed have no such key: read as none remembered."""
+    stored = DialogueState(liked=[1], user_id="7", openings=["T shares"]).to_dict()
+    del stored["openings"]
+    old = DialogueState.from_json(json.dumps(stored))
+    assert old.openings == [] and old.liked == [1] and old.user_id == "7"
+    kept = DialogueState(openings=["the N", "try T"])
+    assert DialogueState.from_json(kept.to_json()).openings == ["the N", "try T"]
 
 
 def test_references_resolve_against_the_last_list() -> None:

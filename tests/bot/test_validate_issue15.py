@@ -94,7 +94,12 @@ def test_claims_the_data_cannot_support_are_rejected() -> None:
         "Ronin is a French thriller.",
     ):
         assert not check(text, cand).ok, text
-    assert check("Ronin is a crime film, similar to American Beauty.", cand).ok
+    # a comparison says American Beauty is a crime film too (it is a drama and romance): rejected for
+    # that genre alone, not for the title's word "American"; as two sentences, nothing is compared
+    assert check("Ronin is a crime film, similar to American Beauty.", cand).problems == [
+        "claim:unshared_genre crime"
+    ]
+    assert check("Ronin is a crime film. It is similar to American Beauty.", cand).ok
 
 
 def test_a_liked_title_before_a_title_with_an_article_keeps_both_masked() -> None:

@@ -3,6 +3,8 @@ own rating must be so (checked by the validator on the free-text paths too)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.explain.facts import facts_from
@@ -25,6 +27,10 @@ def check(text: str):
         "You asked for crime: Ronin is a crime and action film tagged heist and car chase.",
         "Ronin has no violent or gore tag, as you asked.",
         "Ronin shares the crime genre and the ensemble cast tag with Heat, which you liked.",
+        # comparisons: what the sentence names is shared with the title it compares to
+        "Ronin is a crime film like The Godfather.",
+        "Ronin and Heat share the crime genre and the heist tag.",
+        "Ronin is a crime and action film tagged heist, similar to Heat.",
     ],
 )
 def test_true_links_pass(text: str) -> None:
@@ -47,6 +53,14 @@ def test_true_links_pass(text: str) -> None:
         ("You asked for action: Ronin is an action film.", "claim:asked action"),
         ("Ronin has the gangster tag and came out in 1998.", "claim:tag 'gangster'"),
         ("Ronin has no heist tag, as you asked.", "claim:no_tag heist"),
+        # free text from the packaged models' own habits ("..., similar to Finding Nemo")
+        ("Ronin and The Godfather share the thriller genre.", "claim:unshared_genre thriller"),
+        ("The Godfather and Ronin share the heist tag.", "claim:unshared_tag heist"),
+        ("Ronin is a thriller film like The Godfather.", "claim:unshared_genre thriller"),
+        ("Similar to The Godfather, Ronin is an action film.", "claim:unshared_genre action"),
+        ("Ronin is a crime film tagged car chase, similar to Heat.", "claim:unshared_tag car"),
+        ("Ronin and Ronin share the crime genre.", "claim:shared"),
+        ("Ronin is a car chase film, similar to Heat.", "claim:unshared car"),  # its tag, not Heat's
     ],
 )
 def test_false_links_fail(text: str, problem: str) -> None:
@@ -74,3 +88,12 @@ def test_explanations_of_one_reply_open_differently() -> None:
         text = template_explanation(facts, 2278, 0, used)
         assert opening(text, facts) not in used
         used.append(opening(text, facts))
+
+
+def test_a_comparison_needs_what_is_shared_not_what_was_asked() -> None:
+    """ "Because you liked X, Ronin is an action film" may name what the request asked for; "Ronin is
+    an action film, similar to X" says X is one too, so only what they share will do."""
+    facts = replace(facts_from(ronin_for_user()), asked_genres=("crime", "action"))
+    assert validate_facts("Because you liked The Godfather, Ronin is an action film.", facts).ok
+    result = validate_facts("Ronin is an action film, similar to The Godfather.", facts)
+    assert not result.ok and "claim:unshared_genre action" in result.problems

@@ -115,3 +115,19 @@ def test_feedback_on_a_missing_item_fails_the_check(tmp_path: Path) -> None:
     assert [(c.key, c.passed) for c in outcome.checks if c.key == "feedback_target"] == [
         ("feedback_target", False)
     ]
+
+
+def test_grounded_reads_the_explanation_with_the_users_messages() -> None:
+    """'matches "high school"' quotes words that stood next to each other in what the user said: the
+    check reads the evidence with the messages, as the explainer did (without them it cannot tell)."""
+    from dataclasses import asdict
+
+    from bot.types import Evidence
+
+    ev = Evidence(genres=["Comedy"], query_terms=["high", "school"], n_ratings=42, mean_rating=3.5)
+    text = 'Fast Times at Ridgemont High matches "high school" from your request. It is a comedy film.'
+    rec = Recommendation(3210, "Fast Times at Ridgemont High", 1982, ["Comedy"], text, "llm", 1.0, asdict(ev))
+    result = TurnResult("s", 1, text, None, [rec], {})
+    said = checks.CheckContext(said=["something set in a high school"])
+    assert checks.check_grounded(result, True, said)[0]
+    assert not checks.check_grounded(result, True, checks.CheckContext(said=["high marks at school"]))[0]

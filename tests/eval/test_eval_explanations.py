@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from bot.types import Recommendation, TurnResult
 from eval.claim_check import Context, MovieLens, check, label
+from eval.explanations import Shown, opening, session_figures
 from ui.cli import _register, app
 
 _register()
@@ -52,6 +53,58 @@ def test_a_known_users_own_rating_is_checked(ml: MovieLens) -> None:
     )
 
 
+LOVED = "I loved Toy Story"
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "expected"),
+    [
+        ("Toy Story 2 isn't tagged gore or gory, as you asked.", "no gore", "true"),
+        ("Toy Story 2 isn't tagged pixar, as you asked.", "no pixar", "false"),  # it is
+        ('Toy Story 2 matches "toy story" from your request.', "more like toy story", "true"),
+        ('Toy Story 2 matches "story toy" from your request.', "more like toy story", "false"),
+        ('Toy Story 2 matches "toy story" from your request.', "a story about a toy", "false"),
+        ("Toy Story 2 was rated 4.1 on average by the 62 people who liked Toy Story.", LOVED, "true"),
+        ("Toy Story 2 was rated 3.9 on average by the 77 people who liked Toy Story.", LOVED, "false"),
+        ("Toy Story 2 was rated 4.1 on average by the 62 people who liked Toy Story, and it shares the "
+         "animation genre with Toy Story.", LOVED, "true"),
+        ("For your request, Toy Story 2 is an animation and comedy film.", "something funny", "true"),
+        ("For your request, Toy Story 2 is an animation and comedy film.", "a tense thriller", "false"),
+        ("The 62 people who liked Toy Story gave Toy Story 2 an average of 4.1.", LOVED, "true"),
+        ("The 62 people who liked Toy Story gave Toy Story 2 an average of 3.9.", LOVED, "false"),
+        ("Like Toy Story, Toy Story 2 has the animation and comedy genres.", LOVED, "true"),
+        ("Like Toy Story, Toy Story 2 has the horror genre.", LOVED, "false"),
+        ("You asked for children's films: Toy Story 2 is an animation film.", "for my kids", "true"),
+        ("You asked for children's films: Toy Story 2 is an animation film.", "a good thriller", "false"),
+        ("Toy Story 2 is rated 3.9 by 1 person.", "", "false"),  # 97 people rated it
+        ("Toy Story 2 is an animation film, similar to Toy Story.", LOVED, "true"),
+        ("Toy Story 2 is an animation film like Jumanji.", "I loved Jumanji", "false"),  # Jumanji is not
+        ("Toy Story 2 and Toy Story share the comedy genre.", LOVED, "true"),
+        ("Jumanji and Toy Story 2 share the comedy genre.", "I loved Jumanji", "false"),
+    ],
+)  # fmt: skip
+def test_the_new_wordings_are_parsed_and_checked(ml: MovieLens, text: str, said: str, expected: str) -> None:
+    """The wording of issue 15's follow-up, read by the checker's own patterns and counted in the files."""
+    assert verdict(ml, text, 3114, "Toy Story 2", messages=[said]) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "item_id", "title", "expected"),
+    [
+        ("Aladdin is a 1992 Disney animated film.", 588, "Aladdin", "true"),  # year, tag word, genre
+        ("Aladdin is a 1994 Disney animated film.", 588, "Aladdin", "false"),
+        ("The Usual Suspects is a crime thriller film, similar to Pulp Fiction.", 50, "-", "true"),
+        ("Kill Bill: Vol. 1 is a martial arts film, similar to Pulp Fiction.", 6874, "-", "false"),
+    ],
+)  # fmt: skip
+def test_free_text_descriptions_are_read_word_by_word(
+    ml: MovieLens, text: str, item_id: int, title: str, expected: str
+) -> None:
+    """What the packaged models write on the free-text path: a genre phrase may hold a year, tag words
+    and genre adjectives, and a comparison says the other title shares them."""
+    assert verdict(ml, text, item_id, title, messages=["I loved Pulp Fiction"]) == expected
+
+
 def test_the_simulations_figures_are_checked_without_the_simulated_users(
     movielens_dir: Path, ml: MovieLens
 ) -> None:
@@ -89,6 +142,14 @@ class ScriptedAgent:
     def feedback(self, *args, **kwargs) -> dict:
         return {"ok": True}
 
+    def session(self, session_id: str) -> dict:
+        """The recorded turn: the LLM's text for Toy Story 2 was rejected, Jumanji's call timed out."""
+        explanations = [
+            {"item_id": 3114, "source": "template", "reason": "invalid:word:girl"},
+            {"item_id": 2, "source": "template", "reason": "llm_error:timeout"},
+        ]
+        return {"turns": [{"turn_id": 1, "explanations": explanations}]}
+
 
 def test_the_command_reports_a_small_run(tmp_path: Path, movielens_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("RECBOT_HOME", str(tmp_path / "home"))
@@ -111,11 +172,41 @@ def test_the_command_reports_a_small_run(tmp_path: Path, movielens_dir: Path, mo
     assert figures["explanations"] == 2
     assert figures["user_linked"] == 0.5 and figures["false_claims_run"] == 0.5
     assert figures["unique_sentences"] == 1.0 and figures["llm_share"] == 0.0
+    assert figures["sessions"] == 1 and figures["session_repeated_openings"] == 0.0
+    texts = figures["llm_texts"]
+    assert (texts["accepted"], texts["rejected"], texts["failed"]) == (0, 1, 1)
+    assert texts["rejected_by"] == {"word": 1}
     overall = json.loads(out.read_text())["all"]
     assert overall["labelled_sample"] == 2 and overall["false_claims_labelled"] == 0.5
     rows = [json.loads(line) for line in (tmp_path / "shown.jsonl").read_text().splitlines()]
     assert [r["label"] for r in rows] == ["true", "false"]
+    assert [r["template_reason"] for r in rows] == ["invalid:word:girl", "llm_error:timeout"]
     assert "cites a user-linked fact" in result.output
+
+
+def _shown(session: str, item_id: int, title: str, text: str) -> Shown:
+    return Shown("dialogues", session, 1, item_id, title, text, "template", [], None, [], [])
+
+
+def test_session_figures_count_repeated_openings_and_sentences() -> None:
+    """Per session: "Alien is a ..." and "Psycho is a ..." open alike (the item's title and numbers
+    masked), a sentence shown twice lowers the unique ratio; the figures are means over sessions."""
+    one = [
+        _shown("a", 1, "Alien", "Alien is a sci-fi film. It is rated 4.0 on average by 200 people."),
+        _shown("a", 2, "Psycho", "Psycho is a crime film. It is rated 4.0 on average by 200 people."),
+        _shown("a", 3, "Heat", "The 40 people who liked Ronin rated it 4.1 on average."),
+        _shown("a", 4, "Fargo", "The 12 people who liked Ronin rated it 3.9 on average."),
+    ]
+    two = [
+        _shown("b", 1, "Alien", "Alien is a sci-fi film."),
+        _shown("b", 2, "Heat", "Because you liked Ronin, try Heat: it has the crime genre too."),
+    ]
+    figures = session_figures([*one, *two])
+    assert figures["sessions"] == 2
+    assert figures["session_repeated_openings"] == round((2 / 4 + 0 / 2) / 2, 4)
+    assert figures["session_unique_sentences"] == round((5 / 6 + 2 / 2) / 2, 4)
+    assert opening("Psycho is a crime film.", "Psycho") == "t is a"
+    assert opening("The 40 people who liked Ronin rated it 4.1 on average.", "Heat") == "the n people"
 
 
 def test_the_labelled_sample_matches_a_fresh_check_and_holds_no_false_claim(ml: MovieLens) -> None:
