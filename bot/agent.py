@@ -316,7 +316,7 @@ class Agent:
                 yield turn.say(piece)
         except Exception as exc:  # noqa: BLE001 - a broken explainer must not lose the turn
             log.warning("explainer failed for item %s: %s; using the evidence text", cand.item_id, exc)
-            text = why_text(cand).split(": ", 1)[-1]
+            text = why_text(cand, context.said).split(": ", 1)[-1]
             yield turn.say(text)
             return Explanation(text=text, source="template", path="template", reason=f"explainer_error:{exc}")
 

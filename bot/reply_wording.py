@@ -7,9 +7,9 @@ agent short and lets tests read what the bot says without running a turn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from bot.explain.facts import display_genre, display_title, facts_from, format_rating
+from bot.explain.facts import display_genre, display_title, facts_from, format_rating, request_phrases
 from bot.policy import Decision
 from bot.state import DialogueState, StateChange
 from bot.types import AttributeFilter, Candidate, Constraints
@@ -110,8 +110,11 @@ def list_intro(
     return f"Here {'is' if n == 1 else 'are'} {n} pick{'s' if n != 1 else ''}{suffix}:"
 
 
-def why_text(candidate: Candidate) -> str:
-    """Why an item was recommended, from its evidence only (no LLM: the answer must be exact)."""
+def why_text(candidate: Candidate, said: Sequence[str] = ()) -> str:
+    """Why an item was recommended, from its evidence only (no LLM: the answer must be exact).
+
+    ``said``: the user's messages, so request words they wrote side by side read as their phrase.
+    """
     facts = facts_from(candidate)
     reasons = []
     if facts.liked:
@@ -125,7 +128,9 @@ def why_text(candidate: Candidate) -> str:
     if facts.tags:
         reasons.append(f"it is tagged {join_words(list(facts.tags))}")
     if facts.query_terms and not facts.tags:
-        reasons.append(f"it matches your words {join_words(list(facts.query_terms))}")
+        phrases = request_phrases(facts.query_terms, said)  # "high school", not "high and school"
+        quoted = [f'"{p}"' if " " in p else p for p in phrases]
+        reasons.append(f"it matches your words {join_words(quoted)}")
     if candidate.evidence.from_user_history:
         reasons.append("it fits your rating history")
     if facts.mean_text is not None:
@@ -175,7 +180,7 @@ def opening(
         lines.append(THANKS)
     elif action == "why":
         lines.append("Here is why I picked " + ("it:" if len(why) == 1 else "them:"))
-        lines.extend(why_text(c) for c in why)
+        lines.extend(why_text(c, state.said) for c in why)
         if not why:
             lines.append(
                 "I haven't recommended anything yet; tell me a movie you liked and I'll explain my picks."

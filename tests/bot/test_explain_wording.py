@@ -116,3 +116,18 @@ def test_asked_for_a_childrens_film() -> None:
         Candidate(item_id=5, title="The Lion King (1994)", score=1.0, evidence=ev), ("for my kids",)
     )
     assert any(t.startswith("You asked for children's films: The Lion King is") for t in shown), shown
+
+
+def test_why_reads_adjacent_request_words_as_the_users_phrase() -> None:
+    """ "why?" answers from the evidence alone; words the user wrote side by side stay their phrase."""
+    from bot.reply_wording import why_text
+    from bot.types import Candidate, Evidence
+
+    cand = Candidate(
+        item_id=1,
+        title="Fast Times at Ridgemont High (1982)",
+        score=1.0,
+        evidence=Evidence(query_terms=["high", "school"]),
+    )
+    assert 'matches your words "high school"' in why_text(cand, ["a high school comedy please"])
+    assert "matches your words high and school" in why_text(cand)  # nothing said: the words as found
