@@ -211,9 +211,10 @@ class Runtime:
             # Learned again at start when the configured corpus (RECBOT_DIALOGUE_CORPUS) is another
             # file, or the corpus it learned from has changed; a model trained on a corpus given to
             # `recbot train --dialogue-corpus FILE` is kept while no setting names another.
-            stale = corpus is not None and (
-                (self.settings.dialogue_corpus is not None and not built_from(model.summary, corpus))
-                or (corpus_path(model.summary) == str(corpus) and not built_from(model.summary, corpus))
+            stale = (
+                corpus is not None
+                and (self.settings.dialogue_corpus is not None or corpus_path(model.summary) == str(corpus))
+                and not built_from(model.summary, corpus)
             )
             if not stale or not self.build_missing:
                 examples = model.summary.get("examples", "?")

@@ -46,10 +46,11 @@ def mmr(
 ) -> list[int]:
     """Maximal marginal relevance: positions into ``relevance`` picked greedily (relevance vs novelty).
 
-    ``window``: ``relevance`` is sorted best first and pick ``j`` (0-based) chooses among the first
-    ``(j + 1) * window`` positions only. What pick ``j`` can choose then depends on ``j`` alone, not
-    on ``k``, so the first ``n`` picks of a longer list are the ``n``-list itself: the chat's ranking
-    is one list, whatever number of items it shows (and what the evaluators score).
+    ``window`` (>= 1): ``relevance`` is sorted best first and pick ``j`` (0-based) chooses among the
+    first ``(j + 1) * window`` positions only (j of them are taken, so one at least is free). What
+    pick ``j`` can choose then depends on ``j`` alone, not on ``k``, so the first ``n`` picks of a
+    longer list are the ``n``-list itself: the chat's ranking is one list, whatever number of items it
+    shows (and what the evaluators score).
     """
     n = len(relevance)
     if vectors is None or lam >= 1.0 or n <= 1:
@@ -62,8 +63,6 @@ def mmr(
     for j in range(min(k, n)):
         penalty = np.where(np.isfinite(max_sim), max_sim, 0.0)
         eligible = free if window is None else free & (positions < (j + 1) * window)
-        if not eligible.any():
-            eligible = free
         gain = np.where(eligible, lam * relevance - (1.0 - lam) * penalty, -np.inf)
         best = int(np.argmax(gain))
         picked.append(best)
