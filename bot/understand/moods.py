@@ -7,7 +7,7 @@ knows (genres, tags, years):
   :func:`bot.recommend.constraints.satisfies`, enforces them): genres to leave out, tags to leave out, genres
   to require, a latest year. A genre the user asked for is never left out by a mood: "a war movie
   that isn't depressing" keeps War and drops the harrowing ones instead;
-* soft parts, used by :func:`rerank` on the blend's candidates: genres and tags to prefer or avoid,
+* soft parts, used by :func:`rerank_ids` on the blend's list: genres and tags to prefer or avoid,
   and genre combinations that mark the mood's opposite ("less violent" drops Action+Thriller, the
   violent action that no Crime/Horror/War filter catches) while enough other candidates remain.
 
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.types import Candidate, Constraints
+from bot.types import Constraints
 from cf_engine.data.catalog import Catalog, Item
 
 
@@ -359,14 +359,6 @@ def satisfied(item: Item, labels: Sequence[str]) -> list[str]:
 
 
 RANK_WEIGHT = 1.5  # the blend's order is worth this much against one mood point
-
-
-def rerank(
-    candidates: Sequence[Candidate], catalog: Catalog, labels: Sequence[str], k: int
-) -> list[Candidate]:
-    """The ``k`` best candidates by blend order plus mood fit (:func:`rerank_ids` of their ids)."""
-    by_id = {c.item_id: c for c in candidates}
-    return [by_id[i] for i in rerank_ids([c.item_id for c in candidates], catalog, labels, k)]
 
 
 def rerank_ids(item_ids: Sequence[int], catalog: Catalog, labels: Sequence[str], k: int) -> list[int]:

@@ -7,8 +7,7 @@ from agent_support import movielens, parser
 from bot.recommend.constraints import ItemStats, satisfies
 from bot.reply_wording import list_intro
 from bot.state import DialogueState, StateChange, apply_message
-from bot.types import Candidate
-from bot.understand.moods import MOODS, find_moods, rerank, satisfied
+from bot.understand.moods import MOODS, find_moods, rerank_ids, satisfied
 
 
 def _say(state: DialogueState, *messages: str) -> DialogueState:
@@ -80,9 +79,9 @@ def test_rerank_drops_violent_action_and_prefers_the_mood() -> None:
     rock = by_title[("Rock, The", 1996)]
     toy = by_title[("Toy Story", 1995)]
     seven = by_title[("Seven (a.k.a. Se7en)", 1995)]
-    cands = [Candidate(item_id=i, title=catalog.get(i).title, score=1.0) for i in (rock, seven, toy)]
-    assert rock not in [c.item_id for c in rerank(cands, catalog, ["less violent"], 2)]
-    assert rerank(cands, catalog, ["lighter"], 1)[0].item_id == toy
+    ids = [rock, seven, toy]
+    assert rock not in rerank_ids(ids, catalog, ["less violent"], 2)
+    assert rerank_ids(ids, catalog, ["lighter"], 1)[0] == toy
     assert satisfied(catalog.get(toy), ["lighter"]) == ["lighter"]
     assert satisfied(catalog.get(rock), ["less violent"]) == []
 

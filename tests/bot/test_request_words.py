@@ -9,8 +9,7 @@ import numpy as np
 from agent_support import item_id, movielens
 
 from bot.recommend.item_features import ItemFeatures
-from bot.types import Candidate
-from bot.understand.moods import rerank
+from bot.understand.moods import rerank_ids
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +49,6 @@ def test_less_violent_ranks_violent_action_below_the_adventurous_kind() -> None:
     order = [("Terminator 2: Judgment Day", 1991), ("Star Wars: Episode IV - A New Hope", 1977)]
     order += [("Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)", 1981)]
     order += [("Back to the Future", 1985)]
-    candidates = [Candidate(item_id(t, y), t, 1.0) for t, y in order]
-    shown = [c.title for c in rerank(candidates, catalog, ["less violent"], 3)]
+    ids = [item_id(t, y) for t, y in order]
+    shown = [catalog.get(i).title for i in rerank_ids(ids, catalog, ["less violent"], 3)]
     assert "Terminator 2: Judgment Day" not in shown
